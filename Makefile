@@ -1,0 +1,25 @@
+# The two commands a newcomer runs: `make up` and `make test`.
+# Both install what is missing first (Debian packages, a virtualenv).
+VENV  := .venv
+BIN   := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: up test deps
+
+$(STAMP): pyproject.toml
+	@command -v python3 >/dev/null && python3 -c 'import venv, ensurepip' 2>/dev/null || \
+		(apt-get update -qq && apt-get install -y -qq python3 python3-venv python3-pip)
+	python3 -m venv $(VENV)
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+deps: $(STAMP)
+	$(BIN)/cloudlet setup --yes
+
+up: deps
+	$(BIN)/cloudlet up
+
+# CLOUDLET_REQUIRE_ALL turns a skip for a missing host capability into a failure:
+# `make test` installed everything, so nothing may be skipped here.
+test: deps
+	CLOUDLET_REQUIRE_ALL=1 $(BIN)/pytest -q -n 2 -p no:cacheprovider

@@ -1,0 +1,19 @@
+"""Host programs cloudlet drives, and the Debian packages that provide them."""
+
+# program -> Debian package
+PROGRAMS = {
+    "runc": "runc",
+    "conmon": "conmon",
+    "nft": "nftables",
+    "ip": "iproute2",
+    "mmdebstrap": "mmdebstrap",
+    "busybox": "busybox-static",
+    "qemu-system-x86_64": "qemu-system-x86",
+    "qemu-img": "qemu-utils",
+    "mkfs.ext4": "e2fsprogs",
+    "skopeo": "skopeo",
+    "podman": "podman",
+    "docker-registry": "docker-registry",
+    "ssh": "openssh-client",
+    "newuidmap": "uidmap",
+}
