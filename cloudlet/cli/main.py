@@ -1,0 +1,62 @@
+"""The `cloudlet` command. Subcommands import what they need when they run, so that
+starting the CLI stays fast."""
+
+import click
+
+from cloudlet import __version__
+
+
+@click.group()
+@click.version_option(__version__, prog_name="cloudlet")
+def cli():
+    """cloudlet: a self-hosted, AWS-compatible compute cloud that really runs what it is asked to run."""
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=4566, show_default=True, type=int, help="Port for every API.")
+@click.option("--data-dir", type=click.Path(file_okay=False), help="State directory [default: /var/lib/cloudlet as root].")
+@click.option("--regions", help="Comma-separated region names to offer [default: 16 AWS regions].")
+@click.option("--no-profile", is_flag=True, help="Do not write the `cloudlet` profile into ~/.aws.")
+def up(host, port, data_dir, regions, no_profile):
+    """Start the server with its embedded state."""
+    from cloudlet.cli.server import serve
+
+    serve(host=host, port=port, data_dir=data_dir, regions=regions, write_profile=not no_profile)
+
+
+@cli.command()
+@click.option("--yes", is_flag=True, help="Install missing Debian packages without asking.")
+def setup(yes):
+    """Check the host programs cloudlet drives and apt-install the missing ones."""
+    from cloudlet.cli.setup import run
+
+    raise SystemExit(run(assume_yes=yes))
+
+
+@cli.group()
+def accounts():
+    """Accounts and their access keys."""
+
+
+@accounts.command("create")
+@click.argument("name")
+@click.option("--data-dir", type=click.Path(file_okay=False))
+def accounts_create(name, data_dir):
+    """Create an account with an admin access key and print the key."""
+    from cloudlet.cli.accounts import create
+
+    create(name, data_dir)
+
+
+@accounts.command("list")
+@click.option("--data-dir", type=click.Path(file_okay=False))
+def accounts_list(data_dir):
+    """List accounts and their access key IDs."""
+    from cloudlet.cli.accounts import show
+
+    show(data_dir)
+
+
+def main():
+    cli()

@@ -1,0 +1,45 @@
+"""`cloudlet up`: open the state, make sure an admin account exists, serve every API."""
+
+import logging
+from pathlib import Path
+
+import click
+
+from cloudlet.config import DEFAULT_REGIONS, Config
+from cloudlet.store import Store
+from cloudlet.store.accounts import create_account, list_credentials
+
+ADMIN = "admin"
+
+
+def admin_credential(store):
+    for cred in list_credentials(store):
+        if cred.account_name == ADMIN:
+            return cred, False
+    return create_account(store, ADMIN), True
+
+
+def serve(host: str, port: int, data_dir, regions, write_profile: bool) -> None:
+    import uvicorn
+
+    from cloudlet.cli.profile import write_profile as write
+    from cloudlet.edge import models
+    from cloudlet.edge.app import create_app
+
+    region_list = tuple(r.strip() for r in regions.split(",") if r.strip()) if regions else DEFAULT_REGIONS
+    config = Config(host=host, port=port, regions=region_list, **({"data_dir": Path(data_dir)} if data_dir else {}))
+    store = Store(config.db_path)
+    cred, created = admin_credential(store)
+    models.preload()
+
+    click.echo(f"cloudlet: state in {config.db_path}")
+    click.echo(f"cloudlet: {'created' if created else 'using'} account {ADMIN} ({cred.account_id})")
+    if write_profile:
+        where = write(cred, config.regions[0], config.endpoint)
+        click.echo(f"cloudlet: profile 'cloudlet' written to {where}/credentials and {where}/config; try:")
+        click.echo("    aws --profile cloudlet sts get-caller-identity")
+    else:
+        click.echo(f"cloudlet: access key {cred.access_key_id} (see `cloudlet accounts list`)")
+    click.echo(f"cloudlet: listening on {config.endpoint}")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    uvicorn.run(create_app(config, store), host=host, port=port, log_level="warning", access_log=False)

@@ -1,0 +1,60 @@
+"""`cloudlet setup`: find the host programs cloudlet drives, install what is missing, report."""
+
+import os
+import shutil
+import subprocess
+
+import click
+
+from cloudlet.hostdeps import PROGRAMS
+
+
+def missing_packages() -> list[str]:
+    return sorted({pkg for prog, pkg in PROGRAMS.items() if shutil.which(prog) is None})
+
+
+def accelerator() -> str:
+    """KVM only where the CPU offers hardware virtualization; PVM-backed /dev/kvm crawls."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line for line in f if line.startswith("flags")), "").split()
+    except OSError:
+        flags = []
+    hw = "vmx" in flags or "svm" in flags
+    if hw and os.path.exists("/dev/kvm"):
+        return "kvm (hardware virtualization)"
+    if os.path.exists("/dev/kvm"):
+        return "tcg (/dev/kvm exists but the CPU shows no vmx/svm: PVM guests would crawl)"
+    return "tcg (no /dev/kvm)"
+
+
+def cgroup_mode() -> str:
+    if os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
+        return "v2 (unified)"
+    if os.path.exists("/sys/fs/cgroup/unified"):
+        return "v1 (hybrid)"
+    return "v1"
+
+
+def run(assume_yes: bool) -> int:
+    missing = missing_packages()
+    if missing:
+        click.echo(f"missing Debian packages: {' '.join(missing)}")
+        if os.geteuid() != 0:
+            click.echo("run `cloudlet setup` as root to install them")
+            return 1
+        if not assume_yes and not click.confirm("install them with apt-get?", default=True):
+            return 1
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+        subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True, env=env)
+    for prog, pkg in sorted(PROGRAMS.items()):
+        path = shutil.which(prog)
+        click.echo(f"  {prog:<20} {path or 'MISSING'}  ({pkg})")
+    click.echo(f"  cgroups              {cgroup_mode()}")
+    click.echo(f"  VM accelerator       {accelerator()}")
+    still = missing_packages()
+    if still:
+        click.echo(f"still missing: {' '.join(still)}")
+        return 1
+    return 0

@@ -1,0 +1,56 @@
+"""Server settings: where state lives, where to listen, which regions exist."""
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# Real AWS regions and the zone-ID prefixes AWS gives them (use1-az1, ...).
+KNOWN_REGIONS = {
+    "us-east-1": "use1", "us-east-2": "use2", "us-west-1": "usw1", "us-west-2": "usw2",
+    "ca-central-1": "cac1", "eu-west-1": "euw1", "eu-west-2": "euw2", "eu-west-3": "euw3",
+    "eu-central-1": "euc1", "eu-north-1": "eun1", "ap-south-1": "aps1", "ap-northeast-1": "apne1",
+    "ap-northeast-2": "apne2", "ap-southeast-1": "apse1", "ap-southeast-2": "apse2", "sa-east-1": "sae1",
+}
+DEFAULT_REGIONS = tuple(KNOWN_REGIONS)
+ZONES_PER_REGION = 3
+
+
+def default_data_dir() -> Path:
+    if env := os.environ.get("CLOUDLET_DATA_DIR"):
+        return Path(env)
+    if os.geteuid() == 0:
+        return Path("/var/lib/cloudlet")
+    return Path.home() / ".local/share/cloudlet"
+
+
+@dataclass
+class Config:
+    data_dir: Path = field(default_factory=default_data_dir)
+    host: str = "127.0.0.1"
+    port: int = 4566
+    regions: tuple[str, ...] = DEFAULT_REGIONS
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "state.db"
+
+    @property
+    def endpoint(self) -> str:
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
+        return f"http://{host}:{self.port}"
+
+
+def zone_id_prefix(region: str) -> str:
+    if region in KNOWN_REGIONS:
+        return KNOWN_REGIONS[region]
+    # A region of our own naming: initials of its words plus its number (xx-foo-1 -> xf1).
+    parts = region.split("-")
+    return "".join(p[0] for p in parts[:-1]) + parts[-1]
+
+
+def zones(region: str) -> list[dict]:
+    prefix = zone_id_prefix(region)
+    return [
+        {"ZoneName": f"{region}{letter}", "ZoneId": f"{prefix}-az{n}"}
+        for n, letter in enumerate("abcdef"[:ZONES_PER_REGION], start=1)
+    ]

@@ -1,0 +1,113 @@
+"""One request through the edge: route, authenticate, parse, call the provider, serialize."""
+
+import importlib
+import logging
+import threading
+import time
+
+from botocore import xform_name
+
+from cloudlet import ids
+from cloudlet.edge import auth, models, protocols, routing
+from cloudlet.edge.errors import AWSError
+from cloudlet.edge.http import Request, Response
+from cloudlet.services.context import Context
+from cloudlet.store.accounts import Credential, find_key
+
+log = logging.getLogger("cloudlet.edge")
+
+# service -> "module:Class" of its provider; services without one still answer (unknown action).
+PROVIDERS = {
+    "ec2": "cloudlet.services.ec2.provider:EC2",
+    "sts": "cloudlet.services.sts.provider:STS",
+}
+
+_CREDENTIAL_TTL = 10.0  # seconds a looked-up access key is trusted before asking the store again
+
+
+class Edge:
+    def __init__(self, config, store):
+        self.config = config
+        self.store = store
+        self._providers: dict[str, object] = {}
+        self._credentials: dict[str, tuple[float, Credential]] = {}
+        self._lock = threading.Lock()
+
+    def provider(self, service: str):
+        with self._lock:
+            if service not in self._providers:
+                spec = PROVIDERS.get(service)
+                if spec is None:
+                    self._providers[service] = None
+                else:
+                    module, _, cls = spec.partition(":")
+                    self._providers[service] = getattr(importlib.import_module(module), cls)(self.config)
+            return self._providers[service]
+
+    def credential(self, access_key: str) -> Credential | None:
+        cached = self._credentials.get(access_key)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        cred = find_key(self.store, access_key)
+        if cred is not None:
+            self._credentials[access_key] = (time.monotonic() + _CREDENTIAL_TTL, cred)
+        return cred
+
+    def handle(self, request: Request) -> Response:
+        request_id = ids.request_id()
+        service = routing.service_for(request, auth.scope(request))
+        if service is None:
+            return unroutable(request_id)
+        model = models.service_model(service)
+        try:
+            proto = protocols.detect(model, request)
+        except AWSError as error:
+            return protocols.get(model.protocol).serialize_error(model, error, request_id)
+        try:
+            cred, region = self.authenticate(request, proto.name)
+            operation = proto.find_operation(model, request)
+            method = getattr(self.provider(service), xform_name(operation.name), None)
+            if method is None:
+                raise proto.unknown_operation(model, operation.name)
+            params = proto.parse(operation, request)
+            if service == "ec2" and params.get("DryRun"):
+                raise AWSError("DryRunOperation", "Request would have succeeded, but DryRun flag is set.", 412)
+            ctx = Context(self.store, self.config, cred, region, request_id)
+            result = method(ctx, params)
+            return proto.serialize(operation, result or {}, request_id)
+        except AWSError as error:
+            return proto.serialize_error(model, error, request_id)
+        except Exception:
+            log.exception("internal error in %s (request %s)", service, request_id)
+            error = AWSError("InternalFailure", "The request processing has failed because of an unknown error.",
+                             500, sender=False)
+            return proto.serialize_error(model, error, request_id)
+
+    def authenticate(self, request: Request, protocol: str) -> tuple[Credential, str]:
+        found: dict[str, Credential] = {}
+
+        def secret_for(access_key: str) -> str | None:
+            cred = self.credential(access_key)
+            if cred is None:
+                return None
+            found["cred"] = cred
+            return cred.secret_access_key
+
+        try:
+            signed = auth.verify(request, secret_for)
+        except auth.AuthFailure as failure:
+            raise auth.error_for(failure.kind, protocol, failure.message) from None
+        if signed.region not in self.config.regions:
+            # AWS answers a call to a region not enabled for the account as an unknown credential.
+            raise auth.error_for("unknown_key", protocol,
+                                 f"The region '{signed.region}' is not enabled on this cloudlet.")
+        return found["cred"], signed.region
+
+
+def unroutable(request_id: str) -> Response:
+    body = (
+        '{"__type":"UnknownOperationException","message":"Could not tell which AWS service this request is for: '
+        'it has no SigV4 credential scope, X-Amz-Target or service path."}'
+    )
+    return Response(400, {"content-type": "application/x-amz-json-1.1", "x-amzn-requestid": request_id},
+                    body.encode())

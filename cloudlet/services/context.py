@@ -1,0 +1,32 @@
+"""What a provider method receives besides its request: who asks, where, and the state."""
+
+from dataclasses import dataclass
+
+from cloudlet import ids
+from cloudlet.config import Config
+from cloudlet.store import Store
+from cloudlet.store.accounts import Credential
+
+
+@dataclass
+class Context:
+    store: Store
+    config: Config
+    credential: Credential
+    region: str
+    request_id: str
+
+    @property
+    def account_id(self) -> str:
+        return self.credential.account_id
+
+    def read(self):
+        """A read-only transaction scoped to this account and region."""
+        return self.store.scoped(self.account_id, self.region, write=False)
+
+    def write(self):
+        """A read-write transaction scoped to this account and region."""
+        return self.store.scoped(self.account_id, self.region, write=True)
+
+    def arn(self, service: str, resource: str, region: str | None = None) -> str:
+        return ids.arn(service, self.region if region is None else region, self.account_id, resource)

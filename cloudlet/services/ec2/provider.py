@@ -1,0 +1,10 @@
+"""The EC2 provider: one method per implemented operation, grouped by area."""
+
+from cloudlet.services.ec2.keypairs import KeyPairs
+from cloudlet.services.ec2.regions import Regions
+from cloudlet.services.ec2.tagging import Tagging
+
+
+class EC2(Regions, KeyPairs, Tagging):
+    def __init__(self, config):
+        self.config = config

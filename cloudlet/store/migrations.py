@@ -1,0 +1,66 @@
+"""Ordered schema migrations. Never edit a released step: append a new one."""
+
+from datetime import datetime, timezone
+
+from sqlalchemy import text
+
+STEPS: list[list[str]] = [
+    # 1: accounts, credentials, key pairs, tags
+    [
+        """CREATE TABLE accounts (
+            account_id TEXT PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            created_at TEXT NOT NULL)""",
+        """CREATE TABLE access_keys (
+            access_key_id TEXT PRIMARY KEY,
+            secret_access_key TEXT NOT NULL,
+            account_id TEXT NOT NULL REFERENCES accounts(account_id),
+            user_name TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            status TEXT NOT NULL,
+            created_at TEXT NOT NULL)""",
+        """CREATE TABLE key_pairs (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            key_name TEXT NOT NULL,
+            key_pair_id TEXT NOT NULL UNIQUE,
+            key_type TEXT NOT NULL,
+            fingerprint TEXT NOT NULL,
+            public_key TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (account_id, region, key_name))""",
+        """CREATE TABLE tags (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            resource_id TEXT NOT NULL,
+            key TEXT NOT NULL,
+            resource_type TEXT NOT NULL,
+            value TEXT NOT NULL,
+            PRIMARY KEY (account_id, region, resource_id, key))""",
+        "CREATE INDEX tags_by_key ON tags (account_id, region, key)",
+    ],
+]
+
+
+def current_version(conn) -> int:
+    conn.execute(text(
+        "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+    ))
+    return conn.execute(text("SELECT COALESCE(MAX(version), 0) FROM schema_version")).scalar_one()
+
+
+def migrate(conn) -> int:
+    """Apply the missing steps inside the caller's transaction; returns the new version."""
+    version = current_version(conn)
+    if version > len(STEPS):
+        raise RuntimeError(
+            f"the state was written by a newer cloudlet (schema {version}, this one knows {len(STEPS)})"
+        )
+    for number, statements in enumerate(STEPS[version:], start=version + 1):
+        for statement in statements:
+            conn.execute(text(statement))
+        conn.execute(
+            text("INSERT INTO schema_version (version, applied_at) VALUES (:v, :t)"),
+            {"v": number, "t": datetime.now(timezone.utc).isoformat()},
+        )
+    return len(STEPS)
