@@ -60,3 +60,7 @@ def accounts_list(data_dir):
 
 def main():
     cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,101 @@
+"""Start `cloudlet up` on a free port with its own data dir and HOME, as a user would."""
+
+import configparser
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import boto3
+from botocore.config import Config as BotoConfig
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, root: Path, regions: str | None = None):
+        self.root = root
+        self.home = root / "home"
+        self.data_dir = root / "data"
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.regions = regions
+        self.proc: subprocess.Popen | None = None
+
+    def env(self) -> dict:
+        # A clean AWS environment: only what `cloudlet up` wrote under this HOME counts.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env["HOME"] = str(self.home)
+        env.pop("AWS_CA_BUNDLE", None)
+        return env
+
+    def start(self, timeout: float = 30.0) -> "Server":
+        args = [sys.executable, "-m", "cloudlet.cli.main", "up", "--port", str(self.port),
+                "--data-dir", str(self.data_dir)]
+        if self.regions:
+            args += ["--regions", self.regions]
+        self.log = open(self.root / "server.log", "ab")
+        self.proc = subprocess.Popen(args, env=self.env(), stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"cloudlet up exited {self.proc.returncode}: {self.read_log()}")
+            if self.healthy():
+                return self
+            time.sleep(0.05)
+        raise RuntimeError(f"cloudlet up did not answer within {timeout}s: {self.read_log()}")
+
+    def healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.endpoint}/_cloudlet/health", timeout=2) as r:
+                return r.status == 200
+        except OSError:
+            return False
+
+    def read_log(self) -> str:
+        return (self.root / "server.log").read_text(errors="replace")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if getattr(self, "log", None):
+            self.log.close()
+
+    def profile(self) -> dict:
+        creds = configparser.ConfigParser()
+        creds.read(self.home / ".aws" / "credentials")
+        return dict(creds["cloudlet"])
+
+    def client(self, service: str, region: str = "us-east-1", key: str | None = None, secret: str | None = None,
+               validate: bool = True):
+        profile = self.profile()
+        return boto3.session.Session().client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name=region,
+            aws_access_key_id=key or profile["aws_access_key_id"],
+            aws_secret_access_key=secret or profile["aws_secret_access_key"],
+            config=BotoConfig(retries={"max_attempts": 1}, parameter_validation=validate),
+        )
+
+    def aws(self, *args: str, check: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess:
+        """The stock AWS CLI with nothing but the `cloudlet` profile `cloudlet up` wrote."""
+        cmd = [str(Path(sys.executable).with_name("aws")), "--profile", "cloudlet", *args]
+        proc = subprocess.run(cmd, env=self.env(), capture_output=True, text=True, input=stdin, timeout=120)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"aws {' '.join(args)} failed ({proc.returncode}): {proc.stderr}")
+        return proc

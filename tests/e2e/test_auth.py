@@ -1,0 +1,98 @@
+"""SigV4 on the wire: every protocol refuses bad signatures, unknown keys and skewed clocks."""
+
+import datetime
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+
+import pytest
+from botocore.exceptions import ClientError
+
+# one service per wire protocol: (service, operation, kwargs)
+CALLS = {
+    "ec2": ("ec2", "describe_regions", {}),
+    "query": ("sts", "get_caller_identity", {}),
+    "json": ("ecs", "list_clusters", {}),
+    "cbor": ("cloudwatch", "list_metrics", {}),
+}
+
+UNKNOWN_KEY = {"ec2": ("AuthFailure", 401), "query": ("InvalidClientTokenId", 403),
+               "json": ("UnrecognizedClientException", 403), "cbor": ("UnrecognizedClientException", 403)}
+BAD_SIGNATURE = {"ec2": "SignatureDoesNotMatch", "query": "SignatureDoesNotMatch",
+                 "json": "InvalidSignatureException", "cbor": "InvalidSignatureException"}
+
+
+def failure(server, protocol, **client_kwargs):
+    service, op, kwargs = CALLS[protocol]
+    with pytest.raises(ClientError) as err:
+        getattr(server.client(service, **client_kwargs), op)(**kwargs)
+    return err.value.response["Error"]["Code"], err.value.response["ResponseMetadata"]["HTTPStatusCode"]
+
+
+@pytest.mark.parametrize("protocol", CALLS)
+def test_wrong_secret(server, protocol):
+    code, status = failure(server, protocol, secret="x" * 40)
+    assert (code, status) == (BAD_SIGNATURE[protocol], 403)
+
+
+@pytest.mark.parametrize("protocol", CALLS)
+def test_unknown_key(server, protocol):
+    assert failure(server, protocol, key="AKIAUNKNOWNKEY000000", secret="x" * 40) == UNKNOWN_KEY[protocol]
+
+
+@pytest.mark.parametrize("protocol", CALLS)
+@pytest.mark.parametrize("minutes", [-16, 16])
+def test_clock_skew(server, protocol, minutes, monkeypatch):
+    skewed = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None) + datetime.timedelta(minutes=minutes)
+    monkeypatch.setattr("botocore.auth.get_current_datetime", lambda *a, **k: skewed)
+    code, status = failure(server, protocol)
+    assert status == 403
+
+
+def test_small_skew_is_accepted(server, monkeypatch):
+    skewed = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None) - datetime.timedelta(minutes=10)
+    monkeypatch.setattr("botocore.auth.get_current_datetime", lambda *a, **k: skewed)
+    assert server.client("sts").get_caller_identity()["Account"]
+
+
+def test_unsigned_request_is_refused(server):
+    req = urllib.request.Request(f"{server.endpoint}/", data=b"Action=GetCallerIdentity&Version=2011-06-15",
+                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(req, timeout=10)
+    assert err.value.code == 403 and b"MissingAuthenticationToken" in err.value.read()
+
+
+def test_presigned_url(server):
+    url = server.client("ec2").generate_presigned_url("describe_regions", Params={}, ExpiresIn=60)
+    assert "X-Amz-Signature=" in url
+    with urllib.request.urlopen(url, timeout=10) as r:
+        assert r.status == 200 and b"<regionName>us-east-1</regionName>" in r.read()
+    tampered = url.replace("Action=DescribeRegions", "Action=DescribeKeyPairs")
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(tampered, timeout=10)
+    assert err.value.code == 403
+
+
+def test_second_account_is_separate(server):
+    proc = subprocess.run(
+        [sys.executable, "-m", "cloudlet.cli.main", "accounts", "create", "team-b", "--data-dir", str(server.data_dir)],
+        capture_output=True, text=True, check=True, env=server.env(),
+    )
+    lines = dict(line.split(" = ") for line in proc.stdout.splitlines() if " = " in line)
+    other = server.client("ec2", key=lines["aws_access_key_id"], secret=lines["aws_secret_access_key"])
+    mine = server.client("ec2")
+    mine.create_key_pair(KeyName="private-to-admin", KeyType="ed25519")
+    try:
+        assert other.describe_key_pairs()["KeyPairs"] == []
+        other_id = server.client("sts", key=lines["aws_access_key_id"],
+                                 secret=lines["aws_secret_access_key"]).get_caller_identity()["Account"]
+        assert other_id != server.client("sts").get_caller_identity()["Account"]
+    finally:
+        mine.delete_key_pair(KeyName="private-to-admin")
+
+
+def test_region_not_enabled(server):
+    code, status = failure(server, "query", region="xx-nowhere-1")
+    assert (code, status) == ("InvalidClientTokenId", 403)

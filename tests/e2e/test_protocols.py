@@ -1,0 +1,51 @@
+"""Each wire protocol end to end through boto3: unknown actions, validation, CBOR and query envelopes."""
+
+import pytest
+from botocore.exceptions import ClientError
+
+
+def error_of(call, **kwargs):
+    with pytest.raises(ClientError) as err:
+        call(**kwargs)
+    resp = err.value.response
+    return resp["Error"]["Code"], resp["Error"]["Message"], resp["ResponseMetadata"]["HTTPStatusCode"]
+
+
+def test_ec2_action_without_provider_method(server):
+    code, message, status = error_of(server.client("ec2").describe_instances)
+    assert (code, status) == ("InvalidAction", 400) and "DescribeInstances" in message
+
+
+def test_json_operation_without_provider(server):
+    code, message, status = error_of(server.client("ecs").list_clusters)
+    assert (code, status) == ("UnknownOperationException", 400) and "ListClusters" in message
+
+
+def test_cbor_operation_without_provider(server):
+    client = server.client("cloudwatch")
+    assert client.meta.service_model.protocol == "smithy-rpc-v2-cbor"
+    code, message, status = error_of(client.list_metrics)
+    assert (code, status) == ("UnknownOperationException", 400) and "ListMetrics" in message
+
+
+def test_query_operation_without_provider(server):
+    code, message, status = error_of(server.client("autoscaling").describe_auto_scaling_groups)
+    assert (code, status) == ("InvalidAction", 400) and "DescribeAutoScalingGroups" in message
+
+
+def test_missing_required_member_ec2(server):
+    client = server.client("ec2", validate=False)
+    code, message, status = error_of(client.create_key_pair)
+    assert (code, status) == ("MissingParameter", 400) and "KeyName" in message
+
+
+def test_wrong_type_ec2(server):
+    client = server.client("ec2", validate=False)
+    code, _, status = error_of(client.describe_tags, MaxResults="lots")
+    assert status == 400 and code.startswith("InvalidParameter")
+
+
+def test_enum_violation(server):
+    client = server.client("ec2", validate=False)
+    code, _, status = error_of(client.create_key_pair, KeyName="k", KeyType="dsa")
+    assert (code, status) == ("InvalidParameterValue", 400)
