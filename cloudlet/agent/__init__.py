@@ -1,0 +1,1 @@
+"""The data plane of one host: content, images, snapshots, runtime, network."""
