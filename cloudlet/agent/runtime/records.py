@@ -1,0 +1,50 @@
+"""The runtime's own small record per container, next to its bundle.
+
+It holds what neither runc nor conmon keeps: the name, when it was started, how to
+stop it, the warnings given at creation, and what we learned once it ended (exit code,
+OOM kill). Written atomically so a crash never leaves half a record.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+RECORD = "cloudlet.json"
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class Record:
+    id: str
+    name: str
+    created_at: str
+    cgroups_path: str
+    stop_signal: int
+    stop_timeout: float
+    labels: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    started_at: str | None = None
+    pid: int | None = None
+    finished_at: str | None = None
+    exit_code: int | None = None
+    oom_killed: bool = False
+
+    def save(self, bundle: Path) -> None:
+        tmp = bundle / (RECORD + ".tmp")
+        tmp.write_text(json.dumps(asdict(self), indent=1))
+        os.replace(tmp, bundle / RECORD)
+
+    @classmethod
+    def load(cls, bundle: Path) -> "Record | None":
+        try:
+            data = json.loads((bundle / RECORD).read_text())
+        except FileNotFoundError:
+            return None
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})

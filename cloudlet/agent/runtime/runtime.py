@@ -1,0 +1,308 @@
+"""Runtime: containers from unpacked layers, run by runc under conmon, truth kept on disk.
+
+Layout under root_dir (everything a restarted agent needs to re-adopt its containers):
+
+    containers/<id>/   the OCI bundle: config.json, cloudlet.json (our record),
+                       ctr.log (k8s-file), persist/ (conmon), volumes/ (anonymous)
+    snapshots/<id>/    the overlay root filesystem
+    volumes/<name>/    named volumes, which outlive containers
+    exits/<id>         conmon's exit code file
+    runc/              runc's state root, ours alone
+    sock/              conmon's attach-socket links
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+
+from ..snapshots import Snapshotter
+from . import oci
+from .cgroups import PARENT, Cgroup
+from .errors import ContainerConflict, ContainerError, ContainerNotFound
+from .exec import ExecResult, exec_process
+from .logs import LogLine, read_logs
+from .records import Record, now
+from .rlimits import clamp_rlimits
+from .runc import Conmon, Runc
+from .spec import ContainerSpec
+from .stats import Stats, sample
+from .users import resolve_user
+from .volumes import prepare_mounts
+
+log = logging.getLogger(__name__)
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_UNIX_PATH_MAX = 107  # sun_path, less its NUL: conmon binds <sock>/<id>/attach
+
+
+@dataclass
+class ContainerState:
+    id: str
+    name: str
+    status: str                  # "created", "running", "paused" or "exited"
+    pid: int | None
+    exit_code: int | None
+    oom_killed: bool
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+    labels: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+class Runtime:
+    def __init__(self, root_dir: str | os.PathLike, *, runc: str | None = None, conmon: str | None = None):
+        self.root = Path(root_dir)
+        self.containers = self.root / "containers"
+        self.exits = self.root / "exits"
+        self.sockets = self.root / "sock"
+        self.volumes = self.root / "volumes"
+        for d in (self.containers, self.exits, self.sockets, self.volumes):
+            d.mkdir(parents=True, exist_ok=True)
+        self.snapshots = Snapshotter(self.root / "snapshots")
+        self.runc = Runc(self.root / "runc", runc)
+        self.conmon = Conmon(self.runc, conmon)
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def create(self, spec: ContainerSpec) -> ContainerState:
+        """Prepare the root filesystem and the bundle; nothing runs until start()."""
+        if not _ID.match(spec.id):
+            raise ContainerError(f"invalid container id {spec.id!r}")
+        if len(str(self.sockets)) + len(spec.id) + len("//attach") > _UNIX_PATH_MAX:
+            raise ContainerError(f"runtime root {self.root} is too long for conmon's socket paths")
+        bundle = self.containers / spec.id
+        try:
+            bundle.mkdir()
+        except FileExistsError:
+            raise ContainerConflict(f"container {spec.id} already exists") from None
+        try:
+            rootfs = self.snapshots.prepare(spec.id, spec.layers)
+            user = resolve_user(rootfs, spec.user or spec.image_config.get("User"))
+            mounts = prepare_mounts(spec, rootfs=rootfs, bundle=bundle, volumes_root=self.volumes)
+            rlimits, warnings = clamp_rlimits(spec.ulimits)
+            for w in warnings:
+                log.warning("container %s: %s", spec.id, w)
+            cgroups_path = f"/{PARENT}/{spec.id}"
+            config = oci.build_config(spec, rootfs=str(rootfs), user=user, mounts=mounts,
+                                      rlimits=rlimits, cgroups_path=cgroups_path)
+            oci.write_json(bundle / "config.json", config)
+            rec = Record(id=spec.id, name=spec.name or spec.id, created_at=now(),
+                         cgroups_path=cgroups_path, stop_signal=oci.stop_signal(spec),
+                         stop_timeout=spec.stop_timeout, labels=dict(spec.labels), warnings=warnings)
+            rec.save(bundle)
+        except BaseException:
+            self._remove_files(spec.id)
+            raise
+        return self._state(rec)
+
+    def start(self, cid: str) -> ContainerState:
+        """Run the container; a container that has exited starts again from its own
+        filesystem (what restart policies build on)."""
+        rec = self._record(cid)
+        st = self._state(rec)
+        if st.status in ("running", "paused"):
+            raise ContainerConflict(f"container {cid} is already running")
+        if rec.started_at:
+            self.runc.delete(cid)
+            (self.exits / cid).unlink(missing_ok=True)
+            rec.finished_at, rec.exit_code, rec.oom_killed = None, None, False
+        bundle = self.containers / cid
+        for stale in ("pidfile", "conmon.pid", "persist/exit", "persist/oom", "oom"):
+            (bundle / stale).unlink(missing_ok=True)
+        pid = self.conmon.launch(cid=cid, name=rec.name, bundle=bundle, log_path=bundle / "ctr.log",
+                                 exit_dir=self.exits, socket_dir=self.sockets)
+        rec.pid, rec.started_at = pid, now()
+        rec.save(bundle)
+        try:
+            self.runc.start(cid)
+        except ContainerError:
+            self.runc.kill(cid, 9)
+            self.wait(cid, timeout=5)
+            raise
+        return self._state(rec)
+
+    def run(self, spec: ContainerSpec) -> ContainerState:
+        self.create(spec)
+        try:
+            return self.start(spec.id)
+        except BaseException:
+            self.delete(spec.id, force=True)
+            raise
+
+    def kill(self, cid: str, signal: str | int = "SIGKILL") -> None:
+        self._record(cid)
+        if not self.runc.kill(cid, oci.parse_signal(signal)):
+            raise ContainerConflict(f"container {cid} is not running")
+
+    def stop(self, cid: str, timeout: float | None = None) -> int | None:
+        """Stop signal, up to `timeout` (the container's own by default) seconds to
+        exit, then SIGKILL. Returns the exit code."""
+        rec = self._record(cid)
+        if self._state(rec).status in ("running", "paused"):
+            grace = rec.stop_timeout if timeout is None else timeout
+            if grace > 0 and self.runc.kill(cid, rec.stop_signal):
+                code = self.wait(cid, timeout=grace)
+                if code is not None:
+                    return code
+            # --all: a paused or stuck init may not pass SIGKILL on in time.
+            self.runc.kill(cid, 9, all_processes=True)
+        return self.wait(cid, timeout=10)
+
+    def wait(self, cid: str, timeout: float | None = None) -> int | None:
+        """The exit code once the container has exited, or None if timeout passed first."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        delay = 0.005
+        while True:
+            st = self.state(cid)
+            if st.status == "exited":
+                return st.exit_code
+            if st.status == "created":
+                raise ContainerConflict(f"container {cid} has not been started")
+            if deadline is not None and time.monotonic() >= deadline:
+                return None
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
+
+    def delete(self, cid: str, force: bool = False) -> None:
+        """Remove the container and everything it held on the host: runc state, cgroups,
+        mounts, bundle. A running container needs force (it is killed first)."""
+        rec = self._record(cid)
+        if self._state(rec).status in ("running", "paused"):
+            if not force:
+                raise ContainerConflict(f"container {cid} is running: stop it first or force")
+            self.runc.kill(cid, 9, all_processes=True)
+            if self.wait(cid, timeout=10) is None:
+                raise ContainerError(f"container {cid} did not die after SIGKILL")
+        self.runc.delete(cid)
+        _wait_gone(self.containers / cid / "conmon.pid", cid)
+        Cgroup(rec.cgroups_path).remove()
+        self._remove_files(cid)
+
+    def _remove_files(self, cid: str) -> None:
+        self.snapshots.remove(cid)
+        (self.exits / cid).unlink(missing_ok=True)
+        (self.sockets / cid).unlink(missing_ok=True)
+        shutil.rmtree(self.containers / cid, ignore_errors=True)
+
+    # -- inspection ------------------------------------------------------------------
+
+    def state(self, cid: str) -> ContainerState:
+        return self._state(self._record(cid))
+
+    def list(self) -> list[ContainerState]:
+        out = []
+        for d in sorted(self.containers.iterdir()):
+            rec = Record.load(d)
+            if rec is not None:  # a bundle half-made by a crashed create has no record
+                out.append(self._state(rec))
+        return out
+
+    def logs(self, cid: str, *, follow: bool = False, tail: int | None = None) -> Iterator[LogLine]:
+        self._record(cid)
+
+        def done() -> bool:
+            try:
+                return self.state(cid).status not in ("running", "paused")
+            except ContainerNotFound:
+                return True
+
+        return read_logs(self.containers / cid / "ctr.log", follow=follow, tail=tail, done=done)
+
+    def rootfs(self, cid: str) -> Path:
+        self._record(cid)
+        return self.snapshots.mountpoint(cid)
+
+    def _record(self, cid: str) -> Record:
+        rec = Record.load(self.containers / cid) if _ID.match(cid) else None
+        if rec is None:
+            raise ContainerNotFound(f"no such container: {cid}")
+        return rec
+
+    def _state(self, rec: Record) -> ContainerState:
+        status, pid = "created", None
+        if rec.started_at:
+            if rec.exit_code is None:
+                self._observe_exit(rec)
+            if rec.exit_code is not None:
+                status = "exited"
+            else:
+                rs = self.runc.state(rec.id)
+                if rs is None or rs["status"] == "stopped":
+                    # conmon writes the exit file a moment after runc sees the end; if
+                    # conmon is gone too, the code was lost (e.g. the host rebooted).
+                    if _conmon_pid(self.containers / rec.id / "conmon.pid", rec.id) is None:
+                        self._observe_exit(rec)  # it may have written the file and gone since
+                        status = "exited"
+                    else:
+                        status = "running"
+                else:
+                    status, pid = rs["status"], rs["pid"]
+                    status = "running" if status == "created" else status
+        return ContainerState(
+            id=rec.id, name=rec.name, status=status, pid=pid, exit_code=rec.exit_code,
+            oom_killed=rec.oom_killed, created_at=rec.created_at, started_at=rec.started_at,
+            finished_at=rec.finished_at, labels=rec.labels, warnings=rec.warnings)
+
+    def _observe_exit(self, rec: Record) -> None:
+        """Move what conmon left on exit into our record, once: the exit code from its
+        exit file, OOM from its oom file or the memory cgroup's kill counter."""
+        exit_file = self.exits / rec.id
+        try:
+            text = exit_file.read_text().strip()
+            mtime = exit_file.stat().st_mtime
+        except FileNotFoundError:
+            return
+        if not text:
+            return
+        bundle = self.containers / rec.id
+        rec.exit_code = int(text)
+        rec.finished_at = datetime.fromtimestamp(mtime, timezone.utc).isoformat().replace("+00:00", "Z")
+        rec.oom_killed = ((bundle / "persist" / "oom").exists() or (bundle / "oom").exists()
+                          or Cgroup(rec.cgroups_path).oom_kills() > 0)
+        rec.save(bundle)
+
+    def exec(self, cid: str, args: list[str], *, env: dict[str, str] | None = None,
+             user: str | None = None, workdir: str | None = None, stdin: bytes | None = None,
+             timeout: float | None = None) -> ExecResult:
+        if self.state(cid).status != "running":
+            raise ContainerConflict(f"container {cid} is not running")
+        return exec_process(self.runc, cid, self.containers / cid, self.snapshots.mountpoint(cid),
+                            args, env=env, user=user, workdir=workdir, stdin=stdin, timeout=timeout)
+
+    def stats(self, cid: str, interval: float = 0.1) -> Stats:
+        rec = self._record(cid)
+        st = self._state(rec)
+        if st.status not in ("running", "paused"):
+            raise ContainerConflict(f"container {cid} is not running")
+        return sample(Cgroup(rec.cgroups_path), st.pid, interval)
+
+
+def _conmon_pid(pidfile: Path, cid: str) -> int | None:
+    """conmon's pid if it still runs: checked by its command line, since after a
+    reboot the number may belong to someone else."""
+    try:
+        pid = int(pidfile.read_text().strip())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except (FileNotFoundError, ValueError, ProcessLookupError):
+        return None
+    return pid if b"conmon" in cmdline[0] and cid.encode() in cmdline else None
+
+
+def _wait_gone(pidfile: Path, cid: str, timeout: float = 5.0) -> None:
+    """conmon exits by itself once the container has; give it a moment before the
+    bundle it works in is removed, and end it if it hangs on."""
+    deadline = time.monotonic() + timeout
+    while (pid := _conmon_pid(pidfile, cid)) is not None:
+        if time.monotonic() > deadline:
+            os.kill(pid, 9)
+            return
+        time.sleep(0.01)

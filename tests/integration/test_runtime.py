@@ -1,0 +1,291 @@
+"""The container runtime against real runc, conmon, overlayfs and cgroup v1.
+
+Each test gets its own runtime root and container ids, so tests run in parallel, and
+a finalizer removes every container it made and checks that no mount, cgroup or
+process of theirs is left behind, whether the test passed or not.
+"""
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from cloudlet.agent.runtime import (BindMount, ContainerConflict, ContainerSpec, Resources,
+                                    Runtime, TmpfsMount, Ulimit, VolumeMount)
+from cloudlet.agent.runtime.cgroups import Cgroup
+from tests.hostcaps import need_binaries, need_root
+
+pytestmark = [pytest.mark.root, pytest.mark.runc]
+
+
+@pytest.fixture(scope="session")
+def busybox_layer(tmp_path_factory):
+    """A one-layer image: static busybox with its applets, and users to switch to."""
+    need_binaries("busybox")
+    layer = tmp_path_factory.mktemp("busybox")
+    (layer / "bin").mkdir()
+    shutil.copy(shutil.which("busybox"), layer / "bin" / "busybox")
+    applets = subprocess.run([str(layer / "bin" / "busybox"), "--list"], capture_output=True,
+                             text=True, check=True).stdout.split()
+    for name in applets:
+        if name != "busybox":
+            (layer / "bin" / name).symlink_to("busybox")
+    for d in ("etc", "tmp", "proc", "sys", "dev", "root", "home/app", "data"):
+        (layer / d).mkdir(parents=True, exist_ok=True)
+    (layer / "tmp").chmod(0o1777)
+    (layer / "data" / "seed").write_text("from the image\n")
+    (layer / "etc/passwd").write_text("root:x:0:0:root:/root:/bin/sh\n"
+                                      "app:x:1000:1000:app:/home/app:/bin/sh\n"
+                                      "nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n")
+    (layer / "etc/group").write_text("root:x:0:\napp:x:1000:\nextra:x:2000:app\nnogroup:x:65534:\n")
+    return layer
+
+
+def _leftovers(root: Path, ids: list[str]) -> list[str]:
+    found = []
+    with open("/proc/self/mountinfo") as f:
+        found += [f"mount {line.split()[4]}" for line in f if str(root) in line]
+    for cid in ids:
+        found += [f"cgroup {c} of {cid}" for c in Cgroup(f"/cloudlet/{cid}").exists()]
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if str(root).encode() in cmd:
+            found.append(f"process {pid}: {cmd[:80]!r}")
+    return found
+
+
+class Harness:
+    def __init__(self, root: Path, layer: Path):
+        self.root, self.layer = root, layer
+        self.rt = Runtime(root)
+        self.ids: list[str] = []
+
+    def spec(self, command=None, **kw) -> ContainerSpec:
+        cid = "t" + uuid.uuid4().hex[:12]
+        self.ids.append(cid)
+        return ContainerSpec(id=cid, layers=[str(self.layer)], command=command, **kw)
+
+    def run(self, command=None, **kw):
+        spec = self.spec(command, **kw)
+        self.rt.run(spec)
+        return spec.id
+
+    def output(self, cid) -> list[str]:
+        return [line.text for line in self.rt.logs(cid)]
+
+
+@pytest.fixture
+def h(busybox_layer):
+    need_root()
+    need_binaries("runc", "conmon")
+    # A short root: conmon's attach socket path must fit in 108 bytes.
+    root = Path(tempfile.mkdtemp(prefix="clrt-", dir="/tmp"))
+    harness = Harness(root, busybox_layer)
+    yield harness
+    rt = Runtime(root)
+    for st in rt.list():
+        rt.delete(st.id, force=True)
+    left = _leftovers(root, harness.ids)
+    shutil.rmtree(root, ignore_errors=True)
+    assert left == [], left
+
+
+def test_sees_only_its_own_processes_and_hostname(h):
+    cid = h.run(["sh", "-c", "ps -o pid,comm; hostname"], hostname="box1")
+    assert h.rt.wait(cid, timeout=10) == 0
+    out = h.output(cid)
+    pids = [line.split()[0] for line in out[1:-1]]
+    assert pids[0] == "1" and len(pids) == 2, out  # sh and ps, nothing of the host
+    assert out[-1] == "box1"
+
+
+def test_exit_codes(h):
+    ok, bad = h.run(["true"]), h.run(["sh", "-c", "exit 42"])
+    assert h.rt.wait(ok, timeout=10) == 0
+    assert h.rt.wait(bad, timeout=10) == 42
+    st = h.rt.state(bad)
+    assert (st.status, st.exit_code, st.oom_killed) == ("exited", 42, False)
+    assert st.finished_at and st.started_at
+
+
+def test_image_config_and_overrides(h):
+    image = {"Env": ["A=image", "B=image"], "Entrypoint": ["sh", "-c"],
+             "Cmd": ["echo from-image-cmd; id -u; pwd"], "WorkingDir": "/data", "User": "app"}
+    plain = h.run(image_config=image)
+    script = 'echo "$A $B $HOME"; id; pwd'
+    over = h.run(image_config=image, command=[script], env={"B": "run"}, user="app:extra", workdir="/tmp")
+    numeric = h.run(["id"], user="4242")
+    for cid in (plain, over, numeric):
+        assert h.rt.wait(cid, timeout=10) == 0
+    assert h.output(plain) == ["from-image-cmd", "1000", "/data"]
+    assert h.output(over) == ["image run /home/app", "uid=1000(app) gid=2000(extra)", "/tmp"]
+    assert h.output(numeric) == ["uid=4242 gid=0(root)"]
+
+
+def test_user_must_exist_by_name(h):
+    with pytest.raises(Exception, match="unable to find user ghost"):
+        h.rt.create(h.spec(["true"], user="ghost"))
+    assert h.rt.list() == []
+
+
+def test_memory_limit_ends_in_oom_kill(h):
+    # dd's 64 MiB buffer cannot fit in 32 MiB, and without swap the OOM killer ends it.
+    cid = h.run(["dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1"],
+                resources=Resources(memory=32 * 1024 * 1024))
+    assert h.rt.wait(cid, timeout=20) == 137
+    assert h.rt.state(cid).oom_killed
+
+
+def test_cpu_and_pids_limits_reach_the_cgroup(h):
+    cid = h.run(["sleep", "30"], resources=Resources(cpus=0.5, cpu_shares=512, pids_limit=20,
+                                                     memory=64 * 1024 * 1024))
+    cg = Cgroup(f"/cloudlet/{cid}")
+    assert cg.read("cpu", "cpu.cfs_quota_us").strip() == "50000"
+    assert cg.read("cpu", "cpu.cfs_period_us").strip() == "100000"
+    assert cg.read("cpu", "cpu.shares").strip() == "512"
+    assert cg.read("pids", "pids.max").strip() == "20"
+    assert int(cg.read("memory", "memory.limit_in_bytes")) == 64 * 1024 * 1024
+    stats = h.rt.stats(cid)
+    assert stats.pids == 1 and stats.memory_limit == 64 * 1024 * 1024 and stats.memory_usage > 0
+    forks = h.rt.exec(cid, ["sh", "-c", "for i in $(seq 40); do sleep 5 & done; wait"])
+    assert forks.exit_code != 0 and b"fork" in forks.stderr.lower()
+
+
+def test_stop_waits_for_the_grace_period_then_kills(h):
+    polite = h.run(["sh", "-c", "trap 'exit 7' TERM; while true; do sleep 0.1; done"])
+    stubborn = h.run(["sh", "-c", "trap '' TERM; while true; do sleep 0.1; done"])
+    time.sleep(0.3)  # let the shells install their traps
+    assert h.rt.stop(polite, timeout=5) == 7
+    t = time.monotonic()
+    assert h.rt.stop(stubborn, timeout=1) == 137
+    assert 0.9 < time.monotonic() - t < 5
+    assert h.rt.state(stubborn).oom_killed is False
+
+
+def test_stop_signal_from_the_image(h):
+    cid = h.run(["sh", "-c", "trap 'exit 3' USR1; while true; do sleep 0.1; done"],
+                image_config={"StopSignal": "SIGUSR1"})
+    time.sleep(0.3)
+    assert h.rt.stop(cid, timeout=5) == 3
+
+
+def test_logs_keep_order_and_streams(h):
+    cid = h.run(["sh", "-c", "for i in 1 2 3; do echo out$i; echo err$i >&2; done; "
+                             "printf 'no newline'"])
+    assert h.rt.wait(cid, timeout=10) == 0
+    lines = list(h.rt.logs(cid))
+    # Two pipes: each stream keeps its order, their interleaving is the reader's luck.
+    assert [ln.text for ln in lines if ln.stream == "stdout"] == ["out1", "out2", "out3", "no newline"]
+    assert [ln.text for ln in lines if ln.stream == "stderr"] == ["err1", "err2", "err3"]
+    assert [ln.text for ln in h.rt.logs(cid, tail=2)] == [ln.text for ln in lines[-2:]]
+
+
+def test_logs_follow_until_exit(h):
+    cid = h.run(["sh", "-c", "for i in 1 2 3; do echo $i; sleep 0.2; done"])
+    assert [line.text for line in h.rt.logs(cid, follow=True)] == ["1", "2", "3"]
+    assert h.rt.state(cid).status == "exited"
+
+
+def test_exec(h):
+    cid = h.run(["sleep", "30"], env={"FROM_RUN": "yes"})
+    res = h.rt.exec(cid, ["sh", "-c", "echo $FROM_RUN $EXTRA; id -u; pwd; echo oops >&2; exit 4"],
+                    env={"EXTRA": "x"}, user="app", workdir="/tmp")
+    assert (res.exit_code, res.stdout, res.stderr) == (4, b"yes x\n1000\n/tmp\n", b"oops\n")
+    assert h.rt.exec(cid, ["cat"], stdin=b"piped").stdout == b"piped"
+    ps = h.rt.exec(cid, ["ps", "-o", "pid,comm"]).stdout.decode().split("\n")
+    assert ps[1].split() == ["1", "sleep"]
+
+
+def test_readonly_rootfs_refuses_writes_but_tmpfs_and_volumes_work(h):
+    cid = h.run(["sh", "-c", "touch /etc/x 2>&1; echo rc=$?; touch /scratch/ok && echo tmpfs-ok; "
+                             "cat /data/seed; echo new > /data/new"],
+                readonly_rootfs=True, tmpfs=[TmpfsMount("/scratch", size=1024 * 1024)],
+                volumes=[VolumeMount("v" + uuid.uuid4().hex[:8], "/data")],
+                image_config={"Cmd": ["true"]}, workdir="/")
+    assert h.rt.wait(cid, timeout=10) == 0
+    out = h.output(cid)
+    assert "Read-only file system" in out[0] and out[1] == "rc=1", out
+    assert out[2:] == ["tmpfs-ok", "from the image"]
+
+
+def test_named_volume_outlives_container_and_bind_mounts(h, tmp_path):
+    name = "v" + uuid.uuid4().hex[:8]
+    (tmp_path / "in.txt").write_text("host file\n")
+    first = h.run(["sh", "-c", "echo kept > /v/kept; cat /host/in.txt; touch /host/ro 2>/dev/null || echo ro"],
+                  volumes=[VolumeMount(name, "/v")], binds=[BindMount(str(tmp_path), "/host", readonly=True)])
+    assert h.rt.wait(first, timeout=10) == 0
+    assert h.output(first) == ["host file", "ro"]
+    h.rt.delete(first)
+    second = h.run(["cat", "/v/kept"], volumes=[VolumeMount(name, "/v")])
+    assert h.rt.wait(second, timeout=10) == 0
+    assert h.output(second) == ["kept"]
+
+
+def test_ulimits_are_clamped_to_the_host_hard_limit(h):
+    import resource
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    spec = h.spec(["sh", "-c", "ulimit -n; ulimit -Hn"], ulimits=[Ulimit("nofile", hard + 10, hard + 10)])
+    st = h.rt.create(spec)
+    assert any("nofile" in w for w in st.warnings)
+    h.rt.start(spec.id)
+    assert h.rt.wait(spec.id, timeout=10) == 0
+    assert h.output(spec.id) == [str(hard), str(hard)]
+
+
+def test_default_confinement(h):
+    # no CAP_SYS_ADMIN: mounting fails; seccomp: unshare of a namespace is refused
+    cid = h.run(["sh", "-c", "mount -t tmpfs t /mnt 2>/dev/null || echo no-mount; "
+                             "unshare -n true 2>/dev/null || echo no-unshare; "
+                             "cat /proc/kcore 2>/dev/null | head -c1 | wc -c; "
+                             "grep -c . /proc/self/status >/dev/null && grep NoNewPrivs /proc/self/status"])
+    assert h.rt.wait(cid, timeout=10) == 0
+    assert h.output(cid) == ["no-mount", "no-unshare", "0", "NoNewPrivs:\t1"]
+
+
+def test_readoption_by_a_new_runtime(h):
+    running = h.run(["sh", "-c", "echo started; sleep 30"])
+    ending = h.run(["sh", "-c", "sleep 0.5; echo bye; exit 9"])
+    # The "agent" goes away: only the disk is left. The short container ends meanwhile.
+    del h.rt
+    time.sleep(1.0)
+    rt = Runtime(h.root)
+    states = {st.id: st for st in rt.list()}
+    assert states[running].status == "running" and states[running].pid
+    assert (states[ending].status, states[ending].exit_code) == ("exited", 9)
+    assert [line.text for line in rt.logs(ending)] == ["bye"]
+    assert rt.exec(running, ["echo", "still here"]).stdout == b"still here\n"
+    assert rt.stop(running, timeout=0) == 137
+    rt.start(ending)  # an exited container starts again
+    assert rt.wait(ending, timeout=10) == 9
+    assert [line.text for line in rt.logs(ending)] == ["bye", "bye"]
+
+
+def test_delete_refuses_running_unless_forced(h):
+    cid = h.run(["sleep", "30"])
+    with pytest.raises(ContainerConflict):
+        h.rt.delete(cid)
+    h.rt.delete(cid, force=True)
+    assert h.rt.list() == []
+    assert _leftovers(h.root, [cid]) == []
+
+
+def test_create_and_start_of_true_is_quick(h):
+    times = []
+    for _ in range(5):
+        spec = h.spec(["true"])
+        t = time.monotonic()
+        h.rt.run(spec)
+        h.rt.wait(spec.id, timeout=10)
+        times.append(time.monotonic() - t)
+        h.rt.delete(spec.id)
+    print(f"create+start+exit of /bin/true: min {min(times) * 1000:.0f} ms, "
+          f"max {max(times) * 1000:.0f} ms")
+    assert min(times) < 1.0
