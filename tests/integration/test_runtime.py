@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from cloudlet.agent.runtime import (BindMount, ContainerConflict, ContainerSpec, Resources,
+from cloudlet.agent.runtime import (BindMount, ContainerConflict, ContainerSpec, IdMap, Resources,
                                     Runtime, TmpfsMount, Ulimit, VolumeMount)
 from cloudlet.agent.runtime.cgroups import Cgroup
 from tests.hostcaps import need_binaries, need_root
@@ -289,3 +289,40 @@ def test_create_and_start_of_true_is_quick(h):
     print(f"create+start+exit of /bin/true: min {min(times) * 1000:.0f} ms, "
           f"max {max(times) * 1000:.0f} ms")
     assert min(times) < 1.0
+
+
+def test_user_namespace(h, tmp_path):
+    # The image's files must belong to the ids the container's root maps to.
+    layer = tmp_path / "shifted"
+    shutil.copytree(h.layer, layer, symlinks=True)
+    for p in [layer, *layer.rglob("*")]:
+        os.lchown(p, 100000, 100000)
+    h.layer = layer
+    cid = h.run(["sh", "-c", "id; cat /proc/self/uid_map; touch /made && echo wrote"],
+                uid_map=[IdMap(0, 100000, 65536)], gid_map=[IdMap(0, 100000, 65536)])
+    assert h.rt.wait(cid, timeout=10) == 0, h.output(cid)
+    out = h.output(cid)
+    assert out[0] == "uid=0(root) gid=0(root)"
+    assert out[1].split() == ["0", "100000", "65536"]
+    assert out[2] == "wrote"
+    assert (h.rt.rootfs(cid) / "made").stat().st_uid == 100000
+
+
+def test_joins_a_given_network_namespace_or_the_host(h):
+    need_binaries("ip")
+    name = "cl" + uuid.uuid4().hex[:10]
+    subprocess.run(["ip", "netns", "add", name], check=True)
+    try:
+        # An address only this netns has marks it as the one the container joined.
+        subprocess.run(["ip", "-n", name, "addr", "add", "10.123.45.67/32", "dev", "lo"], check=True)
+        show_lo = ["ip", "-o", "addr", "show", "dev", "lo"]
+        joined = h.run(show_lo, network=f"/run/netns/{name}")
+        alone = h.run(show_lo)
+        host = h.run(["hostname"], network="host")
+        for cid in (joined, alone, host):
+            assert h.rt.wait(cid, timeout=10) == 0
+        assert "10.123.45.67/32" in " ".join(h.output(joined))
+        assert "10.123.45.67" not in " ".join(h.output(alone))
+        assert h.output(host) == [os.uname().nodename]
+    finally:
+        subprocess.run(["ip", "netns", "del", name], check=True)

@@ -101,8 +101,9 @@ class Conmon:
         try:
             with open(bundle / "conmon.err", "wb") as err:
                 # conmon's first process returns once its daemon child is forked off.
+                # cwd: conmon writes its "oom" marker file relative to it.
                 proc = subprocess.Popen(args, pass_fds=(w,), env=env, stdin=subprocess.DEVNULL,
-                                        stdout=err, stderr=err, start_new_session=True)
+                                        stdout=err, stderr=err, start_new_session=True, cwd=bundle)
             os.close(w)
             w = -1
             proc.wait(timeout)

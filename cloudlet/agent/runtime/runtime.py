@@ -85,7 +85,9 @@ class Runtime:
         except FileExistsError:
             raise ContainerConflict(f"container {spec.id} already exists") from None
         try:
-            rootfs = self.snapshots.prepare(spec.id, spec.layers)
+            if spec.uid_map:
+                self._let_userns_traverse()
+            rootfs = self.snapshots.prepare(spec.id, spec.layers, owner=_host_root(spec))
             user = resolve_user(rootfs, spec.user or spec.image_config.get("User"))
             mounts = prepare_mounts(spec, rootfs=rootfs, bundle=bundle, volumes_root=self.volumes)
             rlimits, warnings = clamp_rlimits(spec.ulimits)
@@ -103,6 +105,13 @@ class Runtime:
             self._remove_files(spec.id)
             raise
         return self._state(rec)
+
+    def _let_userns_traverse(self) -> None:
+        """runc mounts the rootfs, volumes and /etc files from inside the user namespace,
+        as a root the host sees as nobody: it must be able to pass through our dirs
+        (search only, listing stays private)."""
+        for d in (self.root, self.containers, self.snapshots.root, self.volumes):
+            d.chmod(d.stat().st_mode & 0o7777 | 0o001)
 
     def start(self, cid: str) -> ContainerState:
         """Run the container; a container that has exited starts again from its own
@@ -284,6 +293,19 @@ class Runtime:
         if st.status not in ("running", "paused"):
             raise ContainerConflict(f"container {cid} is not running")
         return sample(Cgroup(rec.cgroups_path), st.pid, interval)
+
+
+def _host_root(spec: ContainerSpec) -> tuple[int, int] | None:
+    """The host ids the container's root maps to, when it has a user namespace."""
+    if not spec.uid_map:
+        return None
+
+    def host(maps) -> int:
+        for m in maps:
+            if m.container_id <= 0 < m.container_id + m.size:
+                return m.host_id - m.container_id
+        raise ContainerError("the user namespace maps no host id to the container's root")
+    return host(spec.uid_map), host(spec.gid_map)
 
 
 def _conmon_pid(pidfile: Path, cid: str) -> int | None:

@@ -72,11 +72,14 @@ class Snapshotter:
     def keys(self) -> list[str]:
         return sorted(p.name for p in self.root.iterdir() if p.is_dir() and _KEY.match(p.name))
 
-    def prepare(self, key: str, layers: list[str | os.PathLike], *, readonly: bool = False) -> Path:
+    def prepare(self, key: str, layers: list[str | os.PathLike], *, readonly: bool = False,
+                owner: tuple[int, int] | None = None) -> Path:
         """Mount layers (lowest first) at the snapshot's mount point and return it.
 
         A writable snapshot gets an empty upper directory of its own; a read-only one
         gets none and is mounted read-only, so nothing can be written even by root.
+        owner (uid, gid) owns the upper directory, and so the root of the mount: a
+        container in a user namespace needs its own root to own "/" to write there.
         Preparing a key that is already mounted returns it unchanged.
         """
         d = self._dir(key)
@@ -99,6 +102,8 @@ class Snapshotter:
             upper, work = d / "upper", d / "work"
             upper.mkdir(exist_ok=True)
             work.mkdir(exist_ok=True)
+            if owner:
+                os.chown(upper, *owner)
         try:
             self._mount_overlay(d, lowers, upper, work, readonly)
         except Exception:
