@@ -11,6 +11,7 @@ import os
 import posixpath
 import signal as _signal
 import socket
+import threading
 
 from .cgroups import linux_resources
 from .seccomp import default_profile
@@ -201,7 +202,7 @@ def build_config(spec: ContainerSpec, *, rootfs: str, user: User, mounts: list[d
 
 def write_json(path, data: dict) -> None:
     """Written whole or not at all: runc must never read half a config."""
-    tmp = f"{path}.tmp"
+    tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
     with open(tmp, "w") as f:
         json.dump(data, f)
     os.replace(tmp, path)

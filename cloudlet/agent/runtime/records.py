@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -31,13 +32,12 @@ class Record:
     labels: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     started_at: str | None = None
-    pid: int | None = None
     finished_at: str | None = None
     exit_code: int | None = None
     oom_killed: bool = False
 
     def save(self, bundle: Path) -> None:
-        tmp = bundle / (RECORD + ".tmp")
+        tmp = bundle / f"{RECORD}.{os.getpid()}.{threading.get_ident()}.tmp"  # writers don't collide
         tmp.write_text(json.dumps(asdict(self), indent=1))
         os.replace(tmp, bundle / RECORD)
 

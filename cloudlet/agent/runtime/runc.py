@@ -48,6 +48,9 @@ class Runc:
             return None
         return json.loads(res.stdout)
 
+    def list(self) -> dict[str, dict]:
+        return {st["id"]: st for st in json.loads(self._run("list", "--format", "json").stdout) or []}
+
     def start(self, cid: str) -> None:
         self._run("start", cid)
 

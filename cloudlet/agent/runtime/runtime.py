@@ -120,16 +120,17 @@ class Runtime:
         st = self._state(rec)
         if st.status in ("running", "paused"):
             raise ContainerConflict(f"container {cid} is already running")
+        bundle = self.containers / cid
         if rec.started_at:
+            _wait_gone(bundle / "conmon.pid", cid)  # the last run's conmon still holds the log
             self.runc.delete(cid)
             (self.exits / cid).unlink(missing_ok=True)
             rec.finished_at, rec.exit_code, rec.oom_killed = None, None, False
-        bundle = self.containers / cid
         for stale in ("pidfile", "conmon.pid", "persist/exit", "persist/oom", "oom"):
             (bundle / stale).unlink(missing_ok=True)
-        pid = self.conmon.launch(cid=cid, name=rec.name, bundle=bundle, log_path=bundle / "ctr.log",
-                                 exit_dir=self.exits, socket_dir=self.sockets)
-        rec.pid, rec.started_at = pid, now()
+        self.conmon.launch(cid=cid, name=rec.name, bundle=bundle, log_path=bundle / "ctr.log",
+                           exit_dir=self.exits, socket_dir=self.sockets)
+        rec.started_at = now()
         rec.save(bundle)
         try:
             self.runc.start(cid)
@@ -169,13 +170,20 @@ class Runtime:
     def wait(self, cid: str, timeout: float | None = None) -> int | None:
         """The exit code once the container has exited, or None if timeout passed first."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        delay = 0.005
+        delay, next_full_check = 0.005, 0.0
         while True:
-            st = self.state(cid)
-            if st.status == "exited":
-                return st.exit_code
-            if st.status == "created":
+            rec = self._record(cid)
+            if not rec.started_at:
                 raise ContainerConflict(f"container {cid} has not been started")
+            # The exit file is cheap to look for; asking runc (a process) is not, and is
+            # only needed to notice a conmon that died without writing one.
+            self._observe_exit(rec)
+            if rec.exit_code is not None:
+                return rec.exit_code
+            if time.monotonic() >= next_full_check:
+                if self._state(rec).status == "exited":
+                    return rec.exit_code
+                next_full_check = time.monotonic() + 0.5
             if deadline is not None and time.monotonic() >= deadline:
                 return None
             time.sleep(delay)
@@ -208,11 +216,12 @@ class Runtime:
         return self._state(self._record(cid))
 
     def list(self) -> list[ContainerState]:
+        runc_states = self.runc.list()  # one runc call for all, not one per container
         out = []
         for d in sorted(self.containers.iterdir()):
             rec = Record.load(d)
             if rec is not None:  # a bundle half-made by a crashed create has no record
-                out.append(self._state(rec))
+                out.append(self._state(rec, runc_states))
         return out
 
     def logs(self, cid: str, *, follow: bool = False, tail: int | None = None) -> Iterator[LogLine]:
@@ -236,7 +245,7 @@ class Runtime:
             raise ContainerNotFound(f"no such container: {cid}")
         return rec
 
-    def _state(self, rec: Record) -> ContainerState:
+    def _state(self, rec: Record, runc_states: dict[str, dict] | None = None) -> ContainerState:
         status, pid = "created", None
         if rec.started_at:
             if rec.exit_code is None:
@@ -244,7 +253,7 @@ class Runtime:
             if rec.exit_code is not None:
                 status = "exited"
             else:
-                rs = self.runc.state(rec.id)
+                rs = runc_states.get(rec.id) if runc_states is not None else self.runc.state(rec.id)
                 if rs is None or rs["status"] == "stopped":
                     # conmon writes the exit file a moment after runc sees the end; if
                     # conmon is gone too, the code was lost (e.g. the host rebooted).
