@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from cloudlet.agent.runtime import (BindMount, ContainerConflict, ContainerSpec, IdMap, Resources,
-                                    Runtime, TmpfsMount, Ulimit, VolumeMount)
+from cloudlet.agent.runtime import (BindMount, ContainerConflict, ContainerSpec, IdMap, OCIError,
+                                    Resources, Runtime, TmpfsMount, Ulimit, VolumeMount)
 from cloudlet.agent.runtime.cgroups import Cgroup
 from tests.hostcaps import need_binaries, need_root
 
@@ -114,6 +114,22 @@ def test_exit_codes(h):
     st = h.rt.state(bad)
     assert (st.status, st.exit_code, st.oom_killed) == ("exited", 42, False)
     assert st.finished_at and st.started_at
+
+
+def test_a_command_that_cannot_start_is_reported_and_leaves_nothing(h):
+    spec = h.spec(["/no/such/program"])
+    with pytest.raises(OCIError, match="no such file or directory"):
+        h.rt.run(spec)
+    assert h.rt.list() == []
+
+
+def test_kill_delivers_the_signal(h):
+    cid = h.run(["sh", "-c", "trap 'exit 5' HUP; while true; do sleep 0.1; done"])
+    time.sleep(0.3)
+    h.rt.kill(cid, "HUP")
+    assert h.rt.wait(cid, timeout=10) == 5
+    with pytest.raises(ContainerConflict):
+        h.rt.kill(cid)
 
 
 def test_image_config_and_overrides(h):
@@ -245,9 +261,11 @@ def test_default_confinement(h):
     cid = h.run(["sh", "-c", "mount -t tmpfs t /mnt 2>/dev/null || echo no-mount; "
                              "unshare -n true 2>/dev/null || echo no-unshare; "
                              "cat /proc/kcore 2>/dev/null | head -c1 | wc -c; "
-                             "grep -c . /proc/self/status >/dev/null && grep NoNewPrivs /proc/self/status"])
+                             "grep -E '^(NoNewPrivs|Seccomp|CapEff):' /proc/self/status"])
     assert h.rt.wait(cid, timeout=10) == 0
-    assert h.output(cid) == ["no-mount", "no-unshare", "0", "NoNewPrivs:\t1"]
+    # 0xa80425fb: exactly Docker's 14 default capabilities; Seccomp 2: a filter is on
+    assert h.output(cid) == ["no-mount", "no-unshare", "0", "CapEff:\t00000000a80425fb",
+                             "NoNewPrivs:\t1", "Seccomp:\t2"]
 
 
 def test_readoption_by_a_new_runtime(h):
