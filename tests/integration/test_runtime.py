@@ -8,6 +8,7 @@ process of theirs is left behind, whether the test passed or not.
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -268,17 +269,30 @@ def test_default_confinement(h):
                              "NoNewPrivs:\t1", "Seccomp:\t2"]
 
 
-def test_readoption_by_a_new_runtime(h):
-    running = h.run(["sh", "-c", "echo started; sleep 30"])
-    ending = h.run(["sh", "-c", "sleep 0.5; echo bye; exit 9"])
-    # The "agent" goes away: only the disk is left. The short container ends meanwhile.
-    del h.rt
+_AGENT = """
+import os, sys
+from cloudlet.agent.runtime import ContainerSpec, Runtime
+rt = Runtime(sys.argv[1])
+for cid, cmd in (("{running}", "echo started; sleep 30"), ("{ending}", "sleep 0.5; echo bye; exit 9")):
+    rt.run(ContainerSpec(id=cid, layers=[sys.argv[2]], command=["sh", "-c", cmd]))
+os.kill(os.getpid(), 9)
+"""
+
+
+def test_readoption_after_the_agent_is_killed(h):
+    running, ending = h.spec().id, h.spec().id
+    # An agent process starts two containers and dies by SIGKILL; the short one ends
+    # while nobody watches. Only the disk (and conmon) is left for the next agent.
+    agent = subprocess.run([sys.executable, "-c", _AGENT.format(running=running, ending=ending),
+                            str(h.root), str(h.layer)], cwd=Path(__file__).parents[2])
+    assert agent.returncode == -9
     time.sleep(1.0)
     rt = Runtime(h.root)
     states = {st.id: st for st in rt.list()}
     assert states[running].status == "running" and states[running].pid
     assert (states[ending].status, states[ending].exit_code) == ("exited", 9)
     assert [line.text for line in rt.logs(ending)] == ["bye"]
+    assert [line.text for line in rt.logs(running)] == ["started"]
     assert rt.exec(running, ["echo", "still here"]).stdout == b"still here\n"
     assert rt.stop(running, timeout=0) == 137
     rt.start(ending)  # an exited container starts again
