@@ -358,3 +358,37 @@ def test_joins_a_given_network_namespace_or_the_host(h):
         assert h.output(host) == [os.uname().nodename]
     finally:
         subprocess.run(["ip", "netns", "del", name], check=True)
+
+
+def _restart_until(h, deadline_s: float, done) -> None:
+    deadline = time.monotonic() + deadline_s
+    while not done() and time.monotonic() < deadline:
+        h.rt.restart_exited()
+        time.sleep(0.05)
+
+
+def test_restart_policies(h):
+    failing = h.run(["sh", "-c", "echo run; exit 3"], restart_policy="on-failure", max_retries=2)
+    fine = h.run(["true"], restart_policy="on-failure")
+    never = h.run(["sh", "-c", "exit 1"])
+    always = h.run(["sh", "-c", "echo up; sleep 30"], restart_policy="always")
+    for cid in (failing, fine, never):
+        h.rt.wait(cid, timeout=10)
+    _restart_until(h, 5, lambda: h.rt.state(failing).restart_count == 2 and
+                   h.rt.state(failing).status == "exited")
+    time.sleep(0.5)
+    h.rt.restart_exited()  # the retries are used up: nothing more happens
+    st = h.rt.state(failing)
+    assert (st.status, st.exit_code, st.restart_count) == ("exited", 3, 2)
+    assert h.output(failing) == ["run", "run", "run"]
+    assert h.rt.state(fine).restart_count == 0 and h.rt.state(never).restart_count == 0
+    # killed from outside: "always" brings it back; stopped through the API: it stays down
+    h.rt.kill(always)
+    _restart_until(h, 5, lambda: h.rt.state(always).status == "running" and
+                   h.rt.state(always).restart_count == 1)
+    assert h.rt.state(always).restart_count == 1
+    h.rt.stop(always, timeout=0)
+    time.sleep(0.3)
+    assert h.rt.restart_exited() == []
+    with pytest.raises(Exception, match="restart policy"):
+        h.rt.create(h.spec(["true"], restart_policy="sometimes"))

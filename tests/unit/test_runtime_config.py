@@ -151,3 +151,26 @@ def test_k8s_file_partial_lines_and_tail(tmp_path):
                      ("2026-01-01T00:00:00.5Z", "stdout", "unfinished")]
     assert [ln.text for ln in read_logs(log, tail=2)] == ["", "unfinished"]
     assert list(read_logs(tmp_path / "missing")) == []
+
+
+def test_restart_back_off():
+    from cloudlet.agent.runtime.records import Record
+    from cloudlet.agent.runtime.restart import _ts, restart_at
+
+    def rec(**kw):
+        base = dict(id="c", name="c", created_at="2026-01-01T00:00:00Z", cgroups_path="/c",
+                    stop_signal=15, stop_timeout=10, restart_policy="always",
+                    started_at="2026-01-01T00:00:00Z", finished_at="2026-01-01T00:00:01Z", exit_code=1)
+        base.update(kw)
+        return Record(**base)
+
+    end = _ts("2026-01-01T00:00:01Z")
+    assert restart_at(rec()) == pytest.approx(end + 0.1)
+    assert restart_at(rec(restart_count=3)) == pytest.approx(end + 0.8)
+    assert restart_at(rec(restart_count=30)) == pytest.approx(end + 60)
+    assert restart_at(rec(finished_at="2026-01-01T00:00:30Z")) == _ts("2026-01-01T00:00:30Z")
+    assert restart_at(rec(manually_stopped=True)) is None
+    assert restart_at(rec(restart_policy="no")) is None
+    assert restart_at(rec(restart_policy="on-failure", exit_code=0)) is None
+    assert restart_at(rec(restart_policy="on-failure", max_retries=2, restart_count=2)) is None
+    assert restart_at(rec(restart_policy="on-failure", max_retries=2, restart_count=1)) is not None

@@ -30,6 +30,10 @@ class Record:
     stop_signal: int
     stop_timeout: float
     labels: dict[str, str] = field(default_factory=dict)
+    restart_policy: str = "no"
+    max_retries: int = 0
+    restart_count: int = 0
+    manually_stopped: bool = False  # by stop(): no policy brings it back
     warnings: list[str] = field(default_factory=list)
     started_at: str | None = None
     finished_at: str | None = None

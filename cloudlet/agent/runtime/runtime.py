@@ -30,6 +30,7 @@ from .errors import ContainerConflict, ContainerError, ContainerNotFound
 from .exec import ExecResult, exec_process
 from .logs import LogLine, read_logs
 from .records import Record, now
+from .restart import check_policy, restart_at
 from .rlimits import clamp_rlimits
 from .runc import Conmon, Runc
 from .spec import ContainerSpec
@@ -54,6 +55,7 @@ class ContainerState:
     created_at: str
     started_at: str | None
     finished_at: str | None
+    restart_count: int = 0
     labels: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
@@ -93,13 +95,15 @@ class Runtime:
             rlimits, warnings = clamp_rlimits(spec.ulimits)
             for w in warnings:
                 log.warning("container %s: %s", spec.id, w)
+            check_policy(spec.restart_policy, spec.max_retries)
             cgroups_path = f"/{PARENT}/{spec.id}"
             config = oci.build_config(spec, rootfs=str(rootfs), user=user, mounts=mounts,
                                       rlimits=rlimits, cgroups_path=cgroups_path)
             oci.write_json(bundle / "config.json", config)
             rec = Record(id=spec.id, name=spec.name or spec.id, created_at=now(),
                          cgroups_path=cgroups_path, stop_signal=oci.stop_signal(spec),
-                         stop_timeout=spec.stop_timeout, labels=dict(spec.labels), warnings=warnings)
+                         stop_timeout=spec.stop_timeout, labels=dict(spec.labels), warnings=warnings,
+                         restart_policy=spec.restart_policy, max_retries=spec.max_retries)
             rec.save(bundle)
         except BaseException:
             self._remove_files(spec.id)
@@ -114,12 +118,37 @@ class Runtime:
             d.chmod(d.stat().st_mode & 0o7777 | 0o001)
 
     def start(self, cid: str) -> ContainerState:
-        """Run the container; a container that has exited starts again from its own
-        filesystem (what restart policies build on)."""
+        """Run the container; one that has exited starts again on its own filesystem."""
         rec = self._record(cid)
-        st = self._state(rec)
-        if st.status in ("running", "paused"):
+        if self._state(rec).status in ("running", "paused"):
             raise ContainerConflict(f"container {cid} is already running")
+        rec.restart_count, rec.manually_stopped = 0, False
+        return self._start(rec)
+
+    def restart_exited(self) -> list[str]:
+        """Start again each exited container whose restart policy asks for it and whose
+        back-off has passed. The agent calls this every few tenths of a second; it
+        returns the ids it restarted."""
+        restarted = []
+        for st in self.list():
+            rec = self._record(st.id) if st.status == "exited" else None
+            at = restart_at(rec) if rec else None
+            if at is None or at > time.time():
+                continue
+            rec.restart_count += 1
+            try:
+                self._start(rec)
+                restarted.append(rec.id)
+            except ContainerError as e:
+                log.warning("restarting container %s: %s", rec.id, e)
+                # Keep the last exit on record, count the attempt so back-off grows.
+                failed = self._record(rec.id)
+                failed.restart_count = rec.restart_count
+                failed.save(self.containers / rec.id)
+        return restarted
+
+    def _start(self, rec: Record) -> ContainerState:
+        cid = rec.id
         bundle = self.containers / cid
         if rec.started_at:
             _wait_gone(bundle / "conmon.pid", cid)  # the last run's conmon still holds the log
@@ -157,6 +186,8 @@ class Runtime:
         """Stop signal, up to `timeout` (the container's own by default) seconds to
         exit, then SIGKILL. Returns the exit code."""
         rec = self._record(cid)
+        rec.manually_stopped = True
+        rec.save(self.containers / cid)
         if self._state(rec).status in ("running", "paused"):
             grace = rec.stop_timeout if timeout is None else timeout
             if grace > 0 and self.runc.kill(cid, rec.stop_signal):
@@ -268,7 +299,8 @@ class Runtime:
         return ContainerState(
             id=rec.id, name=rec.name, status=status, pid=pid, exit_code=rec.exit_code,
             oom_killed=rec.oom_killed, created_at=rec.created_at, started_at=rec.started_at,
-            finished_at=rec.finished_at, labels=rec.labels, warnings=rec.warnings)
+            finished_at=rec.finished_at, restart_count=rec.restart_count, labels=rec.labels,
+            warnings=rec.warnings)
 
     def _observe_exit(self, rec: Record) -> None:
         """Move what conmon left on exit into our record, once: the exit code from its

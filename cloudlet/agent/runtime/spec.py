@@ -82,4 +82,6 @@ class ContainerSpec:
     cap_drop: list[str] = field(default_factory=list)
     stop_signal: str | None = None          # default: the image's StopSignal, else SIGTERM
     stop_timeout: float = 10.0
+    restart_policy: str = "no"              # "no", "on-failure", "always", "unless-stopped"
+    max_retries: int = 0                    # on-failure only; 0 = no limit
     labels: dict[str, str] = field(default_factory=dict)
