@@ -295,7 +295,9 @@ def test_readoption_after_the_agent_is_killed(h):
     assert [line.text for line in rt.logs(running)] == ["started"]
     assert rt.exec(running, ["echo", "still here"]).stdout == b"still here\n"
     assert rt.stop(running, timeout=0) == 137
-    rt.start(ending)  # an exited container starts again
+    # An exited container starts again, even with its root unmounted as by a reboot.
+    subprocess.run(["umount", str(rt.rootfs(ending))], check=True)
+    rt.start(ending)
     assert rt.wait(ending, timeout=10) == 9
     assert [line.text for line in rt.logs(ending)] == ["bye", "bye"]
 

@@ -29,6 +29,8 @@ class Record:
     cgroups_path: str
     stop_signal: int
     stop_timeout: float
+    layers: list[str] = field(default_factory=list)       # to mount the root again after a reboot
+    rootfs_owner: list[int] | None = None                 # (uid, gid) of the upper dir, userns only
     labels: dict[str, str] = field(default_factory=dict)
     restart_policy: str = "no"
     max_retries: int = 0

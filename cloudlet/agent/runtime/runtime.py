@@ -89,7 +89,8 @@ class Runtime:
         try:
             if spec.uid_map:
                 self._let_userns_traverse()
-            rootfs = self.snapshots.prepare(spec.id, spec.layers, owner=_host_root(spec))
+            owner = _host_root(spec)
+            rootfs = self.snapshots.prepare(spec.id, spec.layers, owner=owner)
             user = resolve_user(rootfs, spec.user or spec.image_config.get("User"))
             mounts = prepare_mounts(spec, rootfs=rootfs, bundle=bundle, volumes_root=self.volumes)
             rlimits, warnings = clamp_rlimits(spec.ulimits)
@@ -103,7 +104,8 @@ class Runtime:
             rec = Record(id=spec.id, name=spec.name or spec.id, created_at=now(),
                          cgroups_path=cgroups_path, stop_signal=oci.stop_signal(spec),
                          stop_timeout=spec.stop_timeout, labels=dict(spec.labels), warnings=warnings,
-                         restart_policy=spec.restart_policy, max_retries=spec.max_retries)
+                         restart_policy=spec.restart_policy, max_retries=spec.max_retries,
+                         layers=[str(p) for p in spec.layers], rootfs_owner=list(owner) if owner else None)
             rec.save(bundle)
         except BaseException:
             self._remove_files(spec.id)
@@ -157,6 +159,8 @@ class Runtime:
             rec.finished_at, rec.exit_code, rec.oom_killed = None, None, False
         for stale in ("pidfile", "conmon.pid", "persist/exit", "persist/oom", "oom"):
             (bundle / stale).unlink(missing_ok=True)
+        # Mounted since create, unless the host rebooted meanwhile: then mount it again.
+        self.snapshots.prepare(cid, rec.layers, owner=tuple(rec.rootfs_owner) if rec.rootfs_owner else None)
         self.conmon.launch(cid=cid, name=rec.name, bundle=bundle, log_path=bundle / "ctr.log",
                            exit_dir=self.exits, socket_dir=self.sockets)
         rec.started_at = now()
