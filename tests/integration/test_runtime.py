@@ -394,3 +394,21 @@ def test_restart_policies(h):
     assert h.rt.restart_exited() == []
     with pytest.raises(Exception, match="restart policy"):
         h.rt.create(h.spec(["true"], restart_policy="sometimes"))
+
+
+def test_events_stream(h):
+    since = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(time.time() - 1))
+    oom = h.run(["dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1"],
+                resources=Resources(memory=32 * 1024 * 1024))
+    quick = h.run(["sh", "-c", "exit 3"])
+    seen = []
+    # Following notices the exits by itself: nobody calls wait() or state() here.
+    for ev in h.rt.events(since=since, follow=True):
+        seen.append((ev.id, ev.action, ev.attributes.get("exitCode")))
+        if {(oom, "die"), (quick, "die")} <= {(i, a) for i, a, _ in seen}:
+            break
+    assert [(a, c) for i, a, c in seen if i == quick] == [("create", None), ("start", None), ("die", 3)]
+    assert [(a, c) for i, a, c in seen if i == oom] == [("create", None), ("start", None),
+                                                        ("oom", None), ("die", 137)]
+    h.rt.delete(quick)
+    assert [ev.action for ev in h.rt.events() if ev.id == quick][-1] == "destroy"

@@ -2,6 +2,7 @@
 logs, exec, stats, and re-adoption of what an earlier agent started."""
 
 from .errors import ContainerConflict, ContainerError, ContainerNotFound, OCIError
+from .events import Event
 from .exec import ExecResult
 from .logs import LogLine
 from .runtime import ContainerState, Runtime
@@ -11,6 +12,6 @@ from .stats import Stats
 
 __all__ = [
     "BindMount", "ContainerConflict", "ContainerError", "ContainerNotFound", "ContainerSpec",
-    "ContainerState", "ExecResult", "IdMap", "LogLine", "OCIError", "Resources", "Runtime",
+    "ContainerState", "Event", "ExecResult", "IdMap", "LogLine", "OCIError", "Resources", "Runtime",
     "Stats", "TmpfsMount", "Ulimit", "VolumeMount",
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,8 +18,13 @@ from pathlib import Path
 RECORD = "cloudlet.json"
 
 
+def iso(ts: float) -> str:
+    """One fixed format (RFC 3339, microseconds, Z), so that times compare as strings."""
+    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
 def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return iso(time.time())
 
 
 @dataclass

@@ -139,3 +139,25 @@ def _read_sync(fd: int, timeout: float) -> dict | None:
         buf += chunk
     line = buf.split(b"\n", 1)[0].strip()
     return json.loads(line) if line else None
+
+
+def conmon_pid(pidfile: Path, cid: str) -> int | None:
+    """conmon's pid if it still runs: checked by its command line, since after a
+    reboot the number may belong to someone else."""
+    try:
+        pid = int(pidfile.read_text().strip())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except (FileNotFoundError, ValueError, ProcessLookupError):
+        return None
+    return pid if b"conmon" in cmdline[0] and cid.encode() in cmdline else None
+
+
+def wait_conmon_gone(pidfile: Path, cid: str, timeout: float = 5.0) -> None:
+    """conmon exits by itself once the container has; give it a moment before the
+    bundle it works in is removed, and end it if it hangs on."""
+    deadline = time.monotonic() + timeout
+    while (pid := conmon_pid(pidfile, cid)) is not None:
+        if time.monotonic() > deadline:
+            os.kill(pid, 9)
+            return
+        time.sleep(0.01)

@@ -7,6 +7,7 @@ Layout under root_dir (everything a restarted agent needs to re-adopt its contai
     snapshots/<id>/    the overlay root filesystem
     volumes/<name>/    named volumes, which outlive containers
     exits/<id>         conmon's exit code file
+    events.jsonl       the event stream (create, start, kill, stop, oom, die, destroy)
     runc/              runc's state root, ours alone
     sock/              conmon's attach-socket links
 """
@@ -19,7 +20,6 @@ import re
 import shutil
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
@@ -27,15 +27,16 @@ from ..snapshots import Snapshotter
 from . import oci
 from .cgroups import PARENT, Cgroup
 from .errors import ContainerConflict, ContainerError, ContainerNotFound
+from .events import Event, EventLog
 from .exec import ExecResult, exec_process
 from .logs import LogLine, read_logs
-from .records import Record, now
+from .records import Record, iso, now
 from .restart import check_policy, restart_at
 from .rlimits import clamp_rlimits
-from .runc import Conmon, Runc
+from .runc import Conmon, Runc, conmon_pid, wait_conmon_gone
 from .spec import ContainerSpec
 from .stats import Stats, sample
-from .users import resolve_user
+from .users import host_root, resolve_user
 from .volumes import prepare_mounts
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,7 @@ class Runtime:
         self.snapshots = Snapshotter(self.root / "snapshots")
         self.runc = Runc(self.root / "runc", runc)
         self.conmon = Conmon(self.runc, conmon)
+        self.event_log = EventLog(self.root / "events.jsonl")
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -89,7 +91,7 @@ class Runtime:
         try:
             if spec.uid_map:
                 self._let_userns_traverse()
-            owner = _host_root(spec)
+            owner = host_root(spec.uid_map, spec.gid_map)
             rootfs = self.snapshots.prepare(spec.id, spec.layers, owner=owner)
             user = resolve_user(rootfs, spec.user or spec.image_config.get("User"))
             mounts = prepare_mounts(spec, rootfs=rootfs, bundle=bundle, volumes_root=self.volumes)
@@ -110,6 +112,7 @@ class Runtime:
         except BaseException:
             self._remove_files(spec.id)
             raise
+        self.event_log.emit(rec.id, rec.name, "create")
         return self._state(rec)
 
     def _let_userns_traverse(self) -> None:
@@ -153,7 +156,7 @@ class Runtime:
         cid = rec.id
         bundle = self.containers / cid
         if rec.started_at:
-            _wait_gone(bundle / "conmon.pid", cid)  # the last run's conmon still holds the log
+            wait_conmon_gone(bundle / "conmon.pid", cid)  # the last run's conmon still holds the log
             self.runc.delete(cid)
             (self.exits / cid).unlink(missing_ok=True)
             rec.finished_at, rec.exit_code, rec.oom_killed = None, None, False
@@ -171,6 +174,7 @@ class Runtime:
             self.runc.kill(cid, 9)
             self.wait(cid, timeout=5)
             raise
+        self.event_log.emit(cid, rec.name, "start", restartCount=rec.restart_count)
         return self._state(rec)
 
     def run(self, spec: ContainerSpec) -> ContainerState:
@@ -182,9 +186,11 @@ class Runtime:
             raise
 
     def kill(self, cid: str, signal: str | int = "SIGKILL") -> None:
-        self._record(cid)
-        if not self.runc.kill(cid, oci.parse_signal(signal)):
+        rec = self._record(cid)
+        signum = oci.parse_signal(signal)
+        if not self.runc.kill(cid, signum):
             raise ContainerConflict(f"container {cid} is not running")
+        self.event_log.emit(cid, rec.name, "kill", signal=signum)
 
     def stop(self, cid: str, timeout: float | None = None) -> int | None:
         """Stop signal, up to `timeout` (the container's own by default) seconds to
@@ -192,15 +198,16 @@ class Runtime:
         rec = self._record(cid)
         rec.manually_stopped = True
         rec.save(self.containers / cid)
+        code = None
         if self._state(rec).status in ("running", "paused"):
             grace = rec.stop_timeout if timeout is None else timeout
             if grace > 0 and self.runc.kill(cid, rec.stop_signal):
                 code = self.wait(cid, timeout=grace)
-                if code is not None:
-                    return code
-            # --all: a paused or stuck init may not pass SIGKILL on in time.
-            self.runc.kill(cid, 9, all_processes=True)
-        return self.wait(cid, timeout=10)
+            if code is None:
+                # --all: a paused or stuck init may not pass SIGKILL on in time.
+                self.runc.kill(cid, 9, all_processes=True)
+            self.event_log.emit(cid, rec.name, "stop")
+        return code if code is not None else self.wait(cid, timeout=10)
 
     def wait(self, cid: str, timeout: float | None = None) -> int | None:
         """The exit code once the container has exited, or None if timeout passed first."""
@@ -235,9 +242,10 @@ class Runtime:
             if self.wait(cid, timeout=10) is None:
                 raise ContainerError(f"container {cid} did not die after SIGKILL")
         self.runc.delete(cid)
-        _wait_gone(self.containers / cid / "conmon.pid", cid)
+        wait_conmon_gone(self.containers / cid / "conmon.pid", cid)
         Cgroup(rec.cgroups_path).remove()
         self._remove_files(cid)
+        self.event_log.emit(cid, rec.name, "destroy")
 
     def _remove_files(self, cid: str) -> None:
         self.snapshots.remove(cid)
@@ -270,6 +278,11 @@ class Runtime:
 
         return read_logs(self.containers / cid / "ctr.log", follow=follow, tail=tail, done=done)
 
+    def events(self, *, since: str | None = None, follow: bool = False) -> Iterator[Event]:
+        """Events of all containers in order; following, this also notices exits (so a
+        "die" appears even when nobody else is looking at that container)."""
+        return self.event_log.read(since=since, follow=follow, refresh=self.list)
+
     def rootfs(self, cid: str) -> Path:
         self._record(cid)
         return self.snapshots.mountpoint(cid)
@@ -292,7 +305,7 @@ class Runtime:
                 if rs is None or rs["status"] == "stopped":
                     # conmon writes the exit file a moment after runc sees the end; if
                     # conmon is gone too, the code was lost (e.g. the host rebooted).
-                    if _conmon_pid(self.containers / rec.id / "conmon.pid", rec.id) is None:
+                    if conmon_pid(self.containers / rec.id / "conmon.pid", rec.id) is None:
                         self._observe_exit(rec)  # it may have written the file and gone since
                         status = "exited"
                     else:
@@ -319,10 +332,15 @@ class Runtime:
             return
         bundle = self.containers / rec.id
         rec.exit_code = int(text)
-        rec.finished_at = datetime.fromtimestamp(mtime, timezone.utc).isoformat().replace("+00:00", "Z")
+        rec.finished_at = iso(mtime)
+        # conmon leaves "oom" in its persist dir and its working dir (the bundle); the
+        # cgroup's own counter also catches a kill conmon's watch missed.
         rec.oom_killed = ((bundle / "persist" / "oom").exists() or (bundle / "oom").exists()
                           or Cgroup(rec.cgroups_path).oom_kills() > 0)
         rec.save(bundle)
+        if rec.oom_killed:
+            self.event_log.emit(rec.id, rec.name, "oom", at=rec.finished_at)
+        self.event_log.emit(rec.id, rec.name, "die", at=rec.finished_at, exitCode=rec.exit_code)
 
     def exec(self, cid: str, args: list[str], *, env: dict[str, str] | None = None,
              user: str | None = None, workdir: str | None = None, stdin: bytes | None = None,
@@ -338,38 +356,3 @@ class Runtime:
         if st.status not in ("running", "paused"):
             raise ContainerConflict(f"container {cid} is not running")
         return sample(Cgroup(rec.cgroups_path), st.pid, interval)
-
-
-def _host_root(spec: ContainerSpec) -> tuple[int, int] | None:
-    """The host ids the container's root maps to, when it has a user namespace."""
-    if not spec.uid_map:
-        return None
-
-    def host(maps) -> int:
-        for m in maps:
-            if m.container_id <= 0 < m.container_id + m.size:
-                return m.host_id - m.container_id
-        raise ContainerError("the user namespace maps no host id to the container's root")
-    return host(spec.uid_map), host(spec.gid_map)
-
-
-def _conmon_pid(pidfile: Path, cid: str) -> int | None:
-    """conmon's pid if it still runs: checked by its command line, since after a
-    reboot the number may belong to someone else."""
-    try:
-        pid = int(pidfile.read_text().strip())
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except (FileNotFoundError, ValueError, ProcessLookupError):
-        return None
-    return pid if b"conmon" in cmdline[0] and cid.encode() in cmdline else None
-
-
-def _wait_gone(pidfile: Path, cid: str, timeout: float = 5.0) -> None:
-    """conmon exits by itself once the container has; give it a moment before the
-    bundle it works in is removed, and end it if it hangs on."""
-    deadline = time.monotonic() + timeout
-    while (pid := _conmon_pid(pidfile, cid)) is not None:
-        if time.monotonic() > deadline:
-            os.kill(pid, 9)
-            return
-        time.sleep(0.01)

@@ -86,3 +86,16 @@ def resolve_user(rootfs, spec: str | None) -> User:
     extra = sorted({int(e[2]) for e in groups
                     if len(e) >= 4 and name and name in e[3].split(",") and int(e[2]) != gid})
     return User(uid=uid, gid=gid, additional_gids=extra, home=home)
+
+
+def host_root(uid_map, gid_map) -> tuple[int, int] | None:
+    """The host ids the container's root maps to, when it has a user namespace."""
+    if not uid_map:
+        return None
+
+    def host(maps) -> int:
+        for m in maps:
+            if m.container_id <= 0 < m.container_id + m.size:
+                return m.host_id - m.container_id
+        raise UserError("the user namespace maps no host id to the container's root")
+    return host(uid_map), host(gid_map)
