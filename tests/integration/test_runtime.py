@@ -219,6 +219,9 @@ def test_exec(h):
     assert h.rt.exec(cid, ["cat"], stdin=b"piped").stdout == b"piped"
     ps = h.rt.exec(cid, ["ps", "-o", "pid,comm"]).stdout.decode().split("\n")
     assert ps[1].split() == ["1", "sleep"]
+    tty = h.rt.exec(cid, ["sh", "-c", "test -t 1 && tty; echo both >&2; exit 6"], tty=True)
+    assert tty.exit_code == 6
+    assert tty.stdout.replace(b"\r\n", b"\n") == b"/dev/pts/0\nboth\n"
 
 
 def test_readonly_rootfs_refuses_writes_but_tmpfs_and_volumes_work(h):

@@ -344,11 +344,12 @@ class Runtime:
 
     def exec(self, cid: str, args: list[str], *, env: dict[str, str] | None = None,
              user: str | None = None, workdir: str | None = None, stdin: bytes | None = None,
-             timeout: float | None = None) -> ExecResult:
+             tty: bool = False, timeout: float | None = None) -> ExecResult:
         if self.state(cid).status != "running":
             raise ContainerConflict(f"container {cid} is not running")
         return exec_process(self.runc, cid, self.containers / cid, self.snapshots.mountpoint(cid),
-                            args, env=env, user=user, workdir=workdir, stdin=stdin, timeout=timeout)
+                            args, env=env, user=user, workdir=workdir, stdin=stdin, tty=tty,
+                            timeout=timeout)
 
     def stats(self, cid: str, interval: float = 0.1) -> Stats:
         rec = self._record(cid)
