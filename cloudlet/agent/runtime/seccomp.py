@@ -65,13 +65,15 @@ utime utimensat utimensat_time64 utimes vfork vmsplice wait4 waitid waitpid writ
 # it the kernel would refuse most of them, but their attack surface stays closed.
 BY_CAPABILITY = {
     "CAP_SYS_ADMIN": """bpf clone3 fanotify_init fsconfig fsmount fsopen fspick lookup_dcookie
-        mount mount_setattr move_mount open_tree perf_event_open quotactl quotactl_fd
-        setdomainname sethostname setns syslog umount umount2 unshare""".split(),
+        mount mount_setattr move_mount open_tree perf_event_open pivot_root quotactl
+        quotactl_fd setdomainname sethostname setns swapoff swapon syslog umount umount2
+        unshare""".split(),
+    "CAP_DAC_READ_SEARCH": ["open_by_handle_at"],
     "CAP_SYS_BOOT": ["reboot"],
     "CAP_SYS_CHROOT": ["chroot"],
     "CAP_SYS_MODULE": ["delete_module", "init_module", "finit_module"],
     "CAP_SYS_PACCT": ["acct"],
-    "CAP_SYS_PTRACE": ["kcmp", "pidfd_getfd", "process_madvise"],
+    "CAP_SYS_PTRACE": ["kcmp", "pidfd_getfd", "process_madvise", "userfaultfd"],
     "CAP_SYS_RAWIO": ["iopl", "ioperm"],
     "CAP_SYS_TIME": ["settimeofday", "stime", "clock_settime", "clock_settime64"],
     "CAP_SYS_TTY_CONFIG": ["vhangup"],
