@@ -1,0 +1,334 @@
+"""A store of immutable blobs named by their sha256 digest.
+
+Layout under the root directory:
+
+    blobs/sha256/<hex>      committed blobs, read-only, never modified in place
+    ingest/<id>/data        bytes of a write in progress (one directory per writer)
+    ingest/<id>/meta.json   what the writer expects (digest) and the lease it writes under
+    leases/<id>             digests protected from garbage collection (see gc.py)
+    lock                    flock: shared while committing, exclusive while collecting
+
+Every writer has its own temporary file and a commit is a rename on the same
+filesystem, so any number of threads or processes may write the same blob at once:
+each one verifies its own bytes, and whichever rename lands last leaves identical
+content behind. Readers never see a partial blob.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import io
+import json
+import os
+import secrets
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Iterator
+
+from . import digests
+from .digests import BlobNotFound, ContentError, DigestMismatch
+
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class BlobInfo:
+    digest: str
+    size: int
+    committed_at: float  # seconds since the epoch of the latest commit of these bytes
+
+
+class ContentStore:
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root)
+        self.blobs = self.root / "blobs" / digests.ALGORITHM
+        self.ingests = self.root / "ingest"
+        self.leases = self.root / "leases"
+        for d in (self.blobs, self.ingests, self.leases):
+            d.mkdir(parents=True, exist_ok=True)
+        self._lockfile = self.root / "lock"
+        self._lockfile.touch(exist_ok=True)
+
+    # -- locking: commits share, garbage collection and delete exclude ------------
+
+    @contextlib.contextmanager
+    def _locked(self, mode: int):
+        # A fresh descriptor per use: flock locks belong to the open file description,
+        # so this excludes other threads of this process as well as other processes.
+        fd = os.open(self._lockfile, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            fcntl.flock(fd, mode)
+            yield
+        finally:
+            os.close(fd)
+
+    def shared_lock(self):
+        return self._locked(fcntl.LOCK_SH)
+
+    def exclusive_lock(self):
+        return self._locked(fcntl.LOCK_EX)
+
+    # -- reading ---------------------------------------------------------------
+
+    def path(self, digest: str) -> Path:
+        return self.blobs / digests.hex_of(digest)
+
+    def exists(self, digest: str) -> bool:
+        return self.path(digest).is_file()
+
+    def info(self, digest: str) -> BlobInfo:
+        try:
+            st = os.stat(self.path(digest))
+        except FileNotFoundError:
+            raise BlobNotFound(f"blob {digest} not found") from None
+        return BlobInfo(digest, st.st_size, st.st_mtime_ns / 1e9)
+
+    def size(self, digest: str) -> int:
+        return self.info(digest).size
+
+    def open(self, digest: str, *, verify: bool = False) -> BinaryIO:
+        """Open a blob for reading. With verify, reading it to the end raises
+        DigestMismatch if the bytes on disk no longer hash to their name."""
+        try:
+            f = open(self.path(digest), "rb")
+        except FileNotFoundError:
+            raise BlobNotFound(f"blob {digest} not found") from None
+        return VerifyingReader(f, digest) if verify else f
+
+    def read(self, digest: str, *, verify: bool = True) -> bytes:
+        """The whole blob; meant for small ones (manifests, configs)."""
+        with self.open(digest, verify=verify) as f:
+            return f.read()
+
+    def list(self) -> Iterator[str]:
+        for name in os.listdir(self.blobs):
+            digest = f"{digests.ALGORITHM}:{name}"
+            with contextlib.suppress(digests.InvalidDigest):
+                yield digests.validate(digest)
+
+    # -- writing ---------------------------------------------------------------
+
+    def ingest(self, *, expected_digest: str | None = None, lease: "Lease | None" = None) -> "Ingest":
+        """Start writing a blob. Naming the digest up front (when known) also keeps
+        garbage collection from removing an existing copy while this write runs."""
+        if expected_digest is not None:
+            digests.validate(expected_digest)
+        ingest_id = secrets.token_hex(16)
+        d = self.ingests / ingest_id
+        d.mkdir()
+        (d / "data").touch()
+        # meta.json appears whole (rename) so that a collection sees the expected digest
+        # of every ingest it sees at all.
+        meta = {"expected": expected_digest, "lease": lease.id if lease else None}
+        (d / "meta.tmp").write_text(json.dumps(meta))
+        os.rename(d / "meta.tmp", d / "meta.json")
+        return Ingest(self, ingest_id, expected_digest, lease)
+
+    def resume(self, ingest_id: str, *, lease: "Lease | None" = None) -> "Ingest":
+        """Reopen a suspended ingest by id (an upload continued by a later request); the bytes
+        already written are hashed again, since a hash state cannot be saved."""
+        if not ingest_id.isalnum():
+            raise ContentError(f"invalid ingest id {ingest_id!r}")
+        d = self.ingests / ingest_id
+        try:
+            meta = json.loads((d / "meta.json").read_text())
+        except FileNotFoundError:
+            raise ContentError(f"ingest {ingest_id} not found (committed, aborted or expired)") from None
+        if lease is None and meta.get("lease"):
+            lease = Lease(self, meta["lease"])
+        return Ingest(self, ingest_id, meta.get("expected"), lease)
+
+    def write(self, data: bytes, *, expected_digest: str | None = None, lease: "Lease | None" = None) -> str:
+        with self.ingest(expected_digest=expected_digest, lease=lease) as ing:
+            ing.write(data)
+            return ing.commit()
+
+    def write_stream(self, src: BinaryIO, *, expected_digest: str | None = None,
+                     expected_size: int | None = None, lease: "Lease | None" = None) -> str:
+        with self.ingest(expected_digest=expected_digest, lease=lease) as ing:
+            while chunk := src.read(_CHUNK):
+                ing.write(chunk)
+            return ing.commit(expected_size=expected_size)
+
+    def delete(self, digest: str) -> bool:
+        """Remove a blob; False if it was not there."""
+        path = self.path(digest)
+        with self.exclusive_lock():
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                return False
+        return True
+
+    def lease(self, ttl: float = 3600.0) -> "Lease":
+        return Lease.create(self, ttl)
+
+    def _fsync_dir(self, d: Path) -> None:
+        fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+class Ingest:
+    """One writer's blob in progress. Use as a context manager: leaving the block
+    without a commit (an exception, say) aborts and removes the temporary file."""
+
+    def __init__(self, store: ContentStore, ingest_id: str, expected: str | None, lease: "Lease | None"):
+        self.store = store
+        self.id = ingest_id
+        self.expected = expected
+        self.lease = lease
+        self._dir = store.ingests / ingest_id
+        self._hash = digests.hasher()
+        # Unbuffered: writers hand us large chunks, and a suspended or crashed upload
+        # must find on disk everything it was told was written.
+        self._file = open(self._dir / "data", "a+b", buffering=0)
+        self._file.seek(0)
+        while chunk := self._file.read(_CHUNK):
+            self._hash.update(chunk)
+        self.offset = self._file.tell()
+        self._done = False
+
+    def __enter__(self) -> "Ingest":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if not self._done:
+            self.abort()
+
+    def write(self, data: bytes) -> int:
+        if self._done:
+            raise ContentError(f"ingest {self.id} is already finished")
+        self._file.write(data)
+        self._hash.update(data)
+        self.offset += len(data)
+        return len(data)
+
+    def commit(self, expected_digest: str | None = None, expected_size: int | None = None) -> str:
+        """Verify, make durable and publish the blob; return its digest.
+
+        On a digest or size mismatch the temporary file is removed and DigestMismatch
+        raised: nothing of the write remains.
+        """
+        actual = digests.of_hasher(self._hash)
+        try:
+            self._check(actual, expected_digest, expected_size)
+            self._file.flush()
+            os.fsync(self._file.fileno())
+        except BaseException:
+            self.abort()
+            raise
+        self._file.close()
+        final = self.store.path(actual)
+        with self.store.shared_lock():
+            if final.exists():
+                # Same bytes committed by someone else: ours are redundant.
+                os.unlink(self._dir / "data")
+            else:
+                os.rename(self._dir / "data", final)
+                self.store._fsync_dir(final.parent)
+            # The commit time is the lease of the last resort: collection spares what
+            # was committed after it began or within its min_age (see gc.py).
+            now = time.time_ns()
+            os.utime(final, ns=(now, now))
+            if self.lease:
+                self.lease._record(actual)
+        self._done = True
+        shutil.rmtree(self._dir, ignore_errors=True)
+        return actual
+
+    def _check(self, actual: str, expected_digest: str | None, expected_size: int | None) -> None:
+        for want in (self.expected, expected_digest):
+            if want is not None and want != actual:
+                raise DigestMismatch(f"content digest mismatch: expected {want}, got {actual}",
+                                     expected=want, actual=actual)
+        if expected_size is not None and expected_size != self.offset:
+            raise DigestMismatch(f"content size mismatch: expected {expected_size} bytes, got {self.offset}",
+                                 expected=str(expected_size), actual=str(self.offset))
+
+    def suspend(self) -> None:
+        """Close without committing, to be continued with ContentStore.resume(id)."""
+        self._done = True
+        self._file.close()
+
+    def abort(self) -> None:
+        self._done = True
+        self._file.close()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+
+class Lease:
+    """Protects the blobs written under it (and any added) from garbage collection
+    until it is released or its time to live runs out (a crashed writer's lease
+    expires on its own). Take one around "write blobs, then record what refers to
+    them" so that a collection in between cannot take the blobs away.
+
+    The file holds the expiry time on its first line and one digest per line after.
+    """
+
+    def __init__(self, store: ContentStore, lease_id: str):
+        self.store = store
+        self.id = lease_id
+        self.path = store.leases / lease_id
+
+    @classmethod
+    def create(cls, store: ContentStore, ttl: float) -> "Lease":
+        lease = cls(store, secrets.token_hex(16))
+        lease.path.write_text(f"{time.time() + ttl}\n")
+        return lease
+
+    def __enter__(self) -> "Lease":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+    def add(self, digest: str) -> bool:
+        """Protect an existing blob; False (and nothing protected) if it is absent."""
+        with self.store.shared_lock():
+            if not self.store.exists(digest):
+                return False
+            self._record(digest)
+        return True
+
+    def _record(self, digest: str) -> None:
+        # Called under the store's shared lock, so a collection never reads half a line.
+        with open(self.path, "a") as f:
+            f.write(digests.validate(digest) + "\n")
+
+    def release(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+class VerifyingReader(io.RawIOBase):
+    """Hashes what is read and checks the digest when the end is reached."""
+
+    def __init__(self, f: BinaryIO, digest: str):
+        self._f = f
+        self._digest = digest
+        self._hash = digests.hasher()
+        self._checked = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        n = self._f.readinto(b)
+        if n:
+            self._hash.update(memoryview(b)[:n])
+        elif not self._checked and len(b):
+            self._checked = True
+            actual = digests.of_hasher(self._hash)
+            if actual != self._digest:
+                raise DigestMismatch(f"stored blob {self._digest} is corrupt: its bytes hash to {actual}",
+                                     expected=self._digest, actual=actual)
+        return n
+
+    def close(self) -> None:
+        self._f.close()
+        super().close()
