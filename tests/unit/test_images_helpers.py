@@ -133,7 +133,10 @@ def tar_dir(root: Path, out: Path, rename: dict | None = None) -> Path:
     with tarfile.open(out, "w") as tf:
         for p in sorted(root.rglob("*")):
             rel = p.relative_to(root).as_posix()
-            tf.add(p, arcname=rename.get(rel, rel), recursive=False)
+            ti = tf.gettarinfo(p, arcname=rel)
+            ti.name = rename.get(rel, rel)  # set afterwards: tarfile would strip a leading "/"
+            with open(p, "rb") if p.is_file() else io.BytesIO() as data:
+                tf.addfile(ti, data)
     return out
 
 

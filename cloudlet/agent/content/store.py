@@ -141,10 +141,11 @@ class ContentStore:
             lease = Lease(self, meta["lease"])
         return Ingest(self, ingest_id, meta.get("expected"), lease)
 
-    def write(self, data: bytes, *, expected_digest: str | None = None, lease: "Lease | None" = None) -> str:
+    def write(self, data: bytes, *, expected_digest: str | None = None, expected_size: int | None = None,
+              lease: "Lease | None" = None) -> str:
         with self.ingest(expected_digest=expected_digest, lease=lease) as ing:
             ing.write(data)
-            return ing.commit()
+            return ing.commit(expected_size=expected_size)
 
     def write_stream(self, src: BinaryIO, *, expected_digest: str | None = None,
                      expected_size: int | None = None, lease: "Lease | None" = None) -> str:
@@ -215,9 +216,8 @@ class Ingest:
         On a digest or size mismatch the temporary file is removed and DigestMismatch
         raised: nothing of the write remains.
         """
-        actual = digests.of_hasher(self._hash)
         try:
-            self._check(actual, expected_digest, expected_size)
+            actual = self.verify(expected_digest, expected_size)
             self._file.flush()
             os.fsync(self._file.fileno())
         except BaseException:
@@ -242,7 +242,10 @@ class Ingest:
         shutil.rmtree(self._dir, ignore_errors=True)
         return actual
 
-    def _check(self, actual: str, expected_digest: str | None, expected_size: int | None) -> None:
+    def verify(self, expected_digest: str | None = None, expected_size: int | None = None) -> str:
+        """The digest of what was written so far, after checking it against what the
+        ingest was opened with and what is given here; DigestMismatch if it differs."""
+        actual = digests.of_hasher(self._hash)
         for want in (self.expected, expected_digest):
             if want is not None and want != actual:
                 raise DigestMismatch(f"content digest mismatch: expected {want}, got {actual}",
@@ -250,6 +253,7 @@ class Ingest:
         if expected_size is not None and expected_size != self.offset:
             raise DigestMismatch(f"content size mismatch: expected {expected_size} bytes, got {self.offset}",
                                  expected=str(expected_size), actual=str(self.offset))
+        return actual
 
     def suspend(self) -> None:
         """Close without committing, to be continued with ContentStore.resume(id)."""

@@ -9,6 +9,7 @@ before the failure are held by nothing and go at the next prune.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -77,33 +78,24 @@ class _Importer:
             if diff_id is None:
                 return expected, self.content.size(expected), None
         hasher = DiffIDHasher() if diff_id else None
-        try:
-            with self.source.open(name) as f, self.content.ingest(lease=self.lease) as ingest:
-                while chunk := f.read(_CHUNK):
-                    ingest.write(chunk)
-                    if hasher:
-                        hasher.update(chunk)
-                compression = None
+        with self.source.open(name) as f, _blame(name), self.content.ingest(lease=self.lease) as ingest:
+            while chunk := f.read(_CHUNK):
+                ingest.write(chunk)
                 if hasher:
-                    found, compression = hasher.diff_id()
-                    if found != diff_id:
-                        raise ArchiveError(f"{name} in the archive: layer DiffID {found} is not the "
-                                           f"{diff_id} the image config lists")
-                digest = ingest.commit(expected_digest=expected, expected_size=size)
-                return digest, ingest.offset, compression
-        except DigestMismatch as e:
-            raise ArchiveError(f"{name} in the archive: {e}") from None
-        except LayerError as e:
-            raise ArchiveError(f"{name} in the archive: {e}") from None
+                    hasher.update(chunk)
+            ingest.verify(expected, size)  # a wrong digest is the first thing to report
+            compression = None
+            if hasher:
+                found, compression = hasher.diff_id()
+                if found != diff_id:
+                    raise LayerError(f"layer DiffID {found} is not the {diff_id} the image config lists")
+            digest = ingest.commit(expected_digest=expected, expected_size=size)
+            return digest, ingest.offset, compression
 
     def _document(self, name: str, expected: str | None = None, size: int | None = None) -> bytes:
         data = self.source.read_document(name)
-        actual = digests.of_bytes(data)
-        if expected and actual != expected:
-            raise ArchiveError(f"{name} in the archive: content digest mismatch: expected {expected}, got {actual}")
-        if size is not None and size != len(data):
-            raise ArchiveError(f"{name} in the archive: {len(data)} bytes, its descriptor says {size}")
-        self.content.write(data, lease=self.lease)
+        with _blame(name):
+            self.content.write(data, expected_digest=expected, expected_size=size, lease=self.lease)
         return data
 
     # -- OCI image layout ----------------------------------------------------------
@@ -194,6 +186,15 @@ class _Importer:
         # The archive has no manifest; this one is a function of config and layers only,
         # so loading the same archive twice (or on two hosts) gives the same digest.
         return self.content.write(oci.manifest_bytes(config_desc, layers), lease=self.lease)
+
+
+@contextlib.contextmanager
+def _blame(name: str):
+    """Errors about a file's content, told with the file's name in the archive."""
+    try:
+        yield
+    except (DigestMismatch, LayerError) as e:
+        raise ArchiveError(f"{name} in the archive: {e}") from None
 
 
 def _json(data: bytes, name: str):
