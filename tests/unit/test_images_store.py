@@ -43,7 +43,9 @@ def test_docker_and_oci_manifests_parse_alike():
     m1, m2 = oci.parse(oci_bytes), oci.parse(docker_bytes)
     assert m1.is_image and m2.is_image
     assert m1.children() == m2.children()
-    assert m2.media_type == oci.DOCKER_MANIFEST and m2.layers[0].compression == "gzip"
+    assert m2.media_type == oci.DOCKER_MANIFEST and m2.layers[0].media_type == oci.DOCKER_LAYER
+    with pytest.raises(InvalidManifest, match="says it is .*docker.* but was given as .*oci"):
+        oci.parse(docker_bytes, oci.OCI_MANIFEST)
 
 
 def test_index_selects_the_host_platform_and_says_what_it_has():

@@ -35,20 +35,13 @@ DOCKER_SCHEMA1 = ("application/vnd.docker.distribution.manifest.v1+json",
 INDEX_TYPES = (OCI_INDEX, DOCKER_LIST)
 MANIFEST_TYPES = (OCI_MANIFEST, DOCKER_MANIFEST)
 CONFIG_TYPES = (OCI_CONFIG, DOCKER_CONFIG)
-# Compression of each layer type; unpack still looks at the magic bytes, which is
-# what decides (Docker labels uncompressed layers .tar.gzip in some archives).
-LAYER_TYPES = {
-    OCI_LAYER: None, OCI_LAYER_GZIP: "gzip", OCI_LAYER_ZSTD: "zstd",
-    "application/vnd.oci.image.layer.nondistributable.v1.tar": None,
-    "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip": "gzip",
-    "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd": "zstd",
-    DOCKER_LAYER: "gzip", DOCKER_FOREIGN_LAYER: "gzip",
-}
+# What layers we write are called; layers read are told apart by their magic bytes
+# (Docker archives call plain tars .tar.gzip), so no table maps the other way.
 LAYER_FOR_COMPRESSION = {None: OCI_LAYER, "gzip": OCI_LAYER_GZIP, "zstd": OCI_LAYER_ZSTD}
 
 ANNOTATION_REF_NAME = "org.opencontainers.image.ref.name"
 ANNOTATION_IMAGE_NAME = "io.containerd.image.name"
-_MAX_DOCUMENT = 4 << 20  # manifests and configs are small; anything bigger is not one
+MAX_DOCUMENT = 4 << 20  # manifests and configs are small; anything bigger is not one
 
 
 def dumps(doc: dict) -> bytes:
@@ -57,7 +50,7 @@ def dumps(doc: dict) -> bytes:
 
 
 def _load(data: bytes, what: str) -> dict:
-    if len(data) > _MAX_DOCUMENT:
+    if len(data) > MAX_DOCUMENT:
         raise InvalidManifest(f"{what} is {len(data)} bytes, more than a {what} can be")
     try:
         doc = json.loads(data)
@@ -136,10 +129,6 @@ class Descriptor:
             d["platform"] = self.platform.to_dict()
         return d
 
-    @property
-    def compression(self) -> str | None:
-        return LAYER_TYPES.get(self.media_type)
-
 
 @dataclass(frozen=True)
 class Manifest:
@@ -181,8 +170,8 @@ def parse(data: bytes, media_type: str | None = None) -> Manifest | Index:
     said (a registry's Content-Type, a descriptor), for documents that omit it."""
     doc = _load(data, "manifest")
     declared = doc.get("mediaType")
-    if declared is not None and media_type is not None and declared != media_type \
-            and {declared, media_type} - set(INDEX_TYPES + MANIFEST_TYPES):
+    if declared is not None and media_type is not None and declared != media_type:
+        # A descriptor and the document it names must agree (OCI image-spec, descriptor).
         raise InvalidManifest(f"manifest says it is {declared} but was given as {media_type}")
     kind = declared or media_type or (OCI_INDEX if "manifests" in doc else OCI_MANIFEST)
     if kind in DOCKER_SCHEMA1 or doc.get("schemaVersion") == 1:
@@ -241,10 +230,6 @@ class ImageConfig:
     @property
     def diff_ids(self) -> list[str]:
         return list(self.doc["rootfs"]["diff_ids"])
-
-    @property
-    def platform(self) -> Platform:
-        return Platform(self.doc.get("os", ""), self.doc.get("architecture", ""), self.doc.get("variant"))
 
     @property
     def runtime(self) -> dict:

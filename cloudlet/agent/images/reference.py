@@ -52,9 +52,6 @@ class Reference:
                 s = s[len("library/"):]
         return s
 
-    def with_tag(self, tag: str) -> "Reference":
-        return parse(f"{self.name}:{tag}")
-
 
 def parse(ref: str, *, default_tag: bool = True) -> Reference:
     """Parse and normalize a reference; raise InvalidReference with the reason.
@@ -103,10 +100,6 @@ def _split_domain(name: str, ref: str) -> tuple[str, str]:
     if not path:
         raise InvalidReference(f"invalid image reference {ref!r}: no repository name")
     return domain, path
-
-
-def normalize(ref: str) -> str:
-    return str(parse(ref))
 
 
 def is_digest(s: str) -> bool:

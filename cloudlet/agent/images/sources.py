@@ -10,9 +10,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from .errors import ArchiveError, LayerError
+from .oci import MAX_DOCUMENT
 from .unpack import safe_path
-
-MAX_DOCUMENT = 4 << 20  # JSON files of an archive (index, manifests, configs) are small
 
 
 class Source:

@@ -174,7 +174,7 @@ class ImageStore:
     def references(self, digest: str) -> list[str]:
         """The blobs a blob refers to (index -> manifests, manifest -> config and
         layers), nothing for a blob that is not a manifest: the GC's children()."""
-        if self.content.size(digest) > 4 << 20:
+        if self.content.size(digest) > oci.MAX_DOCUMENT:
             return []
         with self.content.open(digest) as f:
             if f.read(1) != b"{":
