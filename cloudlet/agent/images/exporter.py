@@ -23,6 +23,7 @@ from . import oci, reference
 from .compression import DecompressingReader
 from .errors import ImageError, LayerError
 from .store import Image, ImageStore
+from .unpack import new_dir
 
 FORMATS = ("oci", "oci-dir", "docker")
 _SPOOL = 64 << 20
@@ -40,7 +41,8 @@ def export_archive(store: ImageStore, refs: list[str], out: str | os.PathLike | 
         raise ImageError("no image to save")
     images = [(None if reference.is_digest(r) else reference.parse(r), store.get(r)) for r in refs]
     if format == "oci-dir":
-        _to_new_dir(Path(out), lambda d: _oci(store, images, _DirWriter(d)))
+        with new_dir(out) as tmp:
+            _oci(store, images, _DirWriter(tmp))
         return
     write = _oci if format == "oci" else _docker
     if isinstance(out, (str, os.PathLike)):
@@ -57,17 +59,6 @@ def _to_new_file(path: Path, fill) -> None:
         os.rename(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-
-
-def _to_new_dir(path: Path, fill) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{secrets.token_hex(4)}")
-    tmp.mkdir(parents=True)
-    try:
-        fill(tmp)
-        os.rename(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 class _TarWriter:

@@ -20,6 +20,7 @@ logged): an image has no business creating them, the runtime provides /dev.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
 import logging
@@ -59,21 +60,8 @@ def unpack_layer(src: BinaryIO, dest: str | os.PathLike, *, expected_diff_id: st
     only once complete and its DiffID checked, so a failure leaves nothing behind.
     If another unpack of the same layer finished first, its directory is kept.
     """
-    dest = Path(dest)
-    tmp = dest.parent / f".{dest.name}.tmp-{secrets.token_hex(6)}"
-    tmp.mkdir(parents=True)
-    try:
-        result = _extract(src, tmp, overlay=True, expected_diff_id=expected_diff_id)
-        try:
-            os.rename(tmp, dest)
-        except OSError as e:
-            if e.errno not in (errno.EEXIST, errno.ENOTEMPTY):
-                raise
-            _rmtree(tmp)
-    except BaseException:
-        _rmtree(tmp)
-        raise
-    return result
+    with new_dir(dest, keep_existing=True) as tmp:
+        return _extract(src, tmp, overlay=True, expected_diff_id=expected_diff_id)
 
 
 def apply_layer(src: BinaryIO, root: str | os.PathLike, *, expected_diff_id: str | None = None) -> UnpackResult:
@@ -87,21 +75,30 @@ def apply_layer(src: BinaryIO, root: str | os.PathLike, *, expected_diff_id: str
 
 def flatten(layers: list[BinaryIO], dest: str | os.PathLike, *, diff_ids: list[str] | None = None) -> list[UnpackResult]:
     """One directory with all layers applied in order (lowest first), made all or nothing."""
+    with new_dir(dest) as tmp:
+        return [apply_layer(f, tmp, expected_diff_id=diff_ids[i] if diff_ids else None)
+                for i, f in enumerate(layers)]
+
+
+@contextlib.contextmanager
+def new_dir(dest: str | os.PathLike, *, keep_existing: bool = False):
+    """Yield a temporary sibling of dest to fill: renamed to dest if the block succeeds,
+    removed if it fails, so dest never exists half made. With keep_existing, a dest
+    that appeared meanwhile (the same layer unpacked by someone else) is kept."""
     dest = Path(dest)
     tmp = dest.parent / f".{dest.name}.tmp-{secrets.token_hex(6)}"
     tmp.mkdir(parents=True)
     try:
-        results = [apply_layer(f, tmp, expected_diff_id=diff_ids[i] if diff_ids else None)
-                   for i, f in enumerate(layers)]
-        os.rename(tmp, dest)
+        yield tmp
+        try:
+            os.rename(tmp, dest)
+        except OSError as e:
+            if not keep_existing or e.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                raise
+            shutil.rmtree(tmp)
     except BaseException:
-        _rmtree(tmp)
+        shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return results
-
-
-def _rmtree(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)
 
 
 def safe_path(name: str, what: str = "layer entry") -> str:
