@@ -30,6 +30,9 @@ class Config:
     port: int = 4566
     regions: tuple[str, ...] = DEFAULT_REGIONS
 
+    def __post_init__(self):
+        self.data_dir = Path(self.data_dir)  # the CLI hands over plain strings
+
     @property
     def db_path(self) -> Path:
         return self.data_dir / "state.db"

@@ -134,6 +134,11 @@ def _authorization(request) -> str | None:
     return header if header and header.strip() else None
 
 
+def is_unsigned(request) -> bool:
+    """No Authorization header and no presigned query parameters."""
+    return _authorization(request) is None and not _is_presigned(_query_params(request))
+
+
 def _parts(request) -> _Parts:
     header = _authorization(request)
     if header is not None:

@@ -57,7 +57,7 @@ class Edge:
         request_id = ids.request_id()
         service = routing.service_for(request, auth.scope(request))
         if service is None:
-            return unroutable(request_id)
+            return unroutable(request, request_id)
         model = models.service_model(service)
         try:
             proto = protocols.detect(model, request)
@@ -104,10 +104,14 @@ class Edge:
         return found["cred"], signed.region
 
 
-def unroutable(request_id: str) -> Response:
-    body = (
-        '{"__type":"UnknownOperationException","message":"Could not tell which AWS service this request is for: '
-        'it has no SigV4 credential scope, X-Amz-Target or service path."}'
-    )
-    return Response(400, {"content-type": "application/x-amz-json-1.1", "x-amzn-requestid": request_id},
-                    body.encode())
+def unroutable(request: Request, request_id: str) -> Response:
+    """An answer for a request no service can be told from. Without any signature it is
+    AWS's missing-token refusal; otherwise the service simply cannot be found."""
+    if auth.is_unsigned(request):
+        error = AWSError("MissingAuthenticationToken", "Request is missing Authentication Token", 403)
+    else:
+        error = AWSError("UnknownOperationException", "Could not tell which AWS service this request is for: "
+                         "it has no SigV4 credential scope, X-Amz-Target or service path.")
+    # Form-encoded requests are read by query-protocol clients, which expect XML.
+    query = "x-www-form-urlencoded" in request.header("content-type", "") or "Action=" in request.query_string
+    return protocols.get("query" if query else "json").serialize_error(models.service_model("sts"), error, request_id)

@@ -1,7 +1,11 @@
 """Plain request/response values passed between the HTTP app and the protocol layer."""
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from urllib.parse import parse_qsl
+
+# More fields than any model's deepest request needs; bounds the work a hostile body can cause.
+MAX_FORM_FIELDS = 20000
 
 
 @dataclass
@@ -16,6 +20,15 @@ class Request:
     @property
     def query(self) -> list[tuple[str, str]]:
         return parse_qsl(self.query_string, keep_blank_values=True)
+
+    @cached_property
+    def form(self) -> list[tuple[str, str]]:
+        """Query-string pairs followed by those of a form-encoded body.
+        Raises ValueError for a body that is not UTF-8 or has too many fields."""
+        pairs = parse_qsl(self.query_string, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+        if "x-www-form-urlencoded" in self.header("content-type", ""):
+            pairs += parse_qsl(self.body.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+        return pairs
 
     def header(self, name: str, default: str | None = None) -> str | None:
         return self.headers.get(name.lower(), default)

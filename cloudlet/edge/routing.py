@@ -1,19 +1,13 @@
 """Which service a request is for: SigV4 credential scope first, then X-Amz-Target, then the path."""
 
-from urllib.parse import parse_qsl
-
 from cloudlet.edge import models
 
 
 def _form(request) -> dict[str, str]:
-    content_type = request.header("content-type", "")
-    pairs = parse_qsl(request.query_string)
-    if "x-www-form-urlencoded" in content_type:
-        try:
-            pairs += parse_qsl(request.body.decode("utf-8"))
-        except UnicodeDecodeError:
-            pass
-    return dict(pairs)
+    try:
+        return dict(request.form)
+    except ValueError:
+        return {}
 
 
 def service_for(request, scope: tuple[str, str, str] | None) -> str | None:

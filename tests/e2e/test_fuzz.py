@@ -28,7 +28,7 @@ HUGE = "x" * 70_000
 def broken(shape, rnd: random.Random, depth: int = 0):
     """A value for `shape` that is sometimes right and often wrong."""
     if rnd.random() < 0.12:
-        return rnd.choice([None, 12, -1, 2**70, "", HUGE, "\u0000\udcff?", [], {}, True, 1.5, math.nan])
+        return rnd.choice([None, 12, -1, 2**70, "", HUGE, "\u0000\u00ff\U0001f600?", [], {}, True, 1.5, math.nan])
     kind = shape.type_name
     if kind == "structure":
         if depth > 3:

@@ -1,0 +1,36 @@
+"""The wire protocols, all driven by botocore's service models."""
+
+from cloudlet.edge.errors import AWSError
+from cloudlet.edge.http import Request
+from cloudlet.edge.protocols.base import Protocol
+from cloudlet.edge.protocols.cbor import CBORProtocol
+from cloudlet.edge.protocols.ec2 import EC2Protocol
+from cloudlet.edge.protocols.json import JSONProtocol
+from cloudlet.edge.protocols.query import QueryProtocol
+from cloudlet.edge.protocols.restjson import RestJSONProtocol
+
+_PROTOCOLS: dict[str, Protocol] = {p.name: p for p in (
+    EC2Protocol(), QueryProtocol(), JSONProtocol(), RestJSONProtocol(), CBORProtocol())}
+
+
+def get(name: str) -> Protocol:
+    return _PROTOCOLS[name]
+
+
+def detect(model, request: Request) -> Protocol:
+    """The protocol a request was sent in, among those its service speaks (CloudWatch
+    accepts CBOR, JSON and query)."""
+    spoken = model.metadata.get("protocols") or [model.protocol]
+    if model.protocol == "ec2":
+        return get("ec2")
+    if "smithy-rpc-v2-cbor" in spoken and request.header("smithy-protocol") == "rpc-v2-cbor":
+        return get("smithy-rpc-v2-cbor")
+    if "json" in spoken and request.header("x-amz-target"):
+        return get("json")
+    if "query" in spoken and ("x-www-form-urlencoded" in request.header("content-type", "")
+                              or "Action=" in request.query_string):
+        return get("query")
+    if "rest-json" in spoken:
+        return get("rest-json")
+    raise AWSError("UnknownOperationException",
+                   f"This request is in none of the protocols this service speaks ({', '.join(spoken)}).")

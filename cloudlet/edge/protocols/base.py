@@ -1,0 +1,50 @@
+"""What every wire protocol provides to the dispatcher."""
+
+from botocore.model import OperationNotFoundError
+
+from cloudlet.edge import validate
+from cloudlet.edge.errors import AWSError
+from cloudlet.edge.http import Request, Response
+
+
+class Protocol:
+    name = ""
+
+    def find_operation(self, model, request: Request):
+        """The operation model a request calls; unknown names answer as AWS answers them."""
+        name = self.operation_name(model, request)
+        try:
+            return model.operation_model(name)
+        except OperationNotFoundError:
+            raise self.unknown_operation(model, name) from None
+
+    def parse(self, operation, request: Request) -> dict:
+        """The request's input as a dict of Python values, validated against the model."""
+        params = self.decode(operation, request)
+        problems = validate.check(operation.input_shape, params, self.wire_name)
+        if problems:
+            raise self.validation_error(problems)
+        return params
+
+    @staticmethod
+    def wire_name(member, name: str) -> str:
+        return member.serialization.get("name", name)
+
+    def validation_error(self, problems: list[validate.Problem]) -> AWSError:
+        return AWSError("ValidationException", validate.message(problems))
+
+    # per protocol
+    def operation_name(self, model, request: Request) -> str:
+        raise NotImplementedError
+
+    def decode(self, operation, request: Request) -> dict:
+        raise NotImplementedError
+
+    def serialize(self, operation, result: dict, request_id: str) -> Response:
+        raise NotImplementedError
+
+    def serialize_error(self, model, error: AWSError, request_id: str) -> Response:
+        raise NotImplementedError
+
+    def unknown_operation(self, model, name: str) -> AWSError:
+        raise NotImplementedError

@@ -1,0 +1,49 @@
+"""Results as XML elements, the way the query and ec2 protocols name them."""
+
+from xml.sax.saxutils import escape
+
+from cloudlet.edge.protocols import values
+from cloudlet.edge.protocols.shapes import member_key, present
+
+
+def members(shape, value: dict, out: list[str]) -> None:
+    for name, member, item in present(shape, value):
+        key = member_key(member, name)
+        if member.type_name == "list" and member.serialization.get("flattened"):
+            for element_value in item:
+                element(member.member, element_value, key, out)
+        else:
+            element(member, item, key, out)
+
+
+def element(shape, value, name: str, out: list[str]) -> None:
+    type_name = shape.type_name
+    if type_name == "structure":
+        out.append(f"<{name}>")
+        members(shape, value, out)
+        out.append(f"</{name}>")
+    elif type_name == "list":
+        item_name = shape.member.serialization.get("name", "member")
+        out.append(f"<{name}>")
+        for item in value:
+            element(shape.member, item, item_name, out)
+        out.append(f"</{name}>")
+    elif type_name == "map":
+        key_name = shape.key.serialization.get("name", "key")
+        value_name = shape.value.serialization.get("name", "value")
+        flat = shape.serialization.get("flattened")
+        if not flat:
+            out.append(f"<{name}>")
+        for key, item in value.items():
+            out.append(f"<{name}>" if flat else "<entry>")
+            element(shape.key, key, key_name, out)
+            element(shape.value, item, value_name, out)
+            out.append(f"</{name}>" if flat else "</entry>")
+        if not flat:
+            out.append(f"</{name}>")
+    else:
+        out.append(f"<{name}>{escape(values.to_text(type_name, value))}</{name}>")
+
+
+def text(tag: str, value: str) -> str:
+    return f"<{tag}>{escape(value)}</{tag}>"
