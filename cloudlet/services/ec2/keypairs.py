@@ -78,7 +78,8 @@ class KeyPairs:
                 "KeyType": r["key_type"],
                 "Tags": tags.to_pairs(tag_map[r["key_pair_id"]]),
                 "CreateTime": datetime.fromisoformat(r["created_at"]),
-                "PublicKey": r["public_key"] if include_public else None,
+                # AWS hands the key back with the key pair's name as its OpenSSH comment.
+                "PublicKey": f"{r['public_key']} {r['key_name']}" if include_public else None,
             }
             for r in rows
         ]}
