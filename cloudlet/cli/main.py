@@ -58,6 +58,17 @@ def accounts_list(data_dir):
     show(data_dir)
 
 
+def _engine_commands():
+    # The docker-like commands; their modules import the engine only when a command runs.
+    from cloudlet.cli import containers, images
+
+    for command in containers.COMMANDS + images.COMMANDS:
+        cli.add_command(command)
+
+
+_engine_commands()
+
+
 def main():
     cli()
 

@@ -59,6 +59,7 @@ class ContainerState:
     restart_count: int = 0
     labels: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    layers: list[str] = field(default_factory=list)  # what its root stacks: image prune must keep them
 
 
 class Runtime:
@@ -317,7 +318,7 @@ class Runtime:
             id=rec.id, name=rec.name, status=status, pid=pid, exit_code=rec.exit_code,
             oom_killed=rec.oom_killed, created_at=rec.created_at, started_at=rec.started_at,
             finished_at=rec.finished_at, restart_count=rec.restart_count, labels=rec.labels,
-            warnings=rec.warnings)
+            warnings=rec.warnings, layers=list(rec.layers))
 
     def _observe_exit(self, rec: Record) -> None:
         """Move what conmon left on exit into our record, once: the exit code from its

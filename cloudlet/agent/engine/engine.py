@@ -1,0 +1,149 @@
+"""The engine: resolves names, images and networks, and hands the runtime a full spec."""
+
+import json
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from cloudlet.agent.images import ImageError, ImageStore
+from cloudlet.agent.runtime import (ContainerError, ContainerNotFound, ContainerSpec, ContainerState, Resources,
+                                    Runtime)
+
+from cloudlet.agent.network import Networks, PortMapping, Settings
+
+from .options import RunOptions
+
+# What the engine remembers about a container beyond the runtime's record, kept in the
+# runtime's labels so that one file holds the whole truth and survives restarts.
+IMAGE_LABEL = "io.cloudlet.image"
+NETWORK_LABEL = "io.cloudlet.network"
+PORTS_LABEL = "io.cloudlet.ports"
+
+
+class EngineError(Exception):
+    pass
+
+
+@dataclass
+class Container:
+    state: ContainerState
+    image: str
+    network: str
+    ports: list[PortMapping]
+    ip: str | None
+
+    @property
+    def id(self) -> str:
+        return self.state.id
+
+    @property
+    def name(self) -> str:
+        return self.state.name
+
+
+def _ports(text: str | None) -> list[PortMapping]:
+    return [PortMapping(**p) for p in json.loads(text or "[]")]
+
+
+class Engine:
+    def __init__(self, root: str | Path, network: Settings | None = None):
+        self.root = Path(root)
+        self.images = ImageStore(self.root / "images")
+        self.runtime = Runtime(self.root / "rt")
+        self.networks = Networks(self.root / "net", network)
+
+    # -- containers -----------------------------------------------------------------
+
+    def create(self, opts: RunOptions) -> Container:
+        try:
+            image = self.images.get(opts.image)
+            layers = self.images.layer_dirs(image)
+        except ImageError as e:
+            raise EngineError(f"{e} (`cloudlet image bootstrap` makes the base images, `cloudlet load` imports)") from None
+        cid = secrets.token_hex(16)
+        name = opts.name or f"{opts.image.split('/')[-1].split(':')[0]}-{cid[:6]}"
+        if any(c.name == name for c in self.runtime.list()):
+            raise EngineError(f"the container name {name!r} is already in use")
+        attachment = self.networks.connect(cid, name, opts.network, ports=opts.ports, aliases=opts.aliases)
+        labels = {**opts.labels, IMAGE_LABEL: opts.image, NETWORK_LABEL: opts.network,
+                  PORTS_LABEL: json.dumps([p.__dict__ for p in attachment.ports])}
+        spec = ContainerSpec(
+            id=cid, name=name, layers=[str(p) for p in layers], image_config=image.config.runtime,
+            entrypoint=opts.entrypoint, command=opts.command, env=opts.env, user=opts.user, workdir=opts.workdir,
+            hostname=opts.hostname, network=attachment.netns, readonly_rootfs=opts.readonly_rootfs,
+            binds=[*attachment.binds, *[m for m in opts.mounts if not hasattr(m, "name")]],
+            volumes=[m for m in opts.mounts if hasattr(m, "name")], tmpfs=opts.tmpfs, ulimits=opts.ulimits,
+            resources=Resources(memory=opts.memory, cpus=opts.cpus, cpu_shares=opts.cpu_shares,
+                                pids_limit=opts.pids_limit),
+            cap_add=opts.cap_add, cap_drop=opts.cap_drop, stop_signal=opts.stop_signal,
+            stop_timeout=opts.stop_timeout, restart_policy=opts.restart[0], max_retries=opts.restart[1],
+            labels=labels)
+        try:
+            self.runtime.create(spec)
+        except BaseException:
+            self.networks.disconnect(cid)
+            raise
+        return self.get(cid)
+
+    def run(self, opts: RunOptions) -> Container:
+        container = self.create(opts)
+        try:
+            self.runtime.start(container.id)
+        except BaseException:
+            self.remove(container.id, force=True)
+            raise
+        return self.get(container.id)
+
+    def resolve(self, ref: str) -> str:
+        """A container's id from its name, id or a unique id prefix."""
+        states = self.runtime.list()
+        for st in states:
+            if ref in (st.id, st.name):
+                return st.id
+        matches = [st.id for st in states if st.id.startswith(ref)]
+        if len(matches) == 1:
+            return matches[0]
+        raise EngineError(f"no such container: {ref}" if not matches else f"ambiguous container id {ref!r}")
+
+    def get(self, ref: str) -> Container:
+        cid = self.resolve(ref)
+        try:
+            return self._container(self.runtime.state(cid))
+        except ContainerNotFound:
+            raise EngineError(f"no such container: {ref}") from None
+
+    def list(self, all: bool = True) -> list[Container]:
+        out = [self._container(st) for st in self.runtime.list()]
+        return out if all else [c for c in out if c.state.status in ("running", "paused")]
+
+    def _container(self, st: ContainerState) -> Container:
+        return Container(st, st.labels.get(IMAGE_LABEL, ""), st.labels.get(NETWORK_LABEL, "none"),
+                         _ports(st.labels.get(PORTS_LABEL)), self.networks.address(st.id))
+
+    def start(self, ref: str) -> Container:
+        cid = self.resolve(ref)
+        self.runtime.start(cid)
+        return self.get(cid)
+
+    def stop(self, ref: str, timeout: float | None = None) -> int | None:
+        return self.runtime.stop(self.resolve(ref), timeout)
+
+    def remove(self, ref: str, force: bool = False) -> None:
+        cid = self.resolve(ref)
+        self.runtime.delete(cid, force=force)
+        self.networks.disconnect(cid)
+
+    def prune(self) -> dict:
+        """Exited containers, network leftovers, then images and layers nothing uses."""
+        removed = []
+        for c in self.list():
+            if c.state.status in ("exited", "created"):
+                self.remove(c.id)
+                removed.append(c.name)
+        self.networks.prune({c.id for c in self.list()})
+        in_use = [layer for st in self.runtime.list() for layer in st.layers]
+        images = self.images.prune(keep_layers=in_use)
+        return {"containers": removed, "layers": images.layers_removed}
+
+
+__all__ = ["Container", "ContainerError", "Engine", "EngineError"]

@@ -1,0 +1,73 @@
+"""nftables rules of one engine, all in a table of its own (never touching anyone else's):
+outbound masquerade for its subnets, published ports as map elements (no rule handles to
+track: publishing is adding an element, unpublishing deleting it, and a taken port is
+refused by the kernel itself), and masquerade for localhost clients of published ports."""
+
+from cloudlet.agent.network.host import NetworkError, nft, run
+
+
+def table_script(table: str) -> str:
+    dnat = ("fib daddr type local dnat ip to meta l4proto . th dport map @ports_any\n"
+            "    fib daddr type local dnat ip to ip daddr . meta l4proto . th dport map @ports_ip")
+    return f"""table ip {table} {{
+  map ports_any {{ type inet_proto . inet_service : ipv4_addr . inet_service; }}
+  map ports_ip {{ type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; }}
+  set subnets {{ type ipv4_addr; flags interval; }}
+  set bridges {{ type ifname; }}
+  chain prerouting {{ type nat hook prerouting priority dstnat; policy accept;
+    {dnat}
+  }}
+  chain output {{ type nat hook output priority -100; policy accept;
+    {dnat}
+  }}
+  chain postrouting {{ type nat hook postrouting priority srcnat; policy accept;
+    ip saddr @subnets oifname != @bridges masquerade
+    ip saddr 127.0.0.0/8 oifname @bridges masquerade
+  }}
+}}
+"""
+
+
+def ensure_table(table: str) -> None:
+    """Create the table once: loading the script again would append its rules a second time.
+    Callers hold the network lock, so two processes cannot both create it."""
+    if run("nft", "list", "table", "ip", table, check=False).returncode != 0:
+        nft(table_script(table))
+
+
+def add_network(table: str, bridge: str, subnet: str) -> None:
+    nft(f'add element ip {table} subnets {{ {subnet} }}\nadd element ip {table} bridges {{ "{bridge}" }}\n')
+
+
+def remove_network(table: str, bridge: str, subnet: str) -> None:
+    nft(f'delete element ip {table} subnets {{ {subnet} }}\ndelete element ip {table} bridges {{ "{bridge}" }}\n',
+        check=False)
+
+
+def _key(port) -> tuple[str, str]:
+    if port.host_ip in ("0.0.0.0", ""):
+        return "ports_any", f"{port.protocol} . {port.host_port}"
+    return "ports_ip", f"{port.host_ip} . {port.protocol} . {port.host_port}"
+
+
+def publish(table: str, ports, address: str) -> None:
+    """All of a container's ports, or none of them."""
+    lines = []
+    for p in ports:
+        name, key = _key(p)
+        lines.append(f"create element ip {table} {name} {{ {key} : {address} . {p.container_port} }}")
+    proc = nft("\n".join(lines) + "\n", check=False)
+    if proc.returncode != 0:
+        taken = "File exists" in proc.stderr
+        raise NetworkError("port is already allocated: " + ", ".join(str(p) for p in ports) if taken
+                           else f"publishing ports: {proc.stderr.strip()}")
+
+
+def unpublish(table: str, ports) -> None:
+    for p in ports:
+        name, key = _key(p)
+        nft(f"delete element ip {table} {name} {{ {key} }}\n", check=False)
+
+
+def drop_table(table: str) -> None:
+    nft(f"delete table ip {table}\n", check=False)

@@ -1,0 +1,1 @@
+"""Base images and AMIs made from Debian packages (nothing comes from Docker Hub)."""

@@ -1,0 +1,61 @@
+"""An engine of its own per test: a short state dir, network names and subnets no other
+test (or a running cloudlet) uses, and a teardown that removes everything it made."""
+
+import json
+import os
+import random
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+
+from cloudlet.agent.engine import Engine
+from cloudlet.agent.network import Settings
+
+
+def unique_settings() -> Settings:
+    tag = secrets.token_hex(3)
+    second, third = random.randrange(150, 200), random.randrange(0, 256)
+    return Settings(table=f"clt{tag}", bridge=f"ct{tag}0", subnet=f"10.{second}.{third}.0/25",
+                    pool=f"10.{second}.{third}.128/25", user_prefix=28)
+
+
+class EngineHome:
+    """A data dir for the `cloudlet` CLI, with its engine's network settings pinned."""
+
+    def __init__(self):
+        self.data_dir = Path(tempfile.mkdtemp(prefix="cl", dir="/tmp"))  # short: conmon's socket paths
+        self.settings = unique_settings()
+        net = self.data_dir / "engine" / "net"
+        net.mkdir(parents=True)
+        (net / "settings.json").write_text(json.dumps(asdict(self.settings)))
+
+    def engine(self) -> Engine:
+        return Engine(self.data_dir / "engine")
+
+    def cli(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
+        # --data-dir goes right after the (sub)command words, before any image or command.
+        words = 2 if args[0] in ("image", "network", "system") else 1
+        command = [sys.executable, "-m", "cloudlet.cli.main", *args[:words], "--data-dir", str(self.data_dir),
+                   *args[words:]]
+        proc = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
+                              env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+        if check and proc.returncode != 0:
+            raise AssertionError(f"cloudlet {' '.join(args)} exited {proc.returncode}: {proc.stderr}")
+        return proc
+
+    def destroy(self) -> None:
+        eng = self.engine()
+        errors = []
+        for c in eng.list():
+            try:
+                eng.remove(c.id, force=True)
+            except Exception as e:  # keep cleaning; report at the end
+                errors.append(e)
+        eng.networks.destroy()
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+        if errors:
+            raise errors[0]
