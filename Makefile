@@ -20,6 +20,7 @@ up: deps
 	$(BIN)/cloudlet up
 
 # CLOUDLET_REQUIRE_ALL turns a skip for a missing host capability into a failure:
-# `make test` installed everything, so nothing may be skipped here.
+# `make test` installed everything, so nothing may be skipped here. loadfile keeps a module
+# on one worker, so a module's costly fixture (the Debian base images) is built once.
 test: deps
-	CLOUDLET_REQUIRE_ALL=1 $(BIN)/pytest -q -n 2 -p no:cacheprovider
+	CLOUDLET_REQUIRE_ALL=1 $(BIN)/pytest -q -n 2 --dist loadfile -p no:cacheprovider

@@ -147,4 +147,31 @@ def system_prune(force, data_dir):
     click.echo(f"Deleted {len(result['layers'])} unused layers")
 
 
-COMMANDS = [image, network, save, load, system]
+@click.command()
+@click.argument("context", type=click.Path(exists=True, file_okay=False))
+@click.option("-t", "--tag", "tags", multiple=True, help="name:tag for the image (repeatable).")
+@click.option("-f", "--file", "dockerfile", default="Dockerfile", show_default=True)
+@click.option("--build-arg", multiple=True, help="NAME=value")
+@click.option("--target", help="Build up to this stage.")
+@click.option("--no-cache", is_flag=True)
+@data_dir_option
+def build(context, tags, dockerfile, build_arg, target, no_cache, data_dir):
+    """Build an image from a Dockerfile."""
+    from cloudlet.agent.build import BuildError, Builder
+
+    with fail_cleanly():
+        eng = engine(data_dir)
+        work = eng.root / "build"
+        work.mkdir(exist_ok=True)
+        try:
+            digest = Builder(eng.images, eng.runtime, work).build(
+                context, dockerfile, tags=list(tags), build_args=dict(a.partition("=")[::2] for a in build_arg),
+                target=target, no_cache=no_cache, progress=click.echo)
+        except BuildError as e:
+            raise click.ClickException(str(e)) from None
+    click.echo(f"Successfully built {digest}")
+    for tag in tags:
+        click.echo(f"Successfully tagged {tag}")
+
+
+COMMANDS = [image, network, build, save, load, system]

@@ -230,15 +230,22 @@ class ImageStore:
     def layer_dirs(self, image: Image) -> list[Path]:
         """The image's layers unpacked (lowest first), unpacking those not yet done;
         what the snapshotter stacks. Each DiffID is checked against the config."""
+        try:
+            return self.unpacked(image.layers)
+        except ImageNotFound:
+            raise ImageNotFound(f"a layer of image {image.digest} is missing") from None
+
+    def unpacked(self, layers: list[LayerInfo]) -> list[Path]:
+        """Directories of these layers, unpacked from their blobs where not yet done."""
         dirs = []
-        for desc, diff_id in zip(image.manifest.layers, image.config.diff_ids):
-            path = self.layer_path(diff_id)
+        for layer in layers:
+            path = self.layer_path(layer.diff_id)
             if not path.is_dir():
                 try:
-                    with self.content.open(desc.digest, verify=True) as f:
-                        unpack_layer(f, path, expected_diff_id=diff_id)
+                    with self.content.open(layer.digest, verify=True) as f:
+                        unpack_layer(f, path, expected_diff_id=layer.diff_id)
                 except BlobNotFound:
-                    raise ImageNotFound(f"layer {desc.digest} of image {image.digest} is missing") from None
+                    raise ImageNotFound(f"layer {layer.digest} is missing") from None
             dirs.append(path)
         return dirs
 

@@ -66,6 +66,10 @@ class Snapshotter:
     def mountpoint(self, key: str) -> Path:
         return self._dir(key) / "merged"
 
+    def upper(self, key: str) -> Path:
+        """What a writable snapshot changed: the builder turns it into a layer."""
+        return self._dir(key) / "upper"
+
     def is_mounted(self, key: str) -> bool:
         return os.path.ismount(self.mountpoint(key))
 
