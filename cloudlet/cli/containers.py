@@ -209,4 +209,20 @@ def inspect(container, data_dir):
                            "Ports": [str(p) for p in c.ports], "State": dataclasses.asdict(c.state)}, indent=2))
 
 
-COMMANDS = [run, ps, logs, exec_, stats, stop, start, kill, rm, inspect]
+@click.command()
+@click.option("--since", help="Only events at or after this RFC 3339 time.")
+@click.option("-f", "--follow", is_flag=True, help="Keep printing new events.")
+@data_dir_option
+def events(since, follow, data_dir):
+    """Container events: create, start, kill, stop, oom, die, destroy."""
+    with fail_cleanly():
+        try:
+            for event in engine(data_dir).runtime.events(since=since, follow=follow):
+                attributes = ", ".join(f"{k}={v}" for k, v in event.attributes.items())
+                click.echo(f"{event.time} container {event.action} {event.id[:12]} (name={event.name}"
+                           f"{', ' + attributes if attributes else ''})")
+        except KeyboardInterrupt:
+            pass
+
+
+COMMANDS = [run, ps, logs, exec_, stats, stop, start, kill, rm, inspect, events]

@@ -66,6 +66,9 @@ def test_foreground_run_streams_output_and_exit_code(home):
                     check=False)
     assert (proc.returncode, proc.stdout, proc.stderr) == (3, "hello world\n", "oops\n")
     assert home.cli("ps", "-a", "-q").stdout == ""
+    actions = [line.split()[2] for line in home.cli("events").stdout.splitlines()]
+    assert actions == ["create", "start", "die", "destroy"]
+    assert "exitCode=3" in home.cli("events").stdout
 
 
 def test_user_network_resolves_names(home):

@@ -323,6 +323,8 @@ class Runtime:
     def _observe_exit(self, rec: Record) -> None:
         """Move what conmon left on exit into our record, once: the exit code from its
         exit file, OOM from its oom file or the memory cgroup's kill counter."""
+        if rec.exit_code is not None:
+            return  # already moved: a second "die" would be a lie
         exit_file = self.exits / rec.id
         try:
             text = exit_file.read_text().strip()
