@@ -1,82 +1,52 @@
-"""Root filesystem trees: a static busybox one, Debian ones from mmdebstrap, made
-reproducible, and the difference of two trees as an OCI layer."""
+"""Root filesystem trees: a static busybox one, and the difference of two trees as an
+OCI layer."""
 
 import filecmp
 import os
 import shutil
 import stat
+import struct
 import subprocess
 from pathlib import Path
 
-# Docker's slim images leave these out; so do we (copyright files stay, as Debian requires).
-SLIM = ["path-exclude=/usr/share/man/*", "path-exclude=/usr/share/doc/*", "path-include=/usr/share/doc/*/copyright",
-        "path-exclude=/usr/share/info/*", "path-exclude=/usr/share/locale/*", "path-exclude=/usr/share/lintian/*",
-        "path-exclude=/usr/share/groff/*"]
+PT_INTERP = 3
 
-# Files that differ from run to run without saying anything about the packages.
-VOLATILE = ["var/cache/ldconfig/aux-cache", "var/lib/dpkg/status-old", "var/lib/dpkg/diversions-old",
-            "var/cache/debconf/config.dat-old", "var/cache/debconf/templates.dat-old", "var/lib/apt/extended_states",
-            "etc/shadow-", "etc/gshadow-", "etc/passwd-", "etc/group-", "etc/subuid-", "etc/subgid-"]
-EMPTIED_DIRS = ["var/log", "var/cache/apt", "var/lib/apt/lists", "tmp", "var/tmp"]
+
+def is_static(path: str) -> bool:
+    """True for an ELF executable that names no dynamic loader (no PT_INTERP header)."""
+    with open(path, "rb") as f:
+        head = f.read(64)
+        if head[:4] != b"\x7fELF":
+            return False
+        order = "<" if head[5] == 1 else ">"
+        if head[4] == 2:  # 64-bit
+            phoff, = struct.unpack_from(order + "Q", head, 0x20)
+            size, count = struct.unpack_from(order + "HH", head, 0x36)
+        else:
+            phoff, = struct.unpack_from(order + "I", head, 0x1C)
+            size, count = struct.unpack_from(order + "HH", head, 0x2A)
+        f.seek(phoff)
+        table = f.read(size * count)
+    return all(struct.unpack_from(order + "I", table, i * size)[0] != PT_INTERP for i in range(count))
 
 
 def busybox(tree: Path) -> None:
     """/bin/busybox with a link per applet, and the users and dirs programs expect."""
     source = shutil.which("busybox")
-    if source is None:
-        raise FileNotFoundError("busybox not found: `cloudlet setup` installs busybox-static")
+    if source is None or not is_static(source):
+        # A dynamic one (Debian's `busybox`) would need a libc the image does not have.
+        raise RuntimeError("no static busybox found: `cloudlet setup` installs busybox-static")
     for d in ("bin", "etc", "root", "tmp", "var/www", "home", "proc", "sys", "dev"):
         (tree / d).mkdir(parents=True, exist_ok=True)
     shutil.copy(source, tree / "bin/busybox")
+    (tree / "bin/busybox").chmod(0o755)
     applets = subprocess.run([source, "--list"], capture_output=True, text=True, check=True).stdout.split()
     for name in applets:
         if name != "busybox" and not (tree / "bin" / name).exists():
             (tree / "bin" / name).symlink_to("busybox")
     (tree / "tmp").chmod(0o1777)
     (tree / "etc/passwd").write_text("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n")
-    (tree / "etc/group").write_text("root:x:0:\nnogroup:x:65534:\n")
-
-
-def debootstrap(tree: Path, suite: str, packages: list[str], epoch: int) -> None:
-    """A minbase Debian root with `packages`, from the host's apt sources."""
-    args = ["mmdebstrap", "--quiet", "--variant=minbase", "--mode=root", "--format=directory",
-            *(f"--dpkgopt={opt}" for opt in SLIM)]
-    if packages:
-        args.append("--include=" + ",".join(packages))
-    env = {**os.environ, "SOURCE_DATE_EPOCH": str(epoch)}
-    try:
-        proc = subprocess.run([*args, suite, str(tree)], capture_output=True, text=True, env=env)
-    finally:
-        unmount_below(tree)
-    if proc.returncode != 0:
-        raise RuntimeError(f"mmdebstrap failed: {proc.stderr.strip()[-2000:]}")
-    normalize(tree)
-
-
-def unmount_below(tree: Path) -> None:
-    """mmdebstrap's root mode can leave /proc (and friends) of the new tree mounted in our
-    namespace; a tree walked into a layer must hold only its own files."""
-    root = os.path.realpath(tree)
-    with open("/proc/self/mountinfo") as f:
-        points = [line.split()[4].encode().decode("unicode_escape") for line in f]
-    for point in sorted((p for p in points if p.startswith(root + "/")), key=len, reverse=True):
-        subprocess.run(["umount", "-l", point], capture_output=True)
-
-
-def normalize(tree: Path) -> None:
-    for rel in VOLATILE:
-        (tree / rel).unlink(missing_ok=True)
-    for rel in EMPTIED_DIRS:
-        d = tree / rel
-        if d.is_dir():
-            for child in d.iterdir():
-                shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
-    machine_id = tree / "etc/machine-id"
-    if machine_id.exists():
-        machine_id.write_text("")  # systemd makes one at first boot; a fixed one would be shared
-    # Byte-code caches hold build times and are rebuilt on demand.
-    for cache in sorted(tree.rglob("__pycache__"), reverse=True):
-        shutil.rmtree(cache, ignore_errors=True)
+    (tree / "etc/group").write_text("root:x:0:\nnobody:x:65534:\n")
 
 
 def _same(a: Path, b: Path) -> bool:
@@ -112,4 +82,6 @@ def diff(lower: Path, upper: Path, writer) -> int:
                 added += 1
                 if name in dirnames:
                     dirnames.remove(name)  # one whiteout hides the whole directory
+            elif name in dirnames and (os.path.islink(upper / rel) or not os.path.isdir(upper / rel)):
+                dirnames.remove(name)  # replaced by a file or link, which hides it whole
     return added
