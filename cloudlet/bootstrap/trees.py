@@ -46,7 +46,7 @@ def busybox(tree: Path) -> None:
             (tree / "bin" / name).symlink_to("busybox")
     (tree / "tmp").chmod(0o1777)
     (tree / "etc/passwd").write_text("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n")
-    (tree / "etc/group").write_text("root:x:0:\nnobody:x:65534:\n")
+    (tree / "etc/group").write_text("root:x:0:\nnogroup:x:65534:\n")  # nobody's group, named as in Debian
 
 
 def _same(a: Path, b: Path) -> bool:

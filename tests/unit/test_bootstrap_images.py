@@ -35,7 +35,7 @@ def test_busybox_image(tmp_path):
         assert files[f"bin/{applet}"][0].issym() and files[f"bin/{applet}"][0].linkname == "busybox"
     assert files["tmp"][0].mode == 0o1777
     assert b"nobody:x:65534:65534" in files["etc/passwd"][1]
-    assert files["etc/group"][1].splitlines() == [b"root:x:0:", b"nobody:x:65534:"]
+    assert files["etc/group"][1].splitlines() == [b"root:x:0:", b"nogroup:x:65534:"]
     assert {m.mtime for m, _ in files.values()} == {1686355200}
 
 
