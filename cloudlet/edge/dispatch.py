@@ -113,5 +113,5 @@ def unroutable(request: Request, request_id: str) -> Response:
         error = AWSError("UnknownOperationException", "Could not tell which AWS service this request is for: "
                          "it has no SigV4 credential scope, X-Amz-Target or service path.")
     # Form-encoded requests are read by query-protocol clients, which expect XML.
-    query = "x-www-form-urlencoded" in request.header("content-type", "") or "Action=" in request.query_string
-    return protocols.get("query" if query else "json").serialize_error(models.service_model("sts"), error, request_id)
+    proto = protocols.get("query" if protocols.is_query(request) else "json")
+    return proto.serialize_error(models.service_model("sts"), error, request_id)

@@ -26,9 +26,13 @@ class Request:
         """Query-string pairs followed by those of a form-encoded body.
         Raises ValueError for a body that is not UTF-8 or has too many fields."""
         pairs = parse_qsl(self.query_string, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
-        if "x-www-form-urlencoded" in self.header("content-type", ""):
+        if self.is_form:
             pairs += parse_qsl(self.body.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
         return pairs
+
+    @property
+    def is_form(self) -> bool:
+        return "x-www-form-urlencoded" in self.header("content-type", "")
 
     def header(self, name: str, default: str | None = None) -> str | None:
         return self.headers.get(name.lower(), default)

@@ -17,6 +17,11 @@ def get(name: str) -> Protocol:
     return _PROTOCOLS[name]
 
 
+def is_query(request: Request) -> bool:
+    """Sent the query way: a form body, or an Action in the query string (presigned GETs)."""
+    return request.is_form or "Action=" in request.query_string
+
+
 def detect(model, request: Request) -> Protocol:
     """The protocol a request was sent in, among those its service speaks (CloudWatch
     accepts CBOR, JSON and query)."""
@@ -27,8 +32,7 @@ def detect(model, request: Request) -> Protocol:
         return get("smithy-rpc-v2-cbor")
     if "json" in spoken and request.header("x-amz-target"):
         return get("json")
-    if "query" in spoken and ("x-www-form-urlencoded" in request.header("content-type", "")
-                              or "Action=" in request.query_string):
+    if "query" in spoken and is_query(request):
         return get("query")
     if "rest-json" in spoken:
         return get("rest-json")
