@@ -10,6 +10,12 @@ import click
 from cloudlet.cli.engine_opts import data_dir_option, engine, fail_cleanly, run_options
 
 
+def _echo(line, timestamps: bool = False) -> None:
+    """A log line on the stream the container wrote it to."""
+    stream = sys.stderr if line.stream == "stderr" else sys.stdout
+    print(f"{line.time} {line.text}" if timestamps else line.text, file=stream, flush=True)
+
+
 @click.command(context_settings={"allow_interspersed_args": False})
 @run_options
 @click.option("-d", "--detach", is_flag=True, help="Run in the background and print the container id.")
@@ -27,8 +33,7 @@ def run(opts, detach, auto_remove, data_dir):
             return
         try:
             for line in eng.runtime.logs(container.id, follow=True):
-                stream = sys.stderr if line.stream == "stderr" else sys.stdout
-                print(line.text, file=stream, flush=True)
+                _echo(line)
             code = eng.runtime.wait(container.id)
         except KeyboardInterrupt:
             code = eng.stop(container.id)
@@ -88,8 +93,7 @@ def logs(container, follow, tail, timestamps, data_dir):
         eng = engine(data_dir)
         try:
             for line in eng.runtime.logs(eng.resolve(container), follow=follow, tail=tail):
-                stream = sys.stderr if line.stream == "stderr" else sys.stdout
-                print(f"{line.time} {line.text}" if timestamps else line.text, file=stream, flush=True)
+                _echo(line, timestamps)
         except KeyboardInterrupt:
             pass
 

@@ -1,23 +1,20 @@
 """The engine: resolves names, images and networks, and hands the runtime a full spec."""
 
-import json
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 from cloudlet.agent.images import ImageError, ImageStore
-from cloudlet.agent.runtime import (ContainerError, ContainerNotFound, ContainerSpec, ContainerState, Resources,
-                                    Runtime)
-
 from cloudlet.agent.network import Networks, PortMapping, Settings
+from cloudlet.agent.runtime import (ContainerNotFound, ContainerSpec, ContainerState, Resources, Runtime,
+                                    VolumeMount)
 
 from .options import RunOptions
 
-# What the engine remembers about a container beyond the runtime's record, kept in the
-# runtime's labels so that one file holds the whole truth and survives restarts.
+# What the engine remembers about a container beyond the runtime's record and the network
+# layer's endpoint, kept in the runtime's labels so that it survives restarts.
 IMAGE_LABEL = "io.cloudlet.image"
 NETWORK_LABEL = "io.cloudlet.network"
-PORTS_LABEL = "io.cloudlet.ports"
 
 
 class EngineError(Exception):
@@ -41,10 +38,6 @@ class Container:
         return self.state.name
 
 
-def _ports(text: str | None) -> list[PortMapping]:
-    return [PortMapping(**p) for p in json.loads(text or "[]")]
-
-
 class Engine:
     def __init__(self, root: str | Path, network: Settings | None = None):
         self.root = Path(root)
@@ -65,14 +58,13 @@ class Engine:
         if any(c.name == name for c in self.runtime.list()):
             raise EngineError(f"the container name {name!r} is already in use")
         attachment = self.networks.connect(cid, name, opts.network, ports=opts.ports, aliases=opts.aliases)
-        labels = {**opts.labels, IMAGE_LABEL: opts.image, NETWORK_LABEL: opts.network,
-                  PORTS_LABEL: json.dumps([p.__dict__ for p in attachment.ports])}
+        labels = {**opts.labels, IMAGE_LABEL: opts.image, NETWORK_LABEL: opts.network}
         spec = ContainerSpec(
             id=cid, name=name, layers=[str(p) for p in layers], image_config=image.config.runtime,
             entrypoint=opts.entrypoint, command=opts.command, env=opts.env, user=opts.user, workdir=opts.workdir,
             hostname=opts.hostname, network=attachment.netns, readonly_rootfs=opts.readonly_rootfs,
-            binds=[*attachment.binds, *[m for m in opts.mounts if not hasattr(m, "name")]],
-            volumes=[m for m in opts.mounts if hasattr(m, "name")], tmpfs=opts.tmpfs, ulimits=opts.ulimits,
+            binds=[*attachment.binds, *[m for m in opts.mounts if not isinstance(m, VolumeMount)]],
+            volumes=[m for m in opts.mounts if isinstance(m, VolumeMount)], tmpfs=opts.tmpfs, ulimits=opts.ulimits,
             resources=Resources(memory=opts.memory, cpus=opts.cpus, cpu_shares=opts.cpu_shares,
                                 pids_limit=opts.pids_limit),
             cap_add=opts.cap_add, cap_drop=opts.cap_drop, stop_signal=opts.stop_signal,
@@ -108,17 +100,19 @@ class Engine:
     def get(self, ref: str) -> Container:
         cid = self.resolve(ref)
         try:
-            return self._container(self.runtime.state(cid))
+            return self._container(self.runtime.state(cid), self.networks.endpoints())
         except ContainerNotFound:
             raise EngineError(f"no such container: {ref}") from None
 
     def list(self, all: bool = True) -> list[Container]:
-        out = [self._container(st) for st in self.runtime.list()]
+        endpoints = self.networks.endpoints()
+        out = [self._container(st, endpoints) for st in self.runtime.list()]
         return out if all else [c for c in out if c.state.status in ("running", "paused")]
 
-    def _container(self, st: ContainerState) -> Container:
-        return Container(st, st.labels.get(IMAGE_LABEL, ""), st.labels.get(NETWORK_LABEL, "none"),
-                         _ports(st.labels.get(PORTS_LABEL)), self.networks.address(st.id))
+    @staticmethod
+    def _container(st: ContainerState, endpoints: dict) -> Container:
+        ip, ports = endpoints.get(st.id, (None, []))
+        return Container(st, st.labels.get(IMAGE_LABEL, ""), st.labels.get(NETWORK_LABEL, "none"), ports, ip)
 
     def start(self, ref: str) -> Container:
         cid = self.resolve(ref)
@@ -145,5 +139,3 @@ class Engine:
         images = self.images.prune(keep_layers=in_use)
         return {"containers": removed, "layers": images.layers_removed}
 
-
-__all__ = ["Container", "ContainerError", "Engine", "EngineError"]

@@ -57,6 +57,10 @@ class Settings:
         return settings
 
 
+def _ports(endpoint: dict) -> list[PortMapping]:
+    return [PortMapping(**p) for p in endpoint["ports"]]
+
+
 def _concrete(port: PortMapping) -> PortMapping:
     """Host port 0 means any free one: let the kernel pick it, as Docker does."""
     if port.host_port:
@@ -190,16 +194,16 @@ class Networks:
             endpoint = data["endpoints"].pop(cid, None)
             if endpoint is None:
                 return
-            rules.unpublish(self.settings.table, [PortMapping(**p) for p in endpoint["ports"]])
+            rules.unpublish(self.settings.table, _ports(endpoint))
             self._unplumb(endpoint)
             (self.hosts_dir / cid).unlink(missing_ok=True)
             net = data["networks"].get(endpoint["network"])
             if net is not None:
                 self._refresh_hosts(data, endpoint["network"])
 
-    def address(self, cid: str) -> str | None:
-        endpoint = self.state.read()["endpoints"].get(cid)
-        return endpoint["ip"] if endpoint else None
+    def endpoints(self) -> dict[str, tuple[str, list[PortMapping]]]:
+        """Each connected container's address and published ports, read in one go."""
+        return {cid: (e["ip"], _ports(e)) for cid, e in self.state.read()["endpoints"].items()}
 
     def prune(self, live: set[str]) -> list[str]:
         """Disconnect endpoints of containers that no longer exist; returns their ids."""
