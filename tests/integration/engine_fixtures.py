@@ -1,6 +1,7 @@
 """An engine of its own per test: a short state dir, network names and subnets no other
 test (or a running cloudlet) uses, and a teardown that removes everything it made."""
 
+import contextlib
 import json
 import os
 import random
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from cloudlet.agent.engine import Engine
 from cloudlet.agent.network import Settings
+from tests.hostcaps import need_binaries, need_root
 
 
 def unique_settings() -> Settings:
@@ -59,3 +61,17 @@ class EngineHome:
         shutil.rmtree(self.data_dir, ignore_errors=True)
         if errors:
             raise errors[0]
+
+
+@contextlib.contextmanager
+def busybox_home(*binaries: str):
+    """An EngineHome with the busybox image, destroyed afterwards; skips without root or
+    the host programs the tests need."""
+    need_root()
+    need_binaries("runc", "conmon", "busybox", *binaries)
+    h = EngineHome()
+    try:
+        h.cli("image", "bootstrap", "busybox")
+        yield h
+    finally:
+        h.destroy()

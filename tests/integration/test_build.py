@@ -6,23 +6,15 @@ import tarfile
 import textwrap
 
 import pytest
-from engine_fixtures import EngineHome
-
-from tests.hostcaps import need_binaries, need_root
+from engine_fixtures import busybox_home
 
 pytestmark = [pytest.mark.root, pytest.mark.runc]
 
 
 @pytest.fixture(scope="module")
 def home():
-    need_root()
-    need_binaries("runc", "conmon", "busybox")
-    h = EngineHome()
-    try:
-        h.cli("image", "bootstrap", "busybox")
+    with busybox_home() as h:
         yield h
-    finally:
-        h.destroy()
 
 
 def make_context(tmp_path, dockerfile: str, files: dict[str, str] | None = None):

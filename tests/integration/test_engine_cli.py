@@ -8,23 +8,15 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from engine_fixtures import EngineHome
-
-from tests.hostcaps import need_binaries, need_root
+from engine_fixtures import EngineHome, busybox_home
 
 pytestmark = [pytest.mark.root, pytest.mark.runc, pytest.mark.netns]
 
 
 @pytest.fixture
 def home():
-    need_root()
-    need_binaries("runc", "conmon", "nft", "ip", "busybox")
-    h = EngineHome()
-    try:
-        h.cli("image", "bootstrap", "busybox")
+    with busybox_home("nft", "ip") as h:
         yield h
-    finally:
-        h.destroy()
     leftovers = [p.name for p in Path("/run/netns").glob(f"{h.settings.table}-*")] if Path("/run/netns").exists() else []
     assert leftovers == []
     assert not Path(f"/sys/class/net/{h.settings.bridge}").exists()

@@ -27,15 +27,21 @@ def test_ec2_missing_member_names_the_wire_parameter():
     assert (error.code, error.message) == ("MissingParameter", "The request must contain the parameter KeyName")
 
 
-def raw_refused(service, op_name, extra: bytes) -> AWSError:
-    """Parameters botocore would never send (it coerces them), added to the form by hand."""
+def body_refused(service, op_name, body: bytes) -> AWSError:
+    """The error for a request botocore would never send, with this body."""
     model = models.service_model(service)
     request = to_request(service, op_name, {})
-    request.body += extra
+    request.body = body
+    request.__dict__.pop("form", None)
     proto = protocols.detect(model, request)
     with pytest.raises(AWSError) as err:
         proto.parse(proto.find_operation(model, request), request)
     return err.value
+
+
+def raw_refused(service, op_name, extra: bytes) -> AWSError:
+    """Parameters botocore would never send (it coerces them), added to the form by hand."""
+    return body_refused(service, op_name, to_request(service, op_name, {}).body + extra)
 
 
 def test_ec2_nested_missing_member():
@@ -79,35 +85,19 @@ def test_json_and_cbor_constraint_errors(protocol):
 
 
 def test_json_wrong_type_is_a_serialization_error():
-    request = to_request("ecs", "ListClusters", {})
-    request.body = json.dumps({"maxResults": "ten"}).encode()
-    model = models.service_model("ecs")
-    proto = protocols.detect(model, request)
-    with pytest.raises(AWSError) as err:
-        proto.parse(proto.find_operation(model, request), request)
-    assert err.value.code == "SerializationException" and "maxResults" in err.value.message
+    error = body_refused("ecs", "ListClusters", json.dumps({"maxResults": "ten"}).encode())
+    assert error.code == "SerializationException" and "maxResults" in error.message
 
 
 @pytest.mark.parametrize("body", [b"{not json", b"[1, 2]", b"\xff\xfe", b'"text"'])
 def test_json_junk_body(body):
-    request = to_request("ecr", "DescribeRepositories", {})
-    request.body = body
-    model = models.service_model("ecr")
-    proto = protocols.detect(model, request)
-    with pytest.raises(AWSError) as err:
-        proto.parse(proto.find_operation(model, request), request)
-    assert (err.value.code, err.value.status) == ("SerializationException", 400)
+    error = body_refused("ecr", "DescribeRepositories", body)
+    assert (error.code, error.status) == ("SerializationException", 400)
 
 
 @pytest.mark.parametrize("body", [b"\xff\xff\xff", b"\x9f", b"\x01"])
 def test_cbor_junk_body(body):
-    request = to_request("cloudwatch", "ListMetrics", {})
-    request.body = body
-    model = models.service_model("cloudwatch")
-    proto = protocols.detect(model, request)
-    with pytest.raises(AWSError) as err:
-        proto.parse(proto.find_operation(model, request), request)
-    assert err.value.code == "SerializationException"
+    assert body_refused("cloudwatch", "ListMetrics", body).code == "SerializationException"
 
 
 def test_rest_json_label_and_header_validation():
