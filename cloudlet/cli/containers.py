@@ -203,14 +203,18 @@ def rm(containers, force, data_dir):
 @click.argument("container")
 @data_dir_option
 def inspect(container, data_dir):
-    """A container's state as JSON."""
-    import dataclasses
+    """A container's state as JSON, with docker's key names."""
     import json
 
     with fail_cleanly():
         c = engine(data_dir).get(container)
-    click.echo(json.dumps({"Id": c.id, "Name": c.name, "Image": c.image, "Network": c.network, "IPAddress": c.ip,
-                           "Ports": [str(p) for p in c.ports], "State": dataclasses.asdict(c.state)}, indent=2))
+    st = c.state
+    state = {"Status": st.status, "Running": st.status == "running", "Paused": st.status == "paused",
+             "OOMKilled": st.oom_killed, "Pid": st.pid or 0, "ExitCode": st.exit_code or 0,
+             "StartedAt": st.started_at, "FinishedAt": st.finished_at}
+    click.echo(json.dumps({"Id": c.id, "Name": c.name, "Created": st.created_at, "Image": c.image,
+                           "State": state, "RestartCount": st.restart_count, "Labels": st.labels,
+                           "Network": c.network, "IPAddress": c.ip, "Ports": [str(p) for p in c.ports]}, indent=2))
 
 
 @click.command()

@@ -22,6 +22,7 @@ def admin_credential(store):
 def serve(host: str, port: int, data_dir, regions, write_profile: bool) -> None:
     import uvicorn
 
+    from cloudlet.cli import daemon
     from cloudlet.cli.profile import write_profile as write
     from cloudlet.edge import models
     from cloudlet.edge.app import create_app
@@ -42,4 +43,8 @@ def serve(host: str, port: int, data_dir, regions, write_profile: bool) -> None:
         click.echo(f"cloudlet: access key {cred.access_key_id} (see `cloudlet accounts list`)")
     click.echo(f"cloudlet: listening on {config.endpoint}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    uvicorn.run(create_app(config, store), host=host, port=port, log_level="warning", access_log=False)
+    stop_engine = daemon.start(config.data_dir)
+    try:
+        uvicorn.run(create_app(config, store), host=host, port=port, log_level="warning", access_log=False)
+    finally:
+        stop_engine()

@@ -2,6 +2,7 @@
 stats, logs, stop, rm, user networks with names, save/load, prune, and the errors.
 Everything it creates is gone afterwards: containers, namespaces, veths, rules, mounts."""
 
+import json
 import random
 import subprocess
 import urllib.request
@@ -61,6 +62,27 @@ def test_foreground_run_streams_output_and_exit_code(home):
     actions = [line.split()[2] for line in home.cli("events").stdout.splitlines()]
     assert actions == ["create", "start", "die", "destroy"]
     assert "exitCode=3" in home.cli("events").stdout
+
+
+def test_isolation_seen_from_inside(home):
+    out = home.cli("run", "--rm", "--hostname", "box", "busybox", "sh", "-c",
+                   "ps -o pid,comm; echo; hostname; echo; ls /sys/class/net").stdout
+    processes, hostname, interfaces = (part.split("\n")[1:] if i == 0 else part.split()
+                                       for i, part in enumerate(out.strip().split("\n\n")))
+    assert [p.split()[1] for p in processes] == ["sh", "ps"] and processes[0].split()[0] == "1"
+    assert hostname == ["box"]
+    # its own loopback and veth end only: none of the host's links, not even its bridge
+    assert sorted(interfaces) == ["eth0", "lo"]
+    assert home.cli("run", "--rm", "--network", "none", "busybox", "ls", "/sys/class/net").stdout.split() == ["lo"]
+
+
+def test_memory_limit_ends_in_oom_kill(home):
+    proc = home.cli("run", "--name", "hog", "--memory", "16m", "busybox", "sh", "-c", "tail /dev/zero", check=False)
+    assert proc.returncode == 137
+    state = json.loads(home.cli("inspect", "hog").stdout)["State"]
+    assert (state["Status"], state["ExitCode"], state["OOMKilled"]) == ("exited", 137, True)
+    assert "Exited (137) (OOM killed)" in home.cli("ps", "-a").stdout
+    assert "oom" in [line.split()[2] for line in home.cli("events").stdout.splitlines()]
 
 
 def test_user_network_resolves_names(home):

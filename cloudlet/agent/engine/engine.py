@@ -55,7 +55,7 @@ class Engine:
             raise EngineError(f"{e} (`cloudlet image bootstrap` makes the base images, `cloudlet load` imports)") from None
         cid = secrets.token_hex(16)
         name = opts.name or f"{opts.image.split('/')[-1].split(':')[0]}-{cid[:6]}"
-        if any(c.name == name for c in self.runtime.list()):
+        if any(rec.name == name for rec in self.runtime.records()):
             raise EngineError(f"the container name {name!r} is already in use")
         attachment = self.networks.connect(cid, name, opts.network, ports=opts.ports, aliases=opts.aliases)
         labels = {**opts.labels, IMAGE_LABEL: opts.image, NETWORK_LABEL: opts.network}
@@ -71,28 +71,29 @@ class Engine:
             stop_timeout=opts.stop_timeout, restart_policy=opts.restart[0], max_retries=opts.restart[1],
             labels=labels)
         try:
-            self.runtime.create(spec)
+            state = self.runtime.create(spec)
         except BaseException:
             self.networks.disconnect(cid)
             raise
-        return self.get(cid)
+        return self._container(state, {cid: (attachment.ip, attachment.ports)})
 
     def run(self, opts: RunOptions) -> Container:
         container = self.create(opts)
         try:
-            self.runtime.start(container.id)
+            state = self.runtime.start(container.id)
         except BaseException:
             self.remove(container.id, force=True)
             raise
-        return self.get(container.id)
+        return Container(state, container.image, container.network, container.ports, container.ip)
 
     def resolve(self, ref: str) -> str:
-        """A container's id from its name, id or a unique id prefix."""
-        states = self.runtime.list()
-        for st in states:
-            if ref in (st.id, st.name):
-                return st.id
-        matches = [st.id for st in states if st.id.startswith(ref)]
+        """A container's id from its name, id or a unique id prefix (from the records on
+        disk: resolving is on every command's path and must not wait for runc)."""
+        records = self.runtime.records()
+        for rec in records:
+            if ref in (rec.id, rec.name):
+                return rec.id
+        matches = [rec.id for rec in records if rec.id.startswith(ref)]
         if len(matches) == 1:
             return matches[0]
         raise EngineError(f"no such container: {ref}" if not matches else f"ambiguous container id {ref!r}")

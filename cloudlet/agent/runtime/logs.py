@@ -34,9 +34,13 @@ def _records(f, follow: bool, done: Callable[[], bool], poll: float) -> Iterator
     caught up with the writer. When following, waits for more until done() says the
     writer is gone, then drains what it wrote last."""
     pending = b""
+    # Short waits first (a short-lived container's output comes at once), longer ones
+    # while nothing is written.
+    wait = 0.002
     while True:
         chunk = f.read(65536)
         if chunk:
+            wait = 0.002
             pending += chunk
             *complete, pending = pending.split(b"\n")
             yield from complete
@@ -52,7 +56,8 @@ def _records(f, follow: bool, done: Callable[[], bool], poll: float) -> Iterator
             *complete, pending = pending.split(b"\n")
             yield from complete
             continue
-        time.sleep(poll)
+        time.sleep(wait)
+        wait = min(wait * 2, poll)
 
 
 def read_logs(path, *, follow: bool = False, tail: int | None = None,
