@@ -1,16 +1,23 @@
-"""Start-to-exit time of `true` in a busybox container: cloudlet's engine (API and CLI)
-beside podman and raw runc, measured in the same run on the same image.
+"""Container start and density: cloudlet beside podman and raw runc, in the same run, on
+the same busybox image.
 
-    .venv/bin/python -m bench.container_start [--runs 20]
+    .venv/bin/python -m bench.container_start [--runs 50] [--density 100,500]
+
+1. Start: from the call until the container's process runs (a detached `sleep`: each
+   tool returns once it has started it), then `run --rm true` end to end, as a user
+   types it. cloudlet's CLI goes to a `cloudlet up` this bench starts (its fork server),
+   and once more with CLOUDLET_LOCAL=1 (everything in the one process).
+2. Density: N idle containers (`sleep`), and the host memory each costs: the drop of
+   MemAvailable per container, and the proportional set size (PSS) of its processes
+   on the host (conmon and the container's own).
 
 The image comes from `cloudlet image bootstrap busybox`; podman gets the very same image
-through an OCI archive, raw runc the same tree unpacked once (no overlay, no cgroup
-limits, no monitor: the floor). Everything runs with no network, so that the figures
-compare container set-up, not network set-up; cloudlet's bridge network is a row of its own.
+through an OCI archive; raw runc the same tree, unpacked once (no overlay, no limits,
+no monitor, no seccomp: the floor). The density rows use no network, so that they
+measure containers, not veths.
 """
 
 import argparse
-import json
 import os
 import shutil
 import statistics
@@ -20,103 +27,153 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.peers import Podman, RawRunc
 from cloudlet.agent.engine import Engine, RunOptions
 from cloudlet.agent.images import export_archive
 from cloudlet.bootstrap.images import bootstrap
+from tests.e2e.server import Server
 from tests.integration.engine_fixtures import EngineHome
 
+SLEEP = ["sleep", "86400"]
+CLOUDLET = str(Path(sys.executable).parent / "cloudlet")  # the venv's, as `make up` installs it
 
-def timed(runs: int, once) -> list[float]:
-    once()  # warm caches (page cache, layer unpack) before measuring
+
+def timed(runs: int, once, after=None) -> list[float]:
+    """Milliseconds per call of once(); after(result) cleans up, untimed."""
     out = []
-    for _ in range(runs):
+    for i in range(runs + 1):
         t0 = time.perf_counter()
-        once()
-        out.append((time.perf_counter() - t0) * 1000)
+        result = once()
+        elapsed = (time.perf_counter() - t0) * 1000
+        if after:
+            after(result)
+        if i:  # the first call warms caches (page cache, unpacked layers)
+            out.append(elapsed)
     return out
 
 
-def engine_run(eng: Engine, network: str):
-    def once():
-        c = eng.run(RunOptions(image="busybox", command=["true"], network=network))
-        assert eng.runtime.wait(c.id) == 0
-        eng.remove(c.id)
-    return once
-
-
-def cli_run(home: EngineHome):
-    def once():
-        assert home.cli("run", "--rm", "--network", "none", "busybox", "true").returncode == 0
-    return once
-
-
-def podman_run(root: Path, archive: Path):
-    env = dict(os.environ)
-    base = ["podman", "--root", str(root / "root"), "--runroot", str(root / "run"), "--runtime", "runc",
-            "--cgroup-manager", "cgroupfs", "--events-backend", "none"]
-    subprocess.run([*base, "load", "-i", str(archive)], check=True, capture_output=True, env=env)
-
-    def once():
-        # podman asks for nofile and nproc limits above this host's hard limits, which
-        # cannot be raised here; pin them below.
-        subprocess.run([*base, "run", "--rm", "--network", "none", "--ulimit", "nofile=1024:1024",
-                        "--ulimit", "nproc=1024:1024", "busybox", "true"], check=True,
-                       capture_output=True, env=env)
-    return once, lambda: subprocess.run([*base, "system", "reset", "-f"], capture_output=True, env=env)
-
-
-def runc_run(root: Path, eng: Engine):
-    bundle = root / "bundle"
-    rootfs = bundle / "rootfs"
-    rootfs.mkdir(parents=True)
-    for layer in eng.images.layer_dirs(eng.images.get("busybox")):
-        shutil.copytree(layer, rootfs, symlinks=True, dirs_exist_ok=True)
-    subprocess.run(["runc", "spec"], cwd=bundle, check=True)
-    spec = json.loads((bundle / "config.json").read_text())
-    spec["process"].update(args=["true"], terminal=False)
-    (bundle / "config.json").write_text(json.dumps(spec))
-    state = root / "runc-state"
-    counter = iter(range(10**6))
-
-    def once():
-        subprocess.run(["runc", "--root", str(state), "run", f"bench-{next(counter)}"], cwd=bundle, check=True,
-                       capture_output=True)
-    return once
-
-
 def row(name: str, samples: list[float]) -> str:
-    samples = sorted(samples)
-    p95 = samples[min(len(samples) - 1, int(len(samples) * 0.95))]
-    return f"{name:<34}{statistics.median(samples):>10.1f}{p95:>10.1f}"
+    s = sorted(samples)
+    p95 = s[min(len(s) - 1, round(len(s) * 0.95) - 1)]
+    return f"{name:<44}{s[0]:>9.1f}{statistics.median(s):>9.1f}{p95:>9.1f}"
+
+
+class Cloudlet:
+    def __init__(self, home: EngineHome):
+        self.home = home
+        self.eng = home.engine()
+        self.env = {**os.environ, "CLOUDLET_DATA_DIR": str(home.data_dir)}
+
+    def cli(self, *args: str, local: bool = False) -> str:
+        env = {**self.env, "CLOUDLET_LOCAL": "1"} if local else self.env
+        return subprocess.run([CLOUDLET, *args], env=env, check=True, capture_output=True, text=True).stdout
+
+    def start_api(self) -> str:
+        return self.eng.run(RunOptions(image="busybox", command=SLEEP, network="none")).id
+
+    def remove(self, cid: str) -> None:
+        self.eng.remove(cid, force=True)
+
+
+def memory_available() -> int:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError("no MemAvailable in /proc/meminfo")
+
+
+def pss(pids) -> int:
+    total = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1]) * 1024
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return total
+
+
+def density(name: str, count: int, start, processes, remove) -> str:
+    """Start `count` idle containers, measure, remove them."""
+    before = memory_available()
+    ids = []
+    t0 = time.perf_counter()
+    try:
+        for _ in range(count):
+            ids.append(start())
+        started = time.perf_counter() - t0
+        time.sleep(2)  # let the last ones settle
+        drop = (before - memory_available()) / count
+        per_pss = pss(p for i in ids for p in processes(i)) / count
+        return f"{name:<30}{count:>6}{started / count * 1000:>10.1f}{drop / 2**20:>14.2f}{per_pss / 2**20:>12.2f}"
+    finally:
+        for i in ids:
+            remove(i)
+
+
+def cloudlet_pids(eng: Engine, cid: str) -> list[int]:
+    conmon = int((eng.runtime.containers / cid / "conmon.pid").read_text())
+    return [conmon, eng.runtime.state(cid).pid]
 
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--density", default="100,500", help="container counts for the memory rows")
     args = parser.parse_args()
+    counts = [int(n) for n in args.density.split(",") if n]
     home = EngineHome()
     scratch = Path(tempfile.mkdtemp(prefix="clbench", dir="/var/tmp"))
-    cleanups = []
+    server = podman = None
     try:
-        eng = home.engine()
-        bootstrap(eng.images, ["busybox"])
+        cl = Cloudlet(home)
+        bootstrap(cl.eng.images, ["busybox"])
+        server = Server(scratch / "up")
+        server.data_dir = home.data_dir
+        server.start()
         archive = scratch / "busybox.tar"
-        export_archive(eng.images, ["busybox"], archive)
-        print(f"busybox `true`, start to exit, {args.runs} runs, {os.cpu_count()} cores")
-        print(f"{'':<34}{'p50 ms':>10}{'p95 ms':>10}")
-        print(row("cloudlet engine, network none", timed(args.runs, engine_run(eng, "none"))), flush=True)
-        print(row("cloudlet engine, bridge network", timed(args.runs, engine_run(eng, "bridge"))), flush=True)
-        print(row("cloudlet CLI (`cloudlet run --rm`)", timed(args.runs, cli_run(home))), flush=True)
-        if shutil.which("podman"):
-            once, reset = podman_run(scratch / "podman", archive)
-            cleanups.append(reset)
-            print(row("podman run --rm", timed(args.runs, once)), flush=True)
-        else:
-            print("podman not installed: `cloudlet setup` installs it", file=sys.stderr)
-        print(row("raw runc run (no overlay/monitor)", timed(args.runs, runc_run(scratch, eng))), flush=True)
+        export_archive(cl.eng.images, ["busybox"], archive)
+        podman = Podman(scratch / "podman", archive) if shutil.which("podman") else None
+        runc = RawRunc(scratch / "runc", cl.eng.images.layer_dirs(cl.eng.images.get("busybox")))
+        runs = args.runs
+
+        print(f"busybox, {runs} runs each, {os.cpu_count()} cores; milliseconds")
+        print(f"{'call -> process running (detached sleep)':<44}{'min':>9}{'median':>9}{'p95':>9}")
+        print(row("cloudlet engine API, no network", timed(runs, cl.start_api, cl.remove)), flush=True)
+        print(row("cloudlet run -d --network none (up)", timed(
+            runs, lambda: cl.cli("run", "-d", "--network", "none", "busybox", *SLEEP).strip(), cl.remove)), flush=True)
+        print(row("cloudlet run -d (up, bridge)", timed(
+            runs, lambda: cl.cli("run", "-d", "busybox", *SLEEP).strip(), cl.remove)), flush=True)
+        if podman:
+            print(row("podman run -d --network none", timed(runs, lambda: podman.start("none"), podman.remove)))
+            print(row("podman run -d (bridge)", timed(runs, lambda: podman.start(None), podman.remove)), flush=True)
+        print(row("runc run -d (raw)", timed(runs, runc.start, runc.remove)), flush=True)
+
+        print(f"{'run --rm busybox true, end to end':<44}{'min':>9}{'median':>9}{'p95':>9}")
+        print(row("cloudlet run --rm (up, bridge)", timed(
+            runs, lambda: cl.cli("run", "--rm", "busybox", "true"))), flush=True)
+        print(row("cloudlet run --rm --network none (up)", timed(
+            runs, lambda: cl.cli("run", "--rm", "--network", "none", "busybox", "true"))), flush=True)
+        print(row("cloudlet run --rm --network none (local)", timed(
+            runs, lambda: cl.cli("run", "--rm", "--network", "none", "busybox", "true", local=True))), flush=True)
+        if podman:
+            print(row("podman run --rm (bridge)", timed(runs, lambda: podman.run_true(None))), flush=True)
+            print(row("podman run --rm --network none", timed(runs, lambda: podman.run_true("none"))), flush=True)
+        print(row("runc run (raw)", timed(runs, runc.run_true)), flush=True)
+
+        print(f"{'idle containers (sleep), no network':<30}{'count':>6}{'ms each':>10}"
+              f"{'MiB each':>14}{'PSS MiB':>12}")
+        for count in counts:
+            print(density("cloudlet", count, cl.start_api, lambda cid: cloudlet_pids(cl.eng, cid), cl.remove),
+                  flush=True)
+        if podman:
+            print(density("podman", counts[0], lambda: podman.start("none"), podman.pids, podman.remove), flush=True)
     finally:
-        for cleanup in cleanups:
-            cleanup()
+        if podman:
+            podman.reset()
+        if server:
+            server.stop()
         home.destroy()
         shutil.rmtree(scratch, ignore_errors=True)
 

@@ -87,7 +87,10 @@ def _child(conn: socket.socket, cli) -> None:
 def serve(path: str) -> None:
     # Die with `cloudlet up`, even when it is killed with SIGKILL.
     ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    from cloudlet.agent import engine  # noqa: F401  (warm: what every command needs)
+    # Warm: what every command needs, and what click imports when it parses a short option.
+    import difflib  # noqa: F401
+
+    from cloudlet.agent import engine  # noqa: F401
     from cloudlet.cli.main import cli
 
     try:
