@@ -23,6 +23,12 @@ def default_data_dir() -> Path:
     return Path.home() / ".local/share/cloudlet"
 
 
+def engine_dir(data_dir: Path) -> Path:
+    """The container engine's state: images (with the content store the registry shares),
+    containers, networks."""
+    return Path(data_dir) / "engine"
+
+
 @dataclass
 class Config:
     data_dir: Path = field(default_factory=default_data_dir)
@@ -36,6 +42,10 @@ class Config:
     @property
     def db_path(self) -> Path:
         return self.data_dir / "state.db"
+
+    @property
+    def engine_dir(self) -> Path:
+        return engine_dir(self.data_dir)
 
     @property
     def endpoint(self) -> str:

@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 
 from cloudlet.cli.client import SOCKET_NAME
+from cloudlet.config import engine_dir
 
 log = logging.getLogger("cloudlet.engine")
 RESTART_EVERY = 0.5  # seconds between looks for containers a restart policy brings back
@@ -30,7 +31,7 @@ def start(data_dir: Path):
     server = subprocess.Popen([sys.executable, "-m", "cloudlet.cli.forkserver", str(data_dir / SOCKET_NAME)],
                               stdin=subprocess.DEVNULL)
     stop = threading.Event()
-    threading.Thread(target=_restart_loop, args=(data_dir / "engine", stop), daemon=True,
+    threading.Thread(target=_restart_loop, args=(engine_dir(data_dir), stop), daemon=True,
                      name="restart-policies").start()
 
     def shutdown():

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from cloudlet.config import default_data_dir
+from cloudlet.config import default_data_dir, engine_dir
 
 data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False),
                                help="State directory [default: /var/lib/cloudlet as root].")
@@ -16,7 +16,7 @@ data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False),
 def engine(data_dir):
     from cloudlet.agent.engine import Engine
 
-    return Engine((Path(data_dir) if data_dir else default_data_dir()) / "engine")
+    return Engine(engine_dir(Path(data_dir) if data_dir else default_data_dir()))
 
 
 @contextlib.contextmanager

@@ -9,6 +9,7 @@ from starlette.routing import Route
 from cloudlet import __version__
 from cloudlet.edge.dispatch import Edge
 from cloudlet.edge.http import Request
+from cloudlet.registry.api import DistributionAPI
 
 METHODS = ["GET", "POST", "PUT", "DELETE", "HEAD", "PATCH"]
 
@@ -33,7 +34,11 @@ def create_app(config, store) -> Starlette:
     async def health(_http: HTTPRequest) -> JSONResponse:
         return JSONResponse({"status": "ok", "version": __version__})
 
+    ecr = edge.provider("ecr")
+    registry = DistributionAPI(ecr.registry, ecr.tokens, config.regions)
+
     return Starlette(routes=[
         Route("/_cloudlet/health", health, methods=["GET"]),
+        Route("/v2/{path:path}", registry.handle, methods=METHODS),
         Route("/{path:path}", aws, methods=METHODS),
     ])

@@ -19,6 +19,7 @@ log = logging.getLogger("cloudlet.edge")
 # service -> "module:Class" of its provider; services without one still answer (unknown action).
 PROVIDERS = {
     "ec2": "cloudlet.services.ec2.provider:EC2",
+    "ecr": "cloudlet.services.ecr.provider:ECR",
     "sts": "cloudlet.services.sts.provider:STS",
 }
 
@@ -41,7 +42,7 @@ class Edge:
                     self._providers[service] = None
                 else:
                     module, _, cls = spec.partition(":")
-                    self._providers[service] = getattr(importlib.import_module(module), cls)(self.config)
+                    self._providers[service] = getattr(importlib.import_module(module), cls)(self.config, self.store)
             return self._providers[service]
 
     def credential(self, access_key: str) -> Credential | None:

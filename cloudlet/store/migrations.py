@@ -39,6 +39,59 @@ STEPS: list[list[str]] = [
             PRIMARY KEY (account_id, region, resource_id, key))""",
         "CREATE INDEX tags_by_key ON tags (account_id, region, key)",
     ],
+    # 2: ECR: repositories, images (manifests), tags, blob links, uploads; server secrets
+    [
+        """CREATE TABLE ecr_repositories (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            name TEXT NOT NULL,
+            arn TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            tag_mutability TEXT NOT NULL,
+            scan_on_push INTEGER NOT NULL,
+            encryption_type TEXT NOT NULL,
+            kms_key TEXT,
+            policy TEXT,
+            lifecycle_policy TEXT,
+            PRIMARY KEY (account_id, region, name))""",
+        """CREATE TABLE ecr_images (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            repository TEXT NOT NULL,
+            digest TEXT NOT NULL,
+            media_type TEXT NOT NULL,
+            artifact_type TEXT,
+            subject TEXT,
+            size INTEGER NOT NULL,
+            pushed_at TEXT NOT NULL,
+            last_pulled_at TEXT,
+            PRIMARY KEY (account_id, region, repository, digest))""",
+        "CREATE INDEX ecr_images_by_subject ON ecr_images (account_id, region, repository, subject)",
+        """CREATE TABLE ecr_tags (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            repository TEXT NOT NULL,
+            tag TEXT NOT NULL,
+            digest TEXT NOT NULL,
+            PRIMARY KEY (account_id, region, repository, tag))""",
+        """CREATE TABLE ecr_blobs (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            repository TEXT NOT NULL,
+            digest TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            PRIMARY KEY (account_id, region, repository, digest))""",
+        """CREATE TABLE ecr_uploads (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            upload_id TEXT NOT NULL,
+            repository TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (account_id, region, upload_id))""",
+        """CREATE TABLE secrets (
+            name TEXT PRIMARY KEY,
+            value TEXT NOT NULL)""",
+    ],
 ]
 
 

@@ -50,6 +50,77 @@ tags = Table(
     Column("value", String, nullable=False),
 )
 
+ecr_repositories = Table(
+    "ecr_repositories",
+    metadata,
+    Column("account_id", String, primary_key=True),
+    Column("region", String, primary_key=True),
+    Column("name", String, primary_key=True),
+    Column("arn", String, nullable=False),
+    Column("created_at", String, nullable=False),
+    Column("tag_mutability", String, nullable=False),
+    Column("scan_on_push", Integer, nullable=False),
+    Column("encryption_type", String, nullable=False),
+    Column("kms_key", String),
+    Column("policy", Text),
+    Column("lifecycle_policy", Text),
+)
+
+# One row per manifest (image or index) a repository holds.
+ecr_images = Table(
+    "ecr_images",
+    metadata,
+    Column("account_id", String, primary_key=True),
+    Column("region", String, primary_key=True),
+    Column("repository", String, primary_key=True),
+    Column("digest", String, primary_key=True),
+    Column("media_type", String, nullable=False),
+    Column("artifact_type", String),
+    Column("subject", String),  # the digest this manifest refers to (referrers API)
+    Column("size", Integer, nullable=False),  # config and layers, compressed, as ECR counts
+    Column("pushed_at", String, nullable=False),
+    Column("last_pulled_at", String),
+)
+
+ecr_tags = Table(
+    "ecr_tags",
+    metadata,
+    Column("account_id", String, primary_key=True),
+    Column("region", String, primary_key=True),
+    Column("repository", String, primary_key=True),
+    Column("tag", String, primary_key=True),
+    Column("digest", String, nullable=False),
+)
+
+# The blobs a repository may serve: uploaded to it or mounted into it.
+ecr_blobs = Table(
+    "ecr_blobs",
+    metadata,
+    Column("account_id", String, primary_key=True),
+    Column("region", String, primary_key=True),
+    Column("repository", String, primary_key=True),
+    Column("digest", String, primary_key=True),
+    Column("size", Integer, nullable=False),
+)
+
+ecr_uploads = Table(
+    "ecr_uploads",
+    metadata,
+    Column("account_id", String, primary_key=True),
+    Column("region", String, primary_key=True),
+    Column("upload_id", String, primary_key=True),
+    Column("repository", String, nullable=False),
+    Column("created_at", String, nullable=False),
+)
+
+# Keys the server makes once and keeps (e.g. the one that signs registry tokens).
+secrets = Table(
+    "secrets",
+    metadata,
+    Column("name", String, primary_key=True),
+    Column("value", String, nullable=False),
+)
+
 schema_version = Table(
     "schema_version",
     metadata,
@@ -58,4 +129,5 @@ schema_version = Table(
 )
 
 # Tables whose rows belong to one account and one region; Scoped enforces it.
-SCOPED = {key_pairs.name, tags.name}
+SCOPED = {key_pairs.name, tags.name, ecr_repositories.name, ecr_images.name, ecr_tags.name, ecr_blobs.name,
+          ecr_uploads.name}

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from cloudlet.agent.content import (BlobNotFound, ContentStore, DigestMismatch, InvalidDigest, collect)
+from cloudlet.agent.content import (BlobNotFound, ContentError, ContentStore, DigestMismatch, InvalidDigest, collect)
 
 
 def sha(data: bytes) -> str:
@@ -150,6 +150,18 @@ def test_gc_keeps_reachable_blobs(store):
     assert sorted(store.list()) == sorted([index, *graph[index], *graph[graph[index][0]]])
     assert set(asked) == set(store.list())
     assert collect(store, lambda: [], children).kept == 0
+
+
+def test_gc_keeps_what_holders_hold_and_their_children(store):
+    graph, index, garbage = _tree(store)
+    store.hold("registry", [index])
+    store.hold("other", [garbage])
+    assert collect(store, list, lambda d: graph.get(d, [])).removed == []
+    store.hold("other", [])  # replaced: the holder keeps nothing any more
+    assert collect(store, list, lambda d: graph.get(d, [])).removed == [garbage]
+    assert store.held() == {index}
+    with pytest.raises(ContentError):
+        store.hold("../escape", [index])
 
 
 def test_gc_min_age_spares_recent_blobs(store):

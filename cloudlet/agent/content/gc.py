@@ -2,8 +2,9 @@
 
 What keeps a blob alive:
 
-1. reachability from the caller's roots (tags, registry manifests), following the
-   caller's children function (index -> manifests, manifest -> config + layers);
+1. reachability from the caller's roots (tags) and the store's holders (the registry's
+   blobs, see ContentStore.hold), following the caller's children function
+   (index -> manifests, manifest -> config + layers);
 2. a live lease (Lease in store.py) that wrote or added it: writers hold one across
    "write the blobs, then record the tag", the window in which a blob is referenced
    by nothing yet;
@@ -58,7 +59,7 @@ def collect(store: ContentStore, roots: Callable[[], Iterable[str]], children: C
     result = GCResult()
     with store.exclusive_lock():
         keep = _leased(store, began / 1e9) | _expected_by_ingests(store, began, stale_ingest_age, result)
-        keep |= set(roots())
+        keep |= set(roots()) | store.held()
         live = _mark(store, keep, children)
         for digest in list(store.list()):
             if digest in live:

@@ -6,6 +6,7 @@ Layout under the root directory:
     ingest/<id>/data        bytes of a write in progress (one directory per writer)
     ingest/<id>/meta.json   what the writer expects (digest) and the lease it writes under
     leases/<id>             digests protected from garbage collection (see gc.py)
+    holders/<name>          digests another user of the store keeps (the registry): roots
     lock                    flock: shared while committing, exclusive while collecting
 
 Every writer has its own temporary file and a commit is a rename on the same
@@ -26,7 +27,7 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Iterable, Iterator
 
 from . import digests
 from .digests import BlobNotFound, ContentError, DigestMismatch
@@ -47,7 +48,8 @@ class ContentStore:
         self.blobs = self.root / "blobs" / digests.ALGORITHM
         self.ingests = self.root / "ingest"
         self.leases = self.root / "leases"
-        for d in (self.blobs, self.ingests, self.leases):
+        self.holders = self.root / "holders"
+        for d in (self.blobs, self.ingests, self.leases, self.holders):
             d.mkdir(parents=True, exist_ok=True)
         self._lockfile = self.root / "lock"
         self._lockfile.touch(exist_ok=True)
@@ -163,6 +165,25 @@ class ContentStore:
             except FileNotFoundError:
                 return False
         return True
+
+    def hold(self, holder: str, held: Iterable[str]) -> None:
+        """Replace the set of blobs `holder` keeps alive. Garbage collection treats them
+        as roots (and keeps what they reference), so a second user of the store, the
+        registry, shares its blobs without the first knowing about it."""
+        if not holder.replace("-", "").replace("_", "").isalnum():
+            raise ContentError(f"invalid holder name {holder!r}")
+        lines = "".join(digests.validate(d) + "\n" for d in sorted(set(held)))
+        tmp = self.holders / f".{holder}.{secrets.token_hex(6)}"
+        tmp.write_text(lines)
+        with self.shared_lock():  # a collection reads all holders at one moment
+            os.replace(tmp, self.holders / holder)
+
+    def held(self) -> set[str]:
+        out: set[str] = set()
+        for p in self.holders.iterdir():
+            if not p.name.startswith("."):
+                out.update(p.read_text().split())
+        return out
 
     def lease(self, ttl: float = 3600.0) -> "Lease":
         return Lease.create(self, ttl)

@@ -38,10 +38,15 @@ class Container:
         return self.state.name
 
 
+def image_store(root: str | Path) -> ImageStore:
+    """The image store of the engine at root, alone (the registry shares its content)."""
+    return ImageStore(Path(root) / "images")
+
+
 class Engine:
     def __init__(self, root: str | Path, network: Settings | None = None):
         self.root = Path(root)
-        self.images = ImageStore(self.root / "images")
+        self.images = image_store(self.root)
         self.runtime = Runtime(self.root / "rt")
         self.networks = Networks(self.root / "net", network)
 

@@ -6,5 +6,6 @@ from cloudlet.services.ec2.tagging import Tagging
 
 
 class EC2(Regions, KeyPairs, Tagging):
-    def __init__(self, config):
+    def __init__(self, config, store):
         self.config = config
+        self.store = store

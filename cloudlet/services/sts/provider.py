@@ -2,8 +2,9 @@
 
 
 class STS:
-    def __init__(self, config):
+    def __init__(self, config, store):
         self.config = config
+        self.store = store
 
     def get_caller_identity(self, ctx, request):
         cred = ctx.credential

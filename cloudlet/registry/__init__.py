@@ -1,0 +1,12 @@
+"""The registry: ECR repositories holding OCI images, over the engine's content store.
+
+registry.py is the core both surfaces share: the OCI distribution API (api.py, at /v2/)
+and the ECR API (cloudlet/services/ecr). Blobs live once in the content store the
+container engine uses, so a pushed image runs without a copy and a built one is pushed
+without one; the store's holder file keeps them from the engine's garbage collection.
+"""
+
+from .errors import RegistryError
+from .registry import Registry
+
+__all__ = ["Registry", "RegistryError"]

@@ -1,0 +1,310 @@
+"""The registry's core: repositories' blobs, manifests, tags and uploads, in the store
+(what each repository holds) and the content store (the bytes, once for everyone)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy import select, union
+
+from cloudlet.agent.content import ContentError, ContentStore, DigestMismatch, Ingest, digests
+from cloudlet.agent.images import oci
+from cloudlet.agent.images.errors import InvalidManifest
+from cloudlet.store import Store
+from cloudlet.store.schema import ecr_blobs, ecr_images, ecr_repositories, ecr_tags, ecr_uploads
+
+from . import errors, names
+from .errors import RegistryError
+
+HOLDER = "registry"  # the content store's holder file that keeps our blobs alive
+MANIFEST_TYPES = oci.MANIFEST_TYPES + oci.INDEX_TYPES
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat()
+
+
+@dataclass(frozen=True)
+class Scope:
+    account_id: str
+    region: str
+
+
+@dataclass(frozen=True)
+class StoredManifest:
+    digest: str
+    media_type: str
+    body: bytes
+
+
+class Registry:
+    def __init__(self, store: Store, content: ContentStore):
+        self.store = store
+        self.content = content
+        self._ingests: dict[str, Ingest] = {}  # uploads between requests, so bytes are hashed once
+        self._lock = threading.Lock()
+
+    def db(self, scope: Scope, write: bool = False):
+        return self.store.scoped(scope.account_id, scope.region, write=write)
+
+    # -- repositories ----------------------------------------------------------------
+
+    @staticmethod
+    def repository(db, name: str) -> dict:
+        row = db.one(ecr_repositories, ecr_repositories.c.name == name)
+        if row is None:
+            raise errors.name_unknown(name, db.account_id)
+        return row
+
+    def catalog(self, scope: Scope) -> list[str]:
+        with self.db(scope) as db:
+            return [r["name"] for r in db.select(ecr_repositories, order_by=ecr_repositories.c.name)]
+
+    def drop_repository(self, db, name: str) -> None:
+        """Every row of a repository; the bytes go with the next garbage collection."""
+        for table in (ecr_tags, ecr_images, ecr_blobs):
+            db.delete(table, table.c.repository == name)
+        db.delete(ecr_uploads, ecr_uploads.c.repository == name)
+        db.delete(ecr_repositories, ecr_repositories.c.name == name)
+
+    # -- blobs -----------------------------------------------------------------------
+
+    def blob_size(self, scope: Scope, repo: str, digest: str) -> int:
+        digest = _digest(digest)
+        with self.db(scope) as db:
+            self.repository(db, repo)
+            row = db.one(ecr_blobs, ecr_blobs.c.repository == repo, ecr_blobs.c.digest == digest)
+        if row is None or not self.content.exists(digest):
+            raise errors.blob_unknown(digest)
+        return row["size"]
+
+    def blob_path(self, scope: Scope, repo: str, digest: str):
+        size = self.blob_size(scope, repo, digest)
+        return self.content.path(_digest(digest)), size
+
+    def _link(self, db, repo: str, digest: str, size: int) -> None:
+        if db.one(ecr_blobs, ecr_blobs.c.repository == repo, ecr_blobs.c.digest == digest) is None:
+            db.insert(ecr_blobs, repository=repo, digest=digest, size=size)
+
+    def link_blob(self, scope: Scope, repo: str, digest: str) -> int:
+        """Give a repository a blob the content store has (a push of what this host built)."""
+        digest = _digest(digest)
+        if not self.content.exists(digest):
+            raise errors.blob_unknown(digest)
+        size = self.content.size(digest)
+        with self.db(scope, write=True) as db:
+            self.repository(db, repo)
+            self._link(db, repo, digest, size)
+        self.sync_holder()
+        return size
+
+    def mount(self, scope: Scope, repo: str, source: str, digest: str) -> bool:
+        """Cross-repository mount within the account: True if the source had the blob."""
+        digest = _digest(digest)
+        with self.db(scope, write=True) as db:
+            self.repository(db, repo)
+            row = db.one(ecr_blobs, ecr_blobs.c.repository == source, ecr_blobs.c.digest == digest)
+            if row is None or not self.content.exists(digest):
+                return False
+            self._link(db, repo, digest, row["size"])
+        return True
+
+    # -- uploads ---------------------------------------------------------------------
+
+    def start_upload(self, scope: Scope, repo: str) -> str:
+        with self.db(scope, write=True) as db:
+            self.repository(db, repo)
+            ingest = self.content.ingest()
+            db.insert(ecr_uploads, upload_id=ingest.id, repository=repo, created_at=now())
+        with self._lock:
+            self._ingests[ingest.id] = ingest
+        return ingest.id
+
+    def upload(self, scope: Scope, repo: str, upload_id: str) -> Ingest:
+        """The upload's ingest, to write to; one request at a time per upload."""
+        with self.db(scope) as db:
+            row = db.one(ecr_uploads, ecr_uploads.c.upload_id == upload_id)
+        if row is None or row["repository"] != repo:
+            raise errors.upload_unknown(upload_id)
+        with self._lock:
+            ingest = self._ingests.get(upload_id)
+        if ingest is None:  # the server restarted meanwhile: continue from the disk
+            try:
+                ingest = self.content.resume(upload_id)
+            except ContentError:
+                raise errors.upload_unknown(upload_id) from None
+            with self._lock:
+                self._ingests[upload_id] = ingest
+        return ingest
+
+    def finish_upload(self, scope: Scope, repo: str, upload_id: str, digest: str) -> str:
+        """Verify and commit; a mismatch removes the upload and everything it wrote."""
+        digest = _digest(digest)
+        ingest = self.upload(scope, repo, upload_id)
+        try:
+            committed = ingest.commit(expected_digest=digest)
+        except DigestMismatch as e:
+            self._forget(scope, upload_id)
+            raise errors.digest_invalid(f"provided digest did not match uploaded content ({e.actual})") from None
+        with self.db(scope, write=True) as db:
+            db.delete(ecr_uploads, ecr_uploads.c.upload_id == upload_id)
+            self._link(db, repo, committed, self.content.size(committed))
+        with self._lock:
+            self._ingests.pop(upload_id, None)
+        self.sync_holder()
+        return committed
+
+    def cancel_upload(self, scope: Scope, repo: str, upload_id: str) -> None:
+        self.upload(scope, repo, upload_id).abort()
+        self._forget(scope, upload_id)
+
+    def _forget(self, scope: Scope, upload_id: str) -> None:
+        with self._lock:
+            self._ingests.pop(upload_id, None)
+        with self.db(scope, write=True) as db:
+            db.delete(ecr_uploads, ecr_uploads.c.upload_id == upload_id)
+
+    # -- manifests -------------------------------------------------------------------
+
+    def put_manifest(self, scope: Scope, repo: str, reference: str, media_type: str | None, body: bytes) -> str:
+        """Store a manifest under a tag or its digest; returns its digest."""
+        digest = digests.of_bytes(body)
+        by_digest = reference.startswith(digests.ALGORITHM + ":")
+        if by_digest and reference != digest:
+            raise errors.digest_invalid(f"manifest digest {digest} does not match {reference}")
+        if not by_digest:
+            names.check_tag(reference)
+        media_type, doc, parsed = _parse(body, media_type)
+        with self.db(scope, write=True) as db:
+            repository = self.repository(db, repo)
+            size = self._check_references(db, repo, parsed)
+            if not by_digest:
+                current = db.one(ecr_tags, ecr_tags.c.repository == repo, ecr_tags.c.tag == reference)
+                if current and current["digest"] != digest and repository["tag_mutability"] == "IMMUTABLE":
+                    raise RegistryError("TAG_INVALID", f"The image tag '{reference}' already exists in the "
+                                        f"'{repo}' repository and cannot be overwritten because the repository "
+                                        "is immutable.", 400, ecr="ImageTagAlreadyExistsException")
+            self.content.write(body, expected_digest=digest)
+            if db.one(ecr_images, ecr_images.c.repository == repo, ecr_images.c.digest == digest) is None:
+                subject = doc.get("subject", {}).get("digest") if isinstance(doc.get("subject"), dict) else None
+                artifact = doc.get("artifactType") or (
+                    parsed.config.media_type if isinstance(parsed, oci.Manifest) else None)
+                db.insert(ecr_images, repository=repo, digest=digest, media_type=media_type, size=size,
+                          artifact_type=artifact, subject=subject, pushed_at=now())
+            if not by_digest:
+                db.delete(ecr_tags, ecr_tags.c.repository == repo, ecr_tags.c.tag == reference)
+                db.insert(ecr_tags, repository=repo, tag=reference, digest=digest)
+        self.sync_holder()
+        return digest
+
+    def _check_references(self, db, repo: str, parsed) -> int:
+        """Every blob (manifests: config and layers) or manifest (indexes) it names must be
+        in the repository; returns the image size as ECR counts it."""
+        if isinstance(parsed, oci.Index):
+            size = 0
+            for m in parsed.manifests:
+                row = db.one(ecr_images, ecr_images.c.repository == repo, ecr_images.c.digest == m.digest)
+                if row is None:
+                    raise RegistryError("MANIFEST_BLOB_UNKNOWN", f"manifest {m.digest} is not in the repository",
+                                        400, {"digest": m.digest})
+                size += row["size"]
+            return size
+        for d in (parsed.config, *parsed.layers):
+            row = db.one(ecr_blobs, ecr_blobs.c.repository == repo, ecr_blobs.c.digest == d.digest)
+            if row is None:
+                raise RegistryError("MANIFEST_BLOB_UNKNOWN", f"blob {d.digest} is not in the repository", 400,
+                                    {"digest": d.digest})
+        return sum(d.size for d in parsed.layers)
+
+    def resolve(self, db, repo: str, reference: str) -> str:
+        """A tag's or digest's manifest digest in the repository."""
+        if reference.startswith(digests.ALGORITHM + ":"):
+            row = db.one(ecr_images, ecr_images.c.repository == repo, ecr_images.c.digest == reference)
+        else:
+            row = db.one(ecr_tags, ecr_tags.c.repository == repo, ecr_tags.c.tag == reference)
+        if row is None:
+            raise errors.manifest_unknown(reference)
+        return row["digest"]
+
+    def get_manifest(self, scope: Scope, repo: str, reference: str, *, pulled: bool = False) -> StoredManifest:
+        with self.db(scope, write=pulled) as db:
+            self.repository(db, repo)
+            digest = self.resolve(db, repo, reference)
+            row = db.one(ecr_images, ecr_images.c.repository == repo, ecr_images.c.digest == digest)
+            if pulled:
+                db.update(ecr_images, ecr_images.c.repository == repo, ecr_images.c.digest == digest,
+                          last_pulled_at=now())
+        return StoredManifest(digest, row["media_type"], self.content.read(digest))
+
+    def delete_manifest(self, scope: Scope, repo: str, reference: str) -> None:
+        """By digest: the image and its tags; by tag: that tag only."""
+        with self.db(scope, write=True) as db:
+            self.repository(db, repo)
+            digest = self.resolve(db, repo, reference)
+            if reference == digest:
+                self.drop_image(db, repo, digest)
+            else:
+                db.delete(ecr_tags, ecr_tags.c.repository == repo, ecr_tags.c.tag == reference)
+        self.sync_holder()
+
+    @staticmethod
+    def drop_image(db, repo: str, digest: str) -> None:
+        db.delete(ecr_tags, ecr_tags.c.repository == repo, ecr_tags.c.digest == digest)
+        db.delete(ecr_images, ecr_images.c.repository == repo, ecr_images.c.digest == digest)
+
+    def tags(self, scope: Scope, repo: str) -> list[str]:
+        with self.db(scope) as db:
+            self.repository(db, repo)
+            return sorted(r["tag"] for r in db.select(ecr_tags, ecr_tags.c.repository == repo))
+
+    def referrers(self, scope: Scope, repo: str, digest: str, artifact_type: str | None) -> list[dict]:
+        """Descriptors of the manifests whose subject is digest (OCI 1.1 referrers API)."""
+        digest = _digest(digest)
+        with self.db(scope) as db:
+            self.repository(db, repo)
+            rows = db.select(ecr_images, ecr_images.c.repository == repo, ecr_images.c.subject == digest,
+                             order_by=ecr_images.c.digest)
+        out = []
+        for row in rows:
+            if artifact_type and row["artifact_type"] != artifact_type:
+                continue
+            doc = json.loads(self.content.read(row["digest"]))
+            desc = {"mediaType": row["media_type"], "digest": row["digest"], "size": self.content.size(row["digest"])}
+            if row["artifact_type"]:
+                desc["artifactType"] = row["artifact_type"]
+            if doc.get("annotations"):
+                desc["annotations"] = doc["annotations"]
+            out.append(desc)
+        return out
+
+    # -- garbage collection ------------------------------------------------------------
+
+    def sync_holder(self) -> None:
+        """Tell the content store which blobs the registry keeps (across all accounts)."""
+        with self.store.begin(write=False) as conn:
+            query = union(select(ecr_blobs.c.digest), select(ecr_images.c.digest))
+            held = [row[0] for row in conn.execute(query)]
+        self.content.hold(HOLDER, held)
+
+
+def _digest(text: str) -> str:
+    try:
+        return digests.validate(text)
+    except ContentError:
+        raise errors.digest_invalid(f"invalid digest: {text}") from None
+
+
+def _parse(body: bytes, media_type: str | None):
+    """The manifest's media type (the client's Content-Type when it names one of ours,
+    else the document's own), its JSON and its parsed form."""
+    if media_type and media_type.split(";")[0].strip() not in MANIFEST_TYPES:
+        media_type = None
+    try:
+        parsed = oci.parse(body, media_type)
+        doc = json.loads(body)
+    except (InvalidManifest, ValueError) as e:
+        raise errors.manifest_invalid(f"manifest invalid: {e}") from None
+    return parsed.media_type, doc, parsed

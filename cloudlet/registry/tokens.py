@@ -1,0 +1,73 @@
+"""ECR authorization tokens: what GetAuthorizationToken hands out and the registry's Basic
+auth accepts (user "AWS", the token as password), valid 12 hours for one account.
+
+A token is self-contained and signed with a key the server makes once and keeps in the
+store, so it needs no table and survives restarts; a forged or expired one is refused.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets as random
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select
+
+from cloudlet.store import Store
+from cloudlet.store.schema import secrets
+
+LIFETIME = 12 * 3600
+_KEY_NAME = "registry-token-key"
+
+
+@dataclass(frozen=True)
+class Token:
+    account_id: str
+    region: str
+    expires_at: float
+
+
+def _key(store: Store) -> bytes:
+    with store.begin() as conn:
+        value = conn.execute(select(secrets.c.value).where(secrets.c.name == _KEY_NAME)).scalar()
+        if value is None:
+            value = random.token_hex(32)
+            conn.execute(insert(secrets).values(name=_KEY_NAME, value=value))
+    return bytes.fromhex(value)
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class Tokens:
+    def __init__(self, store: Store):
+        self._key = _key(store)
+
+    def issue(self, account_id: str, region: str, now: float | None = None) -> tuple[str, float]:
+        """(password, expiry in seconds since the epoch)."""
+        expires = int((now or time.time()) + LIFETIME)
+        payload = _b64(json.dumps({"a": account_id, "r": region, "e": expires}).encode())
+        return f"{payload}.{self._sign(payload)}", expires
+
+    def verify(self, password: str, now: float | None = None) -> Token | None:
+        payload, _, signature = password.partition(".")
+        if not hmac.compare_digest(signature, self._sign(payload)):
+            return None
+        try:
+            claims = json.loads(_unb64(payload))
+            token = Token(str(claims["a"]), str(claims["r"]), float(claims["e"]))
+        except (ValueError, KeyError, TypeError):
+            return None
+        return token if token.expires_at > (now or time.time()) else None
+
+    def _sign(self, payload: str) -> str:
+        return _b64(hmac.new(self._key, payload.encode(), hashlib.sha256).digest())
