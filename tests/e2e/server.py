@@ -92,6 +92,14 @@ class Server:
             config=BotoConfig(retries={"max_attempts": 1}, parameter_validation=validate),
         )
 
+    def new_account(self, name: str) -> tuple[str, str]:
+        """(access key id, secret) of a new account, made as a user would: `cloudlet accounts create`."""
+        proc = subprocess.run([sys.executable, "-m", "cloudlet.cli.main", "accounts", "create", name,
+                               "--data-dir", str(self.data_dir)], capture_output=True, text=True, check=True,
+                              env=self.env())
+        lines = dict(line.split(" = ") for line in proc.stdout.splitlines() if " = " in line)
+        return lines["aws_access_key_id"], lines["aws_secret_access_key"]
+
     def aws(self, *args: str, check: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess:
         """The stock AWS CLI with nothing but the `cloudlet` profile `cloudlet up` wrote."""
         cmd = [str(Path(sys.executable).with_name("aws")), "--profile", "cloudlet", *args]

@@ -1,8 +1,6 @@
 """SigV4 on the wire: every protocol refuses bad signatures, unknown keys and skewed clocks."""
 
 import datetime
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 
@@ -76,18 +74,13 @@ def test_presigned_url(server):
 
 
 def test_second_account_is_separate(server):
-    proc = subprocess.run(
-        [sys.executable, "-m", "cloudlet.cli.main", "accounts", "create", "team-b", "--data-dir", str(server.data_dir)],
-        capture_output=True, text=True, check=True, env=server.env(),
-    )
-    lines = dict(line.split(" = ") for line in proc.stdout.splitlines() if " = " in line)
-    other = server.client("ec2", key=lines["aws_access_key_id"], secret=lines["aws_secret_access_key"])
+    key, secret = server.new_account("team-b")
+    other = server.client("ec2", key=key, secret=secret)
     mine = server.client("ec2")
     mine.create_key_pair(KeyName="private-to-admin", KeyType="ed25519")
     try:
         assert other.describe_key_pairs()["KeyPairs"] == []
-        other_id = server.client("sts", key=lines["aws_access_key_id"],
-                                 secret=lines["aws_secret_access_key"]).get_caller_identity()["Account"]
+        other_id = server.client("sts", key=key, secret=secret).get_caller_identity()["Account"]
         assert other_id != server.client("sts").get_caller_identity()["Account"]
     finally:
         mine.delete_key_pair(KeyName="private-to-admin")
