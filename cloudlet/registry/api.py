@@ -26,7 +26,7 @@ _BUFFER = 1 << 20  # upload bytes go to disk (and the hash) in pieces this big
 _MAX_MANIFEST = 4 << 20
 _ROUTES = [
     ("uploads", re.compile(r"^(?P<name>.+)/blobs/uploads/?$")),
-    ("upload", re.compile(r"^(?P<name>.+)/blobs/uploads/(?P<upload>[A-Za-z0-9]+)$")),
+    ("upload", re.compile(r"^(?P<name>.+)/blobs/uploads/(?P<upload>[A-Za-z0-9-]+)$")),
     ("blob", re.compile(r"^(?P<name>.+)/blobs/(?P<digest>[^/]+)$")),
     ("manifest", re.compile(r"^(?P<name>.+)/manifests/(?P<reference>[^/]+)$")),
     ("tags", re.compile(r"^(?P<name>.+)/tags/list$")),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -118,10 +119,12 @@ class Registry:
         with self.db(scope, write=True) as db:
             self.repository(db, repo)
             ingest = self.content.ingest()
-            db.insert(ecr_uploads, upload_id=ingest.id, repository=repo, created_at=now())
+            # ECR's upload ids are UUIDs; the ingest's is the same 128 bits without dashes.
+            upload_id = str(uuid.UUID(hex=ingest.id))
+            db.insert(ecr_uploads, upload_id=upload_id, repository=repo, created_at=now())
         with self._lock:
-            self._ingests[ingest.id] = ingest
-        return ingest.id
+            self._ingests[upload_id] = ingest
+        return upload_id
 
     def upload(self, scope: Scope, repo: str, upload_id: str) -> Ingest:
         """The upload's ingest, to write to; one request at a time per upload."""
@@ -133,7 +136,7 @@ class Registry:
             ingest = self._ingests.get(upload_id)
         if ingest is None:  # the server restarted meanwhile: continue from the disk
             try:
-                ingest = self.content.resume(upload_id)
+                ingest = self.content.resume(upload_id.replace("-", ""))
             except ContentError:
                 raise errors.upload_unknown(upload_id) from None
             with self._lock:

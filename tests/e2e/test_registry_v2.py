@@ -86,7 +86,7 @@ def test_cancel_and_unknown_uploads(v2, repo):
     v2.request("PATCH", location, b"partial")
     assert v2.request("DELETE", location).status == 204
     assert v2.request("GET", location).error() == "BLOB_UPLOAD_UNKNOWN"
-    assert v2.request("PATCH", f"/v2/{repo}/blobs/uploads/ffff0000", b"x").status == 404
+    assert v2.request("PATCH", f"/v2/{repo}/blobs/uploads/0000ffff-0000-0000-0000-000000000000", b"x").status == 404
 
 
 def test_cross_repository_mount(ecr, v2, repo):
