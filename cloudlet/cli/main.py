@@ -60,9 +60,9 @@ def accounts_list(data_dir):
 
 def _engine_commands():
     # The docker-like commands; their modules import the engine only when a command runs.
-    from cloudlet.cli import containers, images
+    from cloudlet.cli import containers, images, registry
 
-    for command in containers.COMMANDS + images.COMMANDS:
+    for command in containers.COMMANDS + images.COMMANDS + registry.COMMANDS:
         cli.add_command(command)
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from engine_fixtures import busybox_home
 
-from cloudlet.cli import containers, images
+from cloudlet.cli import containers, images, registry
 from cloudlet.cli.client import ENGINE_COMMANDS, SOCKET_NAME
 from tests.e2e.server import Server
 
@@ -46,7 +46,7 @@ def client(home, *args: str, cwd=None, env=None, **kw) -> subprocess.Popen | sub
 
 
 def test_the_client_knows_every_engine_command():
-    assert ENGINE_COMMANDS == {c.name for c in containers.COMMANDS + images.COMMANDS}
+    assert ENGINE_COMMANDS == {c.name for c in containers.COMMANDS + images.COMMANDS + registry.COMMANDS}
 
 
 def test_run_goes_through_the_server_with_the_clients_stdio(served):
