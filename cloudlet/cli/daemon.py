@@ -5,6 +5,7 @@ import logging
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 from cloudlet.cli.client import SOCKET_NAME
@@ -12,6 +13,7 @@ from cloudlet.config import engine_dir
 
 log = logging.getLogger("cloudlet.engine")
 RESTART_EVERY = 0.5  # seconds between looks for containers a restart policy brings back
+READY_WITHIN = 10.0  # seconds the fork server may take to import what it keeps warm
 
 
 def _restart_loop(root: Path, stop: threading.Event) -> None:
@@ -27,9 +29,17 @@ def _restart_loop(root: Path, stop: threading.Event) -> None:
 
 
 def start(data_dir: Path):
-    """Start both; returns what stops them."""
-    server = subprocess.Popen([sys.executable, "-m", "cloudlet.cli.forkserver", str(data_dir / SOCKET_NAME)],
+    """Start both; returns what stops them. Returns once the fork server listens, so that
+    the first command after `cloudlet up` is ready is a warm one too."""
+    socket_path = data_dir / SOCKET_NAME
+    socket_path.unlink(missing_ok=True)
+    server = subprocess.Popen([sys.executable, "-m", "cloudlet.cli.forkserver", str(socket_path)],
                               stdin=subprocess.DEVNULL)
+    deadline = time.monotonic() + READY_WITHIN
+    while not socket_path.exists() and server.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    if not socket_path.exists():
+        log.warning("the engine's fork server is not listening: engine commands run without it")
     stop = threading.Event()
     threading.Thread(target=_restart_loop, args=(engine_dir(data_dir), stop), daemon=True,
                      name="restart-policies").start()

@@ -93,15 +93,13 @@ def serve(path: str) -> None:
     from cloudlet.agent import engine  # noqa: F401
     from cloudlet.cli.main import cli
 
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
     server = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)  # one message, one header
     old = os.umask(0o177)  # only our own user may connect: a child runs as us
-    server.bind(path)
+    # Bound under another name and renamed once listening: the path appears ready.
+    server.bind(f"{path}.{os.getpid()}")
     os.umask(old)
     server.listen(64)
+    os.replace(f"{path}.{os.getpid()}", path)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:

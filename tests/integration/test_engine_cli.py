@@ -5,6 +5,7 @@ Everything it creates is gone afterwards: containers, namespaces, veths, rules, 
 import json
 import random
 import subprocess
+import time
 import urllib.request
 from pathlib import Path
 
@@ -23,6 +24,19 @@ def home():
     assert not Path(f"/sys/class/net/{h.settings.bridge}").exists()
     assert subprocess.run(["nft", "list", "table", "ip", h.settings.table], capture_output=True).returncode != 0
     assert str(h.data_dir) not in Path("/proc/self/mountinfo").read_text()
+
+
+def wait_listening(port: int, timeout: float = 10) -> None:
+    """Until something listens on the TCP port (read from /proc: connecting would use up a
+    one-shot listener's only connection)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            if state == "0A" and int(local.split(":")[1], 16) == port:
+                return
+        time.sleep(0.02)
+    raise AssertionError(f"nothing listens on port {port}")
 
 
 def free_port() -> int:
@@ -105,6 +119,7 @@ def test_outbound_nat_reaches_the_host(home):
     port = free_port()
     listener = subprocess.Popen(["busybox", "nc", "-l", "-p", str(port)], stdout=subprocess.PIPE)
     try:
+        wait_listening(port)
         home.cli("run", "--rm", "busybox", "sh", "-c", f"echo from-container | nc -w 3 {host_ip} {port}")
         assert listener.communicate(timeout=10)[0] == b"from-container\n"
     finally:

@@ -280,13 +280,10 @@ class Runtime:
         bundle = self.containers / cid
 
         def done() -> bool:
-            # Asked between every poll: files and /proc only, no runc call. conmon
-            # outlives the container's processes and writes the exit file before it goes.
-            rec = Record.load(bundle)
-            if rec is None:
-                return True
-            self._observe_exit(rec)
-            return rec.exit_code is not None or conmon_pid(bundle / "conmon.pid", cid) is None
+            # Asked between every poll: /proc only, no runc call. Not the exit file: conmon
+            # writes it before it has drained the container's last output into the log;
+            # once conmon is gone, everything is in the file.
+            return conmon_pid(bundle / "conmon.pid", cid) is None
 
         return read_logs(self.containers / cid / "ctr.log", follow=follow, tail=tail, done=done)
 
