@@ -31,10 +31,11 @@ def wait_listening(port: int, timeout: float = 10) -> None:
     one-shot listener's only connection)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-            local, state = line.split()[1], line.split()[3]
-            if state == "0A" and int(local.split(":")[1], 16) == port:
-                return
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):  # busybox nc listens dual-stack
+            for line in Path(table).read_text().splitlines()[1:]:
+                local, state = line.split()[1], line.split()[3]
+                if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port:
+                    return
         time.sleep(0.02)
     raise AssertionError(f"nothing listens on port {port}")
 
