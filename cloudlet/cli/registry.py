@@ -28,14 +28,14 @@ def _open(data_dir, account_id: str | None, region: str):
     """The registry, the engine's images and the scope the command works in."""
     from cloudlet.cli.server import admin_credential
     from cloudlet.config import default_data_dir
-    from cloudlet.registry import Registry
+    from cloudlet.registry import open_registry
     from cloudlet.registry.registry import Scope
     from cloudlet.store import Store
 
-    images = engine(data_dir).images
-    store = Store((Path(data_dir) if data_dir else default_data_dir()) / "state.db")
+    root = Path(data_dir) if data_dir else default_data_dir()
+    store = Store(root / "state.db")
     account_id = account_id or admin_credential(store)[0].account_id
-    return Registry(store, images.content), images, Scope(account_id, region)
+    return open_registry(store, root), engine(data_dir).images, Scope(account_id, region)
 
 
 def _fail(e) -> None:

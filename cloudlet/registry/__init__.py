@@ -7,6 +7,6 @@ without one; the store's holder file keeps them from the engine's garbage collec
 """
 
 from .errors import RegistryError
-from .registry import Registry
+from .registry import Registry, open_registry
 
-__all__ = ["Registry", "RegistryError"]
+__all__ = ["Registry", "RegistryError", "open_registry"]

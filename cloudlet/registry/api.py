@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import Response, StreamingResponse
 
 from . import errors
 from .errors import RegistryError
@@ -98,9 +98,22 @@ class DistributionAPI:
     # -- blobs ------------------------------------------------------------------------
 
     async def blob_get(self, request, scope, name, digest):
-        path, _ = await run_in_threadpool(self.registry.blob_path, scope, name, digest)
-        return FileResponse(path, headers={**_API_HEADERS, "Docker-Content-Digest": digest},
-                            media_type="application/octet-stream")
+        f, size = await run_in_threadpool(self.registry.open_blob, scope, name, digest)
+        headers = {**_API_HEADERS, "Docker-Content-Digest": digest, "Accept-Ranges": "bytes"}
+        try:
+            start, end = _range(request.headers.get("range"), size)
+        except RegistryError:
+            f.close()
+            raise
+        status = 200
+        if (start, end) != (0, size):
+            status = 206
+            headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
+        headers["Content-Length"] = str(end - start)
+        if request.method == "HEAD":
+            f.close()
+            return Response(status_code=status, headers=headers, media_type="application/octet-stream")
+        return StreamingResponse(_read(f, start, end), status, headers, media_type="application/octet-stream")
 
     blob_head = blob_get
 
@@ -216,6 +229,38 @@ class DistributionAPI:
             headers["Link"] = f'<{where}?{urlencode({"last": items[-1], "n": n})}>; rel="next"'
         body = {"name": name, key: items} if name else {key: items}
         return Response(json.dumps(body).encode(), 200, headers, media_type="application/json")
+
+
+def _range(header: str | None, size: int) -> tuple[int, int]:
+    """[start, end) of a single-range "bytes=a-b", "bytes=a-" or "bytes=-n" header."""
+    if not header:
+        return 0, size
+    m = re.fullmatch(r"bytes=(\d*)-(\d*)", header.strip())
+    if not m or m.groups() == ("", ""):
+        raise RegistryError("RANGE_INVALID", f"unsupported range {header!r}", 416,
+                            headers={"Content-Range": f"bytes */{size}"})
+    first, last = m.groups()
+    if first == "":
+        start, end = max(0, size - int(last)), size
+    else:
+        start, end = int(first), min(size, int(last) + 1) if last else size
+    if start >= size or start >= end:
+        raise RegistryError("RANGE_INVALID", f"range {header!r} is outside the blob's {size} bytes", 416,
+                            headers={"Content-Range": f"bytes */{size}"})
+    return start, end
+
+
+def _read(f, start: int, end: int):
+    """The blob's bytes from start to end, in pieces (Starlette runs this in a thread)."""
+    with f:
+        f.seek(start)
+        left = end - start
+        while left > 0:
+            piece = f.read(min(_BUFFER, left))
+            if not piece:
+                return
+            left -= len(piece)
+            yield piece
 
 
 def _created(name: str, digest: str) -> Response:

@@ -8,17 +8,22 @@ import threading
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
+from typing import BinaryIO
 
 from sqlalchemy import select, union
 
 from cloudlet.agent.content import ContentError, ContentStore, DigestMismatch, Ingest, digests
+from cloudlet.agent.engine import image_store
 from cloudlet.agent.images import oci
+from cloudlet.config import engine_dir
 from cloudlet.agent.images.errors import InvalidManifest
 from cloudlet.store import Store
 from cloudlet.store.schema import ecr_blobs, ecr_images, ecr_repositories, ecr_tags, ecr_uploads
 
 from . import errors, names
 from .errors import RegistryError
+from .keys import Keys
 
 HOLDER = "registry"  # the content store's holder file that keeps our blobs alive
 MANIFEST_TYPES = oci.MANIFEST_TYPES + oci.INDEX_TYPES
@@ -41,10 +46,16 @@ class StoredManifest:
     body: bytes
 
 
+def open_registry(store: Store, data_dir: Path) -> "Registry":
+    """The registry of a data dir: the engine's content store, the keys beside the state."""
+    return Registry(store, image_store(engine_dir(data_dir)).content, Keys(Path(data_dir) / "registry.key"))
+
+
 class Registry:
-    def __init__(self, store: Store, content: ContentStore):
+    def __init__(self, store: Store, content: ContentStore, keys: Keys):
         self.store = store
         self.content = content
+        self.keys = keys
         self._ingests: dict[str, Ingest] = {}  # uploads between requests, so bytes are hashed once
         self._lock = threading.Lock()
 
@@ -73,22 +84,28 @@ class Registry:
 
     # -- blobs -----------------------------------------------------------------------
 
-    def blob_size(self, scope: Scope, repo: str, digest: str) -> int:
+    def open_blob(self, scope: Scope, repo: str, digest: str) -> tuple[BinaryIO, int]:
+        """A blob of the repository to read, opened with the repository's own key, and its size."""
         digest = _digest(digest)
         with self.db(scope) as db:
-            self.repository(db, repo)
+            repository = self.repository(db, repo)
             row = db.one(ecr_blobs, ecr_blobs.c.repository == repo, ecr_blobs.c.digest == digest)
-        if row is None or not self.content.exists(digest):
-            raise errors.blob_unknown(digest)
-        return row["size"]
-
-    def blob_path(self, scope: Scope, repo: str, digest: str):
-        size = self.blob_size(scope, repo, digest)
-        return self.content.path(_digest(digest)), size
+            if row is None or not self.content.exists(digest):
+                raise errors.blob_unknown(digest)
+            key = self.keys.unwrap_blob(self.keys.repository_key(db, repository), row["wrapped_key"]) \
+                if row["wrapped_key"] else None
+        return self.content.open(digest, data_key=key), row["size"]
 
     def _link(self, db, repo: str, digest: str, size: int) -> None:
-        if db.one(ecr_blobs, ecr_blobs.c.repository == repo, ecr_blobs.c.digest == digest) is None:
-            db.insert(ecr_blobs, repository=repo, digest=digest, size=size)
+        if db.one(ecr_blobs, ecr_blobs.c.repository == repo, ecr_blobs.c.digest == digest) is not None:
+            return
+        try:
+            blob_key = self.content.data_key(digest)
+        except ContentError:
+            wrapped = ""  # stored before the content store sealed blobs: there is no key to keep
+        else:
+            wrapped = self.keys.wrap_blob(self.keys.repository_key(db, self.repository(db, repo)), blob_key)
+        db.insert(ecr_blobs, repository=repo, digest=digest, size=size, wrapped_key=wrapped)
 
     def link_blob(self, scope: Scope, repo: str, digest: str) -> int:
         """Give a repository a blob the content store has (a push of what this host built)."""

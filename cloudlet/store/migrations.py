@@ -39,7 +39,7 @@ STEPS: list[list[str]] = [
             PRIMARY KEY (account_id, region, resource_id, key))""",
         "CREATE INDEX tags_by_key ON tags (account_id, region, key)",
     ],
-    # 2: ECR: repositories, images (manifests), tags, blob links, uploads; server secrets
+    # 2: ECR: repositories, images (manifests), tags, blob links, uploads, their keys; server secrets
     [
         """CREATE TABLE ecr_repositories (
             account_id TEXT NOT NULL,
@@ -51,6 +51,7 @@ STEPS: list[list[str]] = [
             scan_on_push INTEGER NOT NULL,
             encryption_type TEXT NOT NULL,
             kms_key TEXT,
+            data_key TEXT NOT NULL,
             policy TEXT,
             lifecycle_policy TEXT,
             PRIMARY KEY (account_id, region, name))""",
@@ -80,7 +81,14 @@ STEPS: list[list[str]] = [
             repository TEXT NOT NULL,
             digest TEXT NOT NULL,
             size INTEGER NOT NULL,
+            wrapped_key TEXT NOT NULL,
             PRIMARY KEY (account_id, region, repository, digest))""",
+        """CREATE TABLE kms_keys (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            key_id TEXT NOT NULL,
+            material TEXT NOT NULL,
+            PRIMARY KEY (account_id, region, key_id))""",
         """CREATE TABLE ecr_uploads (
             account_id TEXT NOT NULL,
             region TEXT NOT NULL,

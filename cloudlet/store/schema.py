@@ -62,6 +62,7 @@ ecr_repositories = Table(
     Column("scan_on_push", Integer, nullable=False),
     Column("encryption_type", String, nullable=False),
     Column("kms_key", String),
+    Column("data_key", String, nullable=False),  # wrapped by the key-management key (registry/keys.py)
     Column("policy", Text),
     Column("lifecycle_policy", Text),
 )
@@ -101,6 +102,17 @@ ecr_blobs = Table(
     Column("repository", String, primary_key=True),
     Column("digest", String, primary_key=True),
     Column("size", Integer, nullable=False),
+    Column("wrapped_key", String, nullable=False),  # the blob's data key under the repository's
+)
+
+# Key-management keys (what KMS keys are to ECR), wrapped by the host's master key.
+kms_keys = Table(
+    "kms_keys",
+    metadata,
+    Column("account_id", String, primary_key=True),
+    Column("region", String, primary_key=True),
+    Column("key_id", String, primary_key=True),
+    Column("material", String, nullable=False),
 )
 
 ecr_uploads = Table(
@@ -130,4 +142,4 @@ schema_version = Table(
 
 # Tables whose rows belong to one account and one region; Scoped enforces it.
 SCOPED = {key_pairs.name, tags.name, ecr_repositories.name, ecr_images.name, ecr_tags.name, ecr_blobs.name,
-          ecr_uploads.name}
+          ecr_uploads.name, kms_keys.name}

@@ -4,6 +4,7 @@ repository URIs as host names, and every error the spec names for the mistakes."
 
 import json
 import secrets
+import sqlite3
 
 import pytest
 
@@ -45,6 +46,10 @@ def test_monolithic_upload_and_ranged_reads(v2, repo):
     part = v2.request("GET", f"/v2/{repo}/blobs/{d}", headers={"Range": "bytes=100-199"})
     assert part.status == 206 and part.body == data[100:200]
     assert v2.request("GET", f"/v2/{repo}/blobs/{d}").body == data
+    tail = v2.request("GET", f"/v2/{repo}/blobs/{d}", headers={"Range": "bytes=-10"})
+    assert tail.status == 206 and tail.body == data[-10:] and tail.headers["content-range"] == "bytes 4990-4999/5000"
+    outside = v2.request("GET", f"/v2/{repo}/blobs/{d}", headers={"Range": "bytes=6000-"})
+    assert outside.status == 416 and outside.headers["content-range"] == "bytes */5000"
 
 
 def test_chunked_upload_with_status_and_a_bad_range(v2, repo):
@@ -192,3 +197,29 @@ def test_one_account_never_sees_anothers(server, ecr, repo):
     account = server.client("sts").get_caller_identity()["Account"]
     intruder = V2.login(server, other_ecr, host=f"{account}.dkr.ecr.us-east-1.localhost")
     assert intruder.request("GET", f"/v2/{repo}/tags/list").status == 403
+
+
+def test_blobs_are_encrypted_at_rest_and_shared_across_keys(server, ecr, v2):
+    secret = b"plaintext that must never reach the disk " * 500
+    names = [f"enc/{secrets.token_hex(3)}" for _ in range(2)]
+    ecr.create_repository(repositoryName=names[0], encryptionConfiguration={"encryptionType": "AES256"})
+    ecr.create_repository(repositoryName=names[1], encryptionConfiguration={
+        "encryptionType": "KMS", "kmsKey": "arn:aws:kms:us-east-1:111122223333:key/shop"})
+    try:
+        d = v2.push_blob(names[0], secret)
+        assert v2.request("POST", f"/v2/{names[1]}/blobs/uploads/?mount={d}&from={names[0]}").status == 201
+        blobs = server.data_dir / "engine" / "images" / "content" / "blobs"
+        on_disk = [p.read_bytes() for p in blobs.rglob("*") if p.is_file()]
+        assert on_disk and not any(b"never reach the disk" in raw for raw in on_disk)
+        with sqlite3.connect(server.data_dir / "state.db") as db:
+            wrapped = {row[0] for row in db.execute("SELECT wrapped_key FROM ecr_blobs WHERE digest = ?", (d,))}
+        assert len(wrapped) == 2  # each repository keeps the blob's key under its own
+        ecr.delete_repository(repositoryName=names[0], force=True)
+        assert v2.request("GET", f"/v2/{names[1]}/blobs/{d}").body == secret
+        assert v2.request("GET", f"/v2/{names[0]}/blobs/{d}").status == 404
+    finally:
+        for name in names:
+            try:
+                ecr.delete_repository(repositoryName=name, force=True)
+            except ecr.exceptions.RepositoryNotFoundException:
+                pass

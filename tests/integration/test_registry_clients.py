@@ -4,8 +4,11 @@
 
 import base64
 import json
+import shutil
 import subprocess
+import tempfile
 import threading
+from pathlib import Path
 
 import pytest
 from engine_fixtures import busybox_home
@@ -23,19 +26,27 @@ class Clients:
         token = self.ecr.get_authorization_token()["authorizationData"][0]["authorizationToken"]
         self.creds = base64.b64decode(token).decode()
         self.registry = f"127.0.0.1:{server.port}"
-        self.podman_base = ["podman", "--root", str(tmp / "podman"), "--runroot", str(tmp / "podman-run"),
+        # podman refuses a runroot longer than 50 characters: pytest's tmp paths can be
+        self.podman_dir = Path(tempfile.mkdtemp(prefix="pm", dir="/tmp"))
+        self.podman_base = ["podman", "--root", str(self.podman_dir / "root"), "--runroot", str(self.podman_dir / "run"),
                             "--events-backend", "none", "--cgroup-manager", "cgroupfs"]
 
+    @staticmethod
+    def _run(*command: str) -> str:
+        proc = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        if proc.returncode != 0:
+            raise AssertionError(f"{command[0]} exited {proc.returncode}: {proc.stderr}")
+        return proc.stdout
+
     def skopeo(self, *args: str) -> str:
-        return subprocess.run(["skopeo", *args], check=True, capture_output=True, text=True, timeout=120).stdout
+        return self._run("skopeo", *args)
 
     def push(self, archive, ref: str) -> None:
         self.skopeo("copy", "--dest-tls-verify=false", "--dest-creds", self.creds, f"oci-archive:{archive}",
                     f"docker://{self.registry}/{ref}")
 
     def podman(self, *args: str) -> str:
-        return subprocess.run([*self.podman_base, *args], check=True, capture_output=True, text=True,
-                              timeout=120).stdout
+        return self._run(*self.podman_base, *args)
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +62,7 @@ def clients(tmp_path_factory):
             yield c
         finally:
             subprocess.run([*c.podman_base, "system", "reset", "-f"], capture_output=True)
+            shutil.rmtree(c.podman_dir, ignore_errors=True)
             server.stop()
 
 
@@ -108,8 +120,8 @@ def test_concurrent_pushes_of_shared_layers(clients, tmp_path):
     def push(r):
         try:
             clients.push(tmp_path / "bb.tar", f"{r}:1")
-        except subprocess.CalledProcessError as e:
-            failures.append(e.stderr)
+        except AssertionError as e:
+            failures.append(str(e))
 
     threads = [threading.Thread(target=push, args=(r,)) for r in repos]
     for t in threads:

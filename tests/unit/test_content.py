@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from cloudlet.agent.content import (BlobNotFound, ContentError, ContentStore, DigestMismatch, InvalidDigest, collect)
+from cloudlet.agent.content import (BlobNotFound, ContentError, ContentStore, DigestMismatch, InvalidDigest, collect,
+                                    sealed)
 
 
 def sha(data: bytes) -> str:
@@ -146,7 +147,8 @@ def test_gc_keeps_reachable_blobs(store):
         return graph.get(d, [])
 
     result = collect(store, lambda: [index], children)
-    assert result.removed == [garbage] and result.freed_bytes == len(b"garbage")
+    # disk bytes: the sealed file's header and its one chunk's tag besides the plaintext
+    assert result.removed == [garbage] and result.freed_bytes == sealed.HEADER + len(b"garbage") + sealed.TAG
     assert sorted(store.list()) == sorted([index, *graph[index], *graph[graph[index][0]]])
     assert set(asked) == set(store.list())
     assert collect(store, lambda: [], children).kept == 0

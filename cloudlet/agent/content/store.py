@@ -2,9 +2,12 @@
 
 Layout under the root directory:
 
-    blobs/sha256/<hex>      committed blobs, read-only, never modified in place
-    ingest/<id>/data        bytes of a write in progress (one directory per writer)
-    ingest/<id>/meta.json   what the writer expects (digest) and the lease it writes under
+    blobs/sha256/<hex>      committed blobs, read-only, never modified in place, sealed
+                            (encrypted, see sealed.py) under the store's key
+    ingest/<id>/data        sealed bytes of a write in progress (one directory per writer)
+    ingest/<id>/tail        a suspended write's plaintext short of a whole chunk
+    ingest/<id>/meta.json   what the writer expects (digest), its lease, its wrapped data key
+    key                     the store's key, which wraps every blob's data key (mode 0600)
     leases/<id>             digests protected from garbage collection (see gc.py)
     holders/<name>          digests another user of the store keeps (the registry): roots
     lock                    flock: shared while committing, exclusive while collecting
@@ -29,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterable, Iterator
 
-from . import digests
+from . import digests, sealed
 from .digests import BlobNotFound, ContentError, DigestMismatch
 
 _CHUNK = 1 << 20
@@ -53,6 +56,7 @@ class ContentStore:
             d.mkdir(parents=True, exist_ok=True)
         self._lockfile = self.root / "lock"
         self._lockfile.touch(exist_ok=True)
+        self.key = sealed.key_file(self.root / "key")
 
     # -- locking: commits share, garbage collection and delete exclude ------------
 
@@ -81,24 +85,43 @@ class ContentStore:
     def exists(self, digest: str) -> bool:
         return self.path(digest).is_file()
 
-    def info(self, digest: str) -> BlobInfo:
+    def _open_file(self, digest: str) -> BinaryIO:
         try:
-            st = os.stat(self.path(digest))
+            return open(self.path(digest), "rb")
         except FileNotFoundError:
             raise BlobNotFound(f"blob {digest} not found") from None
-        return BlobInfo(digest, st.st_size, st.st_mtime_ns / 1e9)
+
+    def info(self, digest: str) -> BlobInfo:
+        """Sizes are the plaintext's: what readers get."""
+        with self._open_file(digest) as f:
+            st = os.fstat(f.fileno())
+            size = sealed.plain_size(st.st_size) if sealed.is_sealed(f) else st.st_size
+        return BlobInfo(digest, size, st.st_mtime_ns / 1e9)
 
     def size(self, digest: str) -> int:
         return self.info(digest).size
 
-    def open(self, digest: str, *, verify: bool = False) -> BinaryIO:
-        """Open a blob for reading. With verify, reading it to the end raises
-        DigestMismatch if the bytes on disk no longer hash to their name."""
+    def open(self, digest: str, *, verify: bool = False, data_key: bytes | None = None) -> BinaryIO:
+        """Open a blob for reading (seekable). With verify, reading it to the end raises
+        DigestMismatch if the bytes on disk no longer hash to their name. data_key: the
+        blob's key as another holder keeps it; the store's own key finds it otherwise.
+        Blobs written before the store sealed them are read as they are."""
+        f = self._open_file(digest)
         try:
-            f = open(self.path(digest), "rb")
-        except FileNotFoundError:
-            raise BlobNotFound(f"blob {digest} not found") from None
+            if sealed.is_sealed(f):
+                key = data_key or sealed.header_key(f, self.key)
+                f = io.BufferedReader(sealed.SealedReader(f, key, os.fstat(f.fileno()).st_size), sealed.CHUNK)
+        except BaseException:
+            f.close()
+            raise
         return VerifyingReader(f, digest) if verify else f
+
+    def data_key(self, digest: str) -> bytes:
+        """A blob's own key, for a holder to keep wrapped under its own keys."""
+        with self._open_file(digest) as f:
+            if not sealed.is_sealed(f):
+                raise ContentError(f"blob {digest} is not sealed")
+            return sealed.header_key(f, self.key)
 
     def read(self, digest: str, *, verify: bool = True) -> bytes:
         """The whole blob; meant for small ones (manifests, configs)."""
@@ -121,13 +144,16 @@ class ContentStore:
         ingest_id = secrets.token_hex(16)
         d = self.ingests / ingest_id
         d.mkdir()
-        (d / "data").touch()
+        key = sealed.new_key()
+        with open(d / "data", "wb") as f:
+            sealed.Sealer.start(f, key, self.key)
         # meta.json appears whole (rename) so that a collection sees the expected digest
         # of every ingest it sees at all.
-        meta = {"expected": expected_digest, "lease": lease.id if lease else None}
+        meta = {"expected": expected_digest, "lease": lease.id if lease else None,
+                "key": sealed.wrap(self.key, key).hex()}
         (d / "meta.tmp").write_text(json.dumps(meta))
         os.rename(d / "meta.tmp", d / "meta.json")
-        return Ingest(self, ingest_id, expected_digest, lease)
+        return Ingest(self, ingest_id, expected_digest, lease, key)
 
     def resume(self, ingest_id: str, *, lease: "Lease | None" = None) -> "Ingest":
         """Reopen a suspended ingest by id (an upload continued by a later request); the bytes
@@ -141,7 +167,7 @@ class ContentStore:
             raise ContentError(f"ingest {ingest_id} not found (committed, aborted or expired)") from None
         if lease is None and meta.get("lease"):
             lease = Lease(self, meta["lease"])
-        return Ingest(self, ingest_id, meta.get("expected"), lease)
+        return Ingest(self, ingest_id, meta.get("expected"), lease, sealed.unwrap(self.key, bytes.fromhex(meta["key"])))
 
     def write(self, data: bytes, *, expected_digest: str | None = None, expected_size: int | None = None,
               lease: "Lease | None" = None) -> str:
@@ -200,20 +226,28 @@ class Ingest:
     """One writer's blob in progress. Use as a context manager: leaving the block
     without a commit (an exception, say) aborts and removes the temporary file."""
 
-    def __init__(self, store: ContentStore, ingest_id: str, expected: str | None, lease: "Lease | None"):
+    def __init__(self, store: ContentStore, ingest_id: str, expected: str | None, lease: "Lease | None",
+                 key: bytes):
         self.store = store
         self.id = ingest_id
         self.expected = expected
         self.lease = lease
         self._dir = store.ingests / ingest_id
         self._hash = digests.hasher()
-        # Unbuffered: writers hand us large chunks, and a suspended or crashed upload
-        # must find on disk everything it was told was written.
-        self._file = open(self._dir / "data", "a+b", buffering=0)
-        self._file.seek(0)
-        while chunk := self._file.read(_CHUNK):
-            self._hash.update(chunk)
-        self.offset = self._file.tell()
+        # Unbuffered: writers hand us large chunks, and a suspended upload must find on
+        # disk everything it was told was written.
+        self._file = open(self._dir / "data", "r+b", buffering=0)
+        # A resumed ingest: whole chunks are sealed in data, the rest was kept in tail.
+        chunks = (os.fstat(self._file.fileno()).st_size - sealed.HEADER) // (sealed.CHUNK + sealed.TAG)
+        for plain in sealed.decrypt_chunks(self._file, key, chunks):
+            self._hash.update(plain)
+        tail_file = self._dir / "tail"
+        tail = tail_file.read_bytes() if tail_file.exists() else b""
+        self._hash.update(tail)
+        self._file.seek(sealed.HEADER + chunks * (sealed.CHUNK + sealed.TAG))
+        self._file.truncate()
+        self._sealer = sealed.Sealer(self._file, key, chunks, tail)
+        self.offset = chunks * sealed.CHUNK + len(tail)
         self._done = False
 
     def __enter__(self) -> "Ingest":
@@ -226,7 +260,7 @@ class Ingest:
     def write(self, data: bytes) -> int:
         if self._done:
             raise ContentError(f"ingest {self.id} is already finished")
-        self._file.write(data)
+        self._sealer.write(data)
         self._hash.update(data)
         self.offset += len(data)
         return len(data)
@@ -239,7 +273,7 @@ class Ingest:
         """
         try:
             actual = self.verify(expected_digest, expected_size)
-            self._file.flush()
+            self._sealer.finish()
             os.fsync(self._file.fileno())
         except BaseException:
             self.abort()
@@ -279,6 +313,9 @@ class Ingest:
     def suspend(self) -> None:
         """Close without committing, to be continued with ContentStore.resume(id)."""
         self._done = True
+        tmp = self._dir / "tail.tmp"
+        tmp.write_bytes(bytes(self._sealer.tail))
+        os.replace(tmp, self._dir / "tail")
         self._file.close()
 
     def abort(self) -> None:

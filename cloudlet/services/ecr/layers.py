@@ -85,7 +85,7 @@ class Layers:
         check_registry(ctx, request)
         repo, digest = request["repositoryName"], request["layerDigest"]
         with as_aws():
-            self.registry.blob_size(self.scope(ctx), repo, digest)
+            self.registry.open_blob(self.scope(ctx), repo, digest)[0].close()
         password, _ = self.tokens.issue(ctx.account_id, ctx.region)
         # A URL anyone holding it may fetch for 12 hours, as S3's presigned ones are.
         return {"downloadUrl": f"{ctx.config.endpoint}/v2/{repo}/blobs/{digest}?token={password}",

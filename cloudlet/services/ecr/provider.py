@@ -1,8 +1,7 @@
 """The ECR provider: repositories, images and layers over the registry core (which the
 /v2/ distribution API shares), one method per operation."""
 
-from cloudlet.agent.engine import image_store
-from cloudlet.registry import Registry
+from cloudlet.registry import open_registry
 from cloudlet.registry.registry import Scope
 from cloudlet.registry.tokens import Tokens
 from cloudlet.services.common.tags import ArnTagging
@@ -15,7 +14,7 @@ from .repositories import Repositories
 class ECR(Repositories, Images, Layers, ArnTagging):
     def __init__(self, config, store):
         self.config = config
-        self.registry = Registry(store, image_store(config.engine_dir).content)
+        self.registry = open_registry(store, config.data_dir)
         self.tokens = Tokens(store)
 
     @staticmethod

@@ -64,7 +64,8 @@ class Repositories:
             db.insert(table, name=name, arn=arn, created_at=now(),
                       tag_mutability=request.get("imageTagMutability") or "MUTABLE",
                       scan_on_push=int(bool((request.get("imageScanningConfiguration") or {}).get("scanOnPush"))),
-                      encryption_type=kind, kms_key=kms_key)
+                      encryption_type=kind, kms_key=kms_key,
+                      data_key=self.registry.keys.new_repository_key(db, kms_key))
             if tag_pairs:
                 tags.put(db, arn, RESOURCE_TYPE, tag_pairs)
             row = find(ctx, db, name)
