@@ -24,18 +24,24 @@ def _target(text: str, account_id: str | None, region: str) -> tuple[str | None,
     return account_id, region, repo, tag
 
 
-def _open(data_dir, account_id: str | None, region: str):
-    """The registry, the engine's images and the scope the command works in."""
-    from cloudlet.cli.server import admin_credential
+def _registry(data_dir):
+    """This data dir's registry and the engine's images (one content store)."""
     from cloudlet.config import default_data_dir
     from cloudlet.registry import open_registry
-    from cloudlet.registry.registry import Scope
     from cloudlet.store import Store
 
     root = Path(data_dir) if data_dir else default_data_dir()
-    store = Store(root / "state.db")
-    account_id = account_id or admin_credential(store)[0].account_id
-    return open_registry(store, root), engine(data_dir).images, Scope(account_id, region)
+    return open_registry(Store(root / "state.db"), root), engine(data_dir).images
+
+
+def _open(data_dir, account_id: str | None, region: str):
+    """The registry, the engine's images and the account and region the command works in."""
+    from cloudlet.cli.server import admin_credential
+    from cloudlet.registry.registry import Scope
+
+    registry, images = _registry(data_dir)
+    account_id = account_id or admin_credential(registry.store)[0].account_id
+    return registry, images, Scope(account_id, region)
 
 
 def _fail(e) -> None:
@@ -84,4 +90,38 @@ def pull(source, account_id, region, data_dir):
     click.echo(f"{source}: digest: {digest}")
 
 
-COMMANDS = [push, pull]
+@click.group("registry")
+def registry_group():
+    """Registry housekeeping."""
+
+
+@registry_group.command()
+@data_dir_option
+def fsck(data_dir):
+    """Check every blob's digest and every repository's rows and keys; exit 1 on problems."""
+    from cloudlet.registry.maintenance import fsck as check
+
+    report = check(_registry(data_dir)[0])
+    for problem in report.problems:
+        click.echo(problem, err=True)
+    click.echo(f"{report.blobs} blobs, {report.rows} rows checked: "
+               f"{len(report.problems) or 'no'} problem{'' if len(report.problems) == 1 else 's'}")
+    raise SystemExit(1 if report.problems else 0)
+
+
+@registry_group.command()
+@click.option("--grace", type=float, default=3600, show_default=True,
+              help="Seconds a blob may wait for the manifest that will use it (pushes under way).")
+@data_dir_option
+def gc(grace, data_dir):
+    """Remove blobs no image references; a push under way keeps its blobs."""
+    from cloudlet.registry.maintenance import gc as collect
+
+    report = collect(*_registry(data_dir), grace=grace)
+    for link in report.unlinked:
+        click.echo(f"unlinked {link}")
+    click.echo(f"removed {len(report.content.removed)} blobs ({report.content.freed_bytes} bytes), "
+               f"{report.uploads} abandoned uploads")
+
+
+COMMANDS = [push, pull, registry_group]

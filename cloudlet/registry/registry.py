@@ -105,7 +105,7 @@ class Registry:
             wrapped = ""  # stored before the content store sealed blobs: there is no key to keep
         else:
             wrapped = self.keys.wrap_blob(self.keys.repository_key(db, self.repository(db, repo)), blob_key)
-        db.insert(ecr_blobs, repository=repo, digest=digest, size=size, wrapped_key=wrapped)
+        db.insert(ecr_blobs, repository=repo, digest=digest, size=size, wrapped_key=wrapped, linked_at=now())
 
     def link_blob(self, scope: Scope, repo: str, digest: str) -> int:
         """Give a repository a blob the content store has (a push of what this host built)."""

@@ -82,6 +82,7 @@ STEPS: list[list[str]] = [
             digest TEXT NOT NULL,
             size INTEGER NOT NULL,
             wrapped_key TEXT NOT NULL,
+            linked_at TEXT NOT NULL,
             PRIMARY KEY (account_id, region, repository, digest))""",
         """CREATE TABLE kms_keys (
             account_id TEXT NOT NULL,

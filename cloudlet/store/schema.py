@@ -103,6 +103,7 @@ ecr_blobs = Table(
     Column("digest", String, primary_key=True),
     Column("size", Integer, nullable=False),
     Column("wrapped_key", String, nullable=False),  # the blob's data key under the repository's
+    Column("linked_at", String, nullable=False),  # garbage collection spares fresh links (a push under way)
 )
 
 # Key-management keys (what KMS keys are to ECR), wrapped by the host's master key.
