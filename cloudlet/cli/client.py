@@ -15,7 +15,7 @@ import sys
 # The commands of cloudlet/cli/containers.py, images.py and registry.py (a test keeps this in step).
 ENGINE_COMMANDS = frozenset({"run", "ps", "logs", "exec", "stats", "stop", "start", "kill", "rm", "inspect",
                              "events", "image", "network", "build", "save", "load", "system", "push", "pull",
-                             "registry"})
+                             "registry", "scan-db"})
 SOCKET_NAME = "cli.sock"  # in the data dir, where `cloudlet up` starts the fork server
 
 

@@ -124,4 +124,37 @@ def gc(grace, data_dir):
                f"{report.uploads} abandoned uploads")
 
 
-COMMANDS = [push, pull, registry_group]
+@click.group("scan-db")
+def scan_db():
+    """The advisories image scans match packages against (OSV format)."""
+
+
+@scan_db.command("import")
+@click.argument("path", type=click.Path(exists=True))
+@data_dir_option
+def scan_db_import(path, data_dir):
+    """Load OSV advisories from a JSON file, a directory of them or an OSV zip dump."""
+    from cloudlet.registry.scanning.advisories import ScanDBError, describe, import_path
+
+    store = _registry(data_dir)[0].store
+    try:
+        count = import_path(store, path)
+    except ScanDBError as e:
+        _fail(e)
+    db = describe(store)
+    click.echo(f"imported {count} advisories; the database has {db.count}, updated {db.updated_at}")
+
+
+@scan_db.command("show")
+@data_dir_option
+def scan_db_show(data_dir):
+    """Where the advisories came from and how recent they are."""
+    from cloudlet.registry.scanning.advisories import describe
+
+    db = describe(_registry(data_dir)[0].store)
+    for source in db.sources:
+        click.echo(f"source: {source}")
+    click.echo(f"{db.count} advisories, updated {db.updated_at or 'never'}")
+
+
+COMMANDS = [push, pull, registry_group, scan_db]

@@ -19,7 +19,7 @@ from cloudlet.agent.images import oci
 from cloudlet.config import engine_dir
 from cloudlet.agent.images.errors import InvalidManifest
 from cloudlet.store import Store
-from cloudlet.store.schema import ecr_blobs, ecr_images, ecr_repositories, ecr_tags, ecr_uploads
+from cloudlet.store.schema import ecr_blobs, ecr_images, ecr_repositories, ecr_scans, ecr_tags, ecr_uploads
 
 from . import errors, names
 from .errors import RegistryError
@@ -56,6 +56,9 @@ class Registry:
         self.store = store
         self.content = content
         self.keys = keys
+        # Called (scope, repo, digest) for each image newly pushed to a repository that
+        # scans on push; whoever serves the registry decides how scans run.
+        self.scan_on_push = None
         self._ingests: dict[str, Ingest] = {}  # uploads between requests, so bytes are hashed once
         self._lock = threading.Lock()
 
@@ -77,7 +80,7 @@ class Registry:
 
     def drop_repository(self, db, name: str) -> None:
         """Every row of a repository; the bytes go with the next garbage collection."""
-        for table in (ecr_tags, ecr_images, ecr_blobs):
+        for table in (ecr_tags, ecr_images, ecr_blobs, ecr_scans):
             db.delete(table, table.c.repository == name)
         db.delete(ecr_uploads, ecr_uploads.c.repository == name)
         db.delete(ecr_repositories, ecr_repositories.c.name == name)
@@ -208,7 +211,8 @@ class Registry:
                                         f"'{repo}' repository and cannot be overwritten because the repository "
                                         "is immutable.", 400, ecr="ImageTagAlreadyExistsException")
             self.content.write(body, expected_digest=digest)
-            if db.one(ecr_images, ecr_images.c.repository == repo, ecr_images.c.digest == digest) is None:
+            new = db.one(ecr_images, ecr_images.c.repository == repo, ecr_images.c.digest == digest) is None
+            if new:
                 subject = doc.get("subject", {}).get("digest") if isinstance(doc.get("subject"), dict) else None
                 artifact = doc.get("artifactType") or (
                     parsed.config.media_type if isinstance(parsed, oci.Manifest) else None)
@@ -218,6 +222,8 @@ class Registry:
                 db.delete(ecr_tags, ecr_tags.c.repository == repo, ecr_tags.c.tag == reference)
                 db.insert(ecr_tags, repository=repo, tag=reference, digest=digest)
         self.sync_holder()
+        if new and repository["scan_on_push"] and self.scan_on_push and isinstance(parsed, oci.Manifest):
+            self.scan_on_push(scope, repo, digest)
         return digest
 
     def _check_references(self, db, repo: str, parsed) -> int:
@@ -272,6 +278,7 @@ class Registry:
 
     @staticmethod
     def drop_image(db, repo: str, digest: str) -> None:
+        db.delete(ecr_scans, ecr_scans.c.repository == repo, ecr_scans.c.digest == digest)
         db.delete(ecr_tags, ecr_tags.c.repository == repo, ecr_tags.c.digest == digest)
         db.delete(ecr_images, ecr_images.c.repository == repo, ecr_images.c.digest == digest)
 

@@ -100,6 +100,29 @@ STEPS: list[list[str]] = [
         """CREATE TABLE secrets (
             name TEXT PRIMARY KEY,
             value TEXT NOT NULL)""",
+        """CREATE TABLE ecr_scans (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            repository TEXT NOT NULL,
+            digest TEXT NOT NULL,
+            status TEXT NOT NULL,
+            description TEXT NOT NULL,
+            completed_at TEXT,
+            source_updated_at TEXT,
+            findings TEXT,
+            PRIMARY KEY (account_id, region, repository, digest))""",
+        """CREATE TABLE advisories (
+            id TEXT NOT NULL,
+            ecosystem TEXT NOT NULL,
+            package TEXT NOT NULL,
+            modified TEXT NOT NULL,
+            data TEXT NOT NULL,
+            PRIMARY KEY (id, ecosystem, package))""",
+        "CREATE INDEX advisories_by_package ON advisories (ecosystem, package)",
+        """CREATE TABLE advisory_sources (
+            source TEXT PRIMARY KEY,
+            imported_at TEXT NOT NULL,
+            advisories INTEGER NOT NULL)""",
     ],
 ]
 

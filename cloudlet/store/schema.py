@@ -134,6 +134,40 @@ secrets = Table(
     Column("value", String, nullable=False),
 )
 
+# The last scan of each image: its findings as DescribeImageScanFindings reports them.
+ecr_scans = Table(
+    "ecr_scans",
+    metadata,
+    Column("account_id", String, primary_key=True),
+    Column("region", String, primary_key=True),
+    Column("repository", String, primary_key=True),
+    Column("digest", String, primary_key=True),
+    Column("status", String, nullable=False),
+    Column("description", String, nullable=False),
+    Column("completed_at", String),
+    Column("source_updated_at", String),
+    Column("findings", Text),
+)
+
+# OSV advisories (`cloudlet scan-db import`), one row per package each affects; shared by all.
+advisories = Table(
+    "advisories",
+    metadata,
+    Column("id", String, primary_key=True),
+    Column("ecosystem", String, primary_key=True),  # "Debian:12", "PyPI", ...
+    Column("package", String, primary_key=True),
+    Column("modified", String, nullable=False),
+    Column("data", Text, nullable=False),
+)
+
+advisory_sources = Table(
+    "advisory_sources",
+    metadata,
+    Column("source", String, primary_key=True),
+    Column("imported_at", String, nullable=False),
+    Column("advisories", Integer, nullable=False),
+)
+
 schema_version = Table(
     "schema_version",
     metadata,
@@ -143,4 +177,4 @@ schema_version = Table(
 
 # Tables whose rows belong to one account and one region; Scoped enforces it.
 SCOPED = {key_pairs.name, tags.name, ecr_repositories.name, ecr_images.name, ecr_tags.name, ecr_blobs.name,
-          ecr_uploads.name, kms_keys.name}
+          ecr_uploads.name, kms_keys.name, ecr_scans.name}

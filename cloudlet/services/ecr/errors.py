@@ -28,3 +28,8 @@ def as_aws():
         yield
     except RegistryError as e:
         raise AWSError(e.ecr or _CODES.get(e.code, "InvalidParameterException"), e.message) from None
+
+
+def id_text(image_id: dict) -> str:
+    parts = [f"{k}:'{image_id[k]}'" for k in ("imageDigest", "imageTag") if image_id.get(k)]
+    return "{" + ", ".join(parts) + "}"

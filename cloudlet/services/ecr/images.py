@@ -4,10 +4,11 @@ from cloudlet.agent.content import digests
 from cloudlet.edge.errors import AWSError
 from cloudlet.registry.registry import StoredManifest
 from cloudlet.services.common import pagination
-from cloudlet.store.schema import ecr_images, ecr_tags
+from cloudlet.store.schema import ecr_images, ecr_scans, ecr_tags
 
-from .errors import as_aws
+from .errors import as_aws, id_text
 from .repositories import check_registry, find
+from .scans import scan_summary
 
 
 def _tags_by_digest(db, repo: str) -> dict[str, list[str]]:
@@ -15,11 +16,6 @@ def _tags_by_digest(db, repo: str) -> dict[str, list[str]]:
     for row in db.select(ecr_tags, ecr_tags.c.repository == repo, order_by=ecr_tags.c.tag):
         out.setdefault(row["digest"], []).append(row["tag"])
     return out
-
-
-def _id_text(image_id: dict) -> str:
-    parts = [f"{k}:'{image_id[k]}'" for k in ("imageDigest", "imageTag") if image_id.get(k)]
-    return "{" + ", ".join(parts) + "}"
 
 
 def _keep(tagged: bool, status: str | None) -> bool:
@@ -33,6 +29,10 @@ class Images:
         find(ctx, db, repo)
         rows = db.select(ecr_images, ecr_images.c.repository == repo, order_by=ecr_images.c.digest)
         return repo, rows, _tags_by_digest(db, repo)
+
+    @staticmethod
+    def _scans(db, repo: str) -> dict[str, dict]:
+        return {row["digest"]: row for row in db.select(ecr_scans, ecr_scans.c.repository == repo)}
 
     def _match(self, ctx, repo: str, rows: list[dict], tag_map: dict, image_id: dict) -> dict | None:
         """The image an imageId names, or None; both parts given must agree."""
@@ -62,12 +62,13 @@ class Images:
         status = (request.get("filter") or {}).get("tagStatus")
         with ctx.read() as db:
             repo, rows, tag_map = self._rows(ctx, db, request)
+            scans = self._scans(db, repo)
         if request.get("imageIds"):
             chosen = []
             for image_id in request["imageIds"]:
                 row = self._match(ctx, repo, rows, tag_map, image_id)
                 if row is None:
-                    raise AWSError("ImageNotFoundException", f"The image with imageId {_id_text(image_id)} does not "
+                    raise AWSError("ImageNotFoundException", f"The image with imageId {id_text(image_id)} does not "
                                    f"exist within the repository with name '{repo}' in the registry with id "
                                    f"'{ctx.account_id}'")
                 if row not in chosen:
@@ -76,15 +77,15 @@ class Images:
         rows = [r for r in rows if _keep(bool(tag_map.get(r["digest"])), status)]
         page, token = pagination.page(rows, lambda r: r["digest"], request.get("nextToken"),
                                       request.get("maxResults"), default=100)
-        return {"imageDetails": [self._detail(ctx, repo, r, tag_map) for r in page], "nextToken": token}
+        return {"imageDetails": [self._detail(ctx, repo, r, tag_map, scans.get(r["digest"])) for r in page],
+                "nextToken": token}
 
-    def _detail(self, ctx, repo: str, row: dict, tag_map: dict) -> dict:
-        detail = {"registryId": ctx.account_id, "repositoryName": repo, "imageDigest": row["digest"],
-                  "imageTags": tag_map.get(row["digest"]) or None, "imageSizeInBytes": row["size"],
-                  "imagePushedAt": row["pushed_at"], "imageManifestMediaType": row["media_type"],
-                  "artifactMediaType": row["artifact_type"], "lastRecordedPullTime": row["last_pulled_at"],
-                  "subjectManifestDigest": row["subject"], "imageStatus": "ACTIVE"}
-        return detail
+    def _detail(self, ctx, repo: str, row: dict, tag_map: dict, scan: dict | None) -> dict:
+        return {"registryId": ctx.account_id, "repositoryName": repo, "imageDigest": row["digest"],
+                "imageTags": tag_map.get(row["digest"]) or None, "imageSizeInBytes": row["size"],
+                "imagePushedAt": row["pushed_at"], "imageManifestMediaType": row["media_type"],
+                "artifactMediaType": row["artifact_type"], "lastRecordedPullTime": row["last_pulled_at"],
+                "subjectManifestDigest": row["subject"], "imageStatus": "ACTIVE", **scan_summary(scan)}
 
     def batch_get_image(self, ctx, request):
         check_registry(ctx, request)

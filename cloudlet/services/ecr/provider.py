@@ -3,19 +3,23 @@
 
 from cloudlet.registry import open_registry
 from cloudlet.registry.registry import Scope
+from cloudlet.registry.scanning.scanner import Scanner
 from cloudlet.registry.tokens import Tokens
 from cloudlet.services.common.tags import ArnTagging
 
 from .images import Images
 from .layers import Layers
 from .repositories import Repositories
+from .scans import Scans
 
 
-class ECR(Repositories, Images, Layers, ArnTagging):
+class ECR(Repositories, Images, Layers, Scans, ArnTagging):
     def __init__(self, config, store):
         self.config = config
         self.registry = open_registry(store, config.data_dir)
         self.tokens = Tokens(store)
+        self.scanner = Scanner(self.registry)
+        self.registry.scan_on_push = self.scanner.start
 
     @staticmethod
     def scope(ctx) -> Scope:
