@@ -35,6 +35,7 @@ class Config:
     host: str = "127.0.0.1"
     port: int = 4566
     regions: tuple[str, ...] = DEFAULT_REGIONS
+    lifecycle_interval: float = 600.0  # seconds between applications of ECR lifecycle policies
 
     def __post_init__(self):
         self.data_dir = Path(self.data_dir)  # the CLI hands over plain strings

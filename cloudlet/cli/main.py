@@ -18,11 +18,14 @@ def cli():
 @click.option("--data-dir", type=click.Path(file_okay=False), help="State directory [default: /var/lib/cloudlet as root].")
 @click.option("--regions", help="Comma-separated region names to offer [default: 16 AWS regions].")
 @click.option("--no-profile", is_flag=True, help="Do not write the `cloudlet` profile into ~/.aws.")
-def up(host, port, data_dir, regions, no_profile):
+@click.option("--lifecycle-interval", type=float, default=600, show_default=True,
+              help="Seconds between applications of ECR lifecycle policies.")
+def up(host, port, data_dir, regions, no_profile, lifecycle_interval):
     """Start the server with its embedded state."""
     from cloudlet.cli.server import serve
 
-    serve(host=host, port=port, data_dir=data_dir, regions=regions, write_profile=not no_profile)
+    serve(host=host, port=port, data_dir=data_dir, regions=regions, write_profile=not no_profile,
+          lifecycle_interval=lifecycle_interval)
 
 
 @cli.command()

@@ -19,7 +19,7 @@ def admin_credential(store):
     return create_account(store, ADMIN), True
 
 
-def serve(host: str, port: int, data_dir, regions, write_profile: bool) -> None:
+def serve(host: str, port: int, data_dir, regions, write_profile: bool, lifecycle_interval: float = 600) -> None:
     import uvicorn
 
     from cloudlet.cli import daemon
@@ -28,7 +28,8 @@ def serve(host: str, port: int, data_dir, regions, write_profile: bool) -> None:
     from cloudlet.edge.app import create_app
 
     region_list = tuple(r.strip() for r in regions.split(",") if r.strip()) if regions else DEFAULT_REGIONS
-    config = Config(host=host, port=port, regions=region_list, **({"data_dir": Path(data_dir)} if data_dir else {}))
+    config = Config(host=host, port=port, regions=region_list, lifecycle_interval=lifecycle_interval,
+                    **({"data_dir": Path(data_dir)} if data_dir else {}))
     store = Store(config.db_path)
     cred, created = admin_credential(store)
     models.preload()

@@ -21,7 +21,7 @@ from cloudlet.agent.images.errors import InvalidManifest
 from cloudlet.store import Store
 from cloudlet.store.schema import ecr_blobs, ecr_images, ecr_repositories, ecr_scans, ecr_tags, ecr_uploads
 
-from . import errors, names
+from . import errors, lifecycle, names
 from .errors import RegistryError
 from .keys import Keys
 
@@ -306,6 +306,35 @@ class Registry:
                 desc["annotations"] = doc["annotations"]
             out.append(desc)
         return out
+
+    # -- lifecycle policies -------------------------------------------------------------
+
+    @staticmethod
+    def candidates(db, repo: str) -> list[lifecycle.Candidate]:
+        tags: dict[str, list[str]] = {}
+        for row in db.select(ecr_tags, ecr_tags.c.repository == repo):
+            tags.setdefault(row["digest"], []).append(row["tag"])
+        return [lifecycle.Candidate(row["digest"], tuple(sorted(tags.get(row["digest"], []))), row["pushed_at"])
+                for row in db.select(ecr_images, ecr_images.c.repository == repo)]
+
+    def apply_lifecycle_policies(self) -> list[str]:
+        """Expire what every repository's policy says should go; returns repo@digest of each."""
+        expired = []
+        with self.store.begin(write=False) as conn:
+            repos = [(r.account_id, r.region, r.name) for r in conn.execute(
+                select(ecr_repositories).where(ecr_repositories.c.lifecycle_policy.is_not(None)))]
+        for account_id, region, name in repos:
+            with self.db(Scope(account_id, region), write=True) as db:
+                row = db.one(ecr_repositories, ecr_repositories.c.name == name)
+                if row is None or row["lifecycle_policy"] is None:
+                    continue  # deleted meanwhile
+                for expiry in lifecycle.evaluate(lifecycle.parse(row["lifecycle_policy"]), self.candidates(db, name)):
+                    self.drop_image(db, name, expiry.image.digest)
+                    expired.append(f"{name}@{expiry.image.digest}")
+                db.update(ecr_repositories, ecr_repositories.c.name == name, lifecycle_evaluated_at=now())
+        if expired:
+            self.sync_holder()
+        return expired
 
     # -- garbage collection ------------------------------------------------------------
 

@@ -54,6 +54,8 @@ STEPS: list[list[str]] = [
             data_key TEXT NOT NULL,
             policy TEXT,
             lifecycle_policy TEXT,
+            lifecycle_evaluated_at TEXT,
+            lifecycle_preview TEXT,
             PRIMARY KEY (account_id, region, name))""",
         """CREATE TABLE ecr_images (
             account_id TEXT NOT NULL,

@@ -65,6 +65,8 @@ ecr_repositories = Table(
     Column("data_key", String, nullable=False),  # wrapped by the key-management key (registry/keys.py)
     Column("policy", Text),
     Column("lifecycle_policy", Text),
+    Column("lifecycle_evaluated_at", String),
+    Column("lifecycle_preview", Text),  # JSON: the last StartLifecyclePolicyPreview's policy and results
 )
 
 # One row per manifest (image or index) a repository holds.

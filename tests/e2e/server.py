@@ -21,7 +21,7 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, root: Path, regions: str | None = None):
+    def __init__(self, root: Path, regions: str | None = None, args: tuple[str, ...] = ()):
         self.root = root
         self.home = root / "home"
         self.data_dir = root / "data"
@@ -29,6 +29,7 @@ class Server:
         self.port = free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self.regions = regions
+        self.args = args  # more options of `cloudlet up`
         self.proc: subprocess.Popen | None = None
 
     def env(self) -> dict:
@@ -43,6 +44,7 @@ class Server:
                 "--data-dir", str(self.data_dir)]
         if self.regions:
             args += ["--regions", self.regions]
+        args += self.args
         self.log = open(self.root / "server.log", "ab")
         self.proc = subprocess.Popen(args, env=self.env(), stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout

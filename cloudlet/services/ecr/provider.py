@@ -9,17 +9,19 @@ from cloudlet.services.common.tags import ArnTagging
 
 from .images import Images
 from .layers import Layers
+from .lifecycle import Lifecycle, LifecycleJob
 from .repositories import Repositories
 from .scans import Scans
 
 
-class ECR(Repositories, Images, Layers, Scans, ArnTagging):
+class ECR(Repositories, Images, Layers, Scans, Lifecycle, ArnTagging):
     def __init__(self, config, store):
         self.config = config
         self.registry = open_registry(store, config.data_dir)
         self.tokens = Tokens(store)
         self.scanner = Scanner(self.registry)
         self.registry.scan_on_push = self.scanner.start
+        self.lifecycle_job = LifecycleJob(self.registry, config.lifecycle_interval)
 
     @staticmethod
     def scope(ctx) -> Scope:

@@ -120,6 +120,8 @@ class Repositories:
                 "imageScanningConfiguration": {"scanOnPush": on_push}}
 
     def _policy(self, ctx, request, column: str, value=None, *, delete=False):
+        """Set (value), read or delete (delete) a repository's policy text in column."""
+        check_registry(ctx, request)
         name = request["repositoryName"]
         with ctx.write() as db:
             row = find(ctx, db, name)
@@ -151,21 +153,6 @@ class Repositories:
     def delete_repository_policy(self, ctx, request):
         text = self._policy(ctx, request, "policy", delete=True)
         return {"registryId": ctx.account_id, "repositoryName": request["repositoryName"], "policyText": text}
-
-    def put_lifecycle_policy(self, ctx, request):
-        text = self._policy(ctx, request, "lifecycle_policy", request["lifecyclePolicyText"])
-        return {"registryId": ctx.account_id, "repositoryName": request["repositoryName"],
-                "lifecyclePolicyText": text}
-
-    def get_lifecycle_policy(self, ctx, request):
-        text = self._policy(ctx, request, "lifecycle_policy")
-        return {"registryId": ctx.account_id, "repositoryName": request["repositoryName"],
-                "lifecyclePolicyText": text, "lastEvaluatedAt": None}
-
-    def delete_lifecycle_policy(self, ctx, request):
-        text = self._policy(ctx, request, "lifecycle_policy", delete=True)
-        return {"registryId": ctx.account_id, "repositoryName": request["repositoryName"],
-                "lifecyclePolicyText": text}
 
     # ArnTagging
     tag_pair_names = ("Key", "Value")
