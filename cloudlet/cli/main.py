@@ -30,11 +30,13 @@ def up(host, port, data_dir, regions, no_profile, lifecycle_interval):
 
 @cli.command()
 @click.option("--yes", is_flag=True, help="Install missing Debian packages without asking.")
-def setup(yes):
+@click.option("--registry", default="127.0.0.1:4566", show_default=True,
+              help="Address of the registry podman and skopeo may use without TLS.")
+def setup(yes, registry):
     """Check the host programs cloudlet drives and apt-install the missing ones."""
     from cloudlet.cli.setup import run
 
-    raise SystemExit(run(assume_yes=yes))
+    raise SystemExit(run(assume_yes=yes, registry=registry))
 
 
 @cli.group()

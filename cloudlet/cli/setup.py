@@ -6,6 +6,7 @@ import subprocess
 
 import click
 
+from cloudlet.cli import registries_conf
 from cloudlet.hostdeps import PROGRAMS
 
 
@@ -36,7 +37,7 @@ def cgroup_mode() -> str:
     return "v1"
 
 
-def run(assume_yes: bool) -> int:
+def run(assume_yes: bool, registry: str = "127.0.0.1:4566") -> int:
     missing = missing_packages()
     if missing:
         click.echo(f"missing Debian packages: {' '.join(missing)}")
@@ -53,6 +54,8 @@ def run(assume_yes: bool) -> int:
         click.echo(f"  {prog:<20} {path or 'MISSING'}  ({pkg})")
     click.echo(f"  cgroups              {cgroup_mode()}")
     click.echo(f"  VM accelerator       {accelerator()}")
+    if registries_conf.write(registry):
+        click.echo(f"  registry             {registry} without TLS for podman/skopeo ({registries_conf.DROP_IN})")
     still = missing_packages()
     if still:
         click.echo(f"still missing: {' '.join(still)}")
