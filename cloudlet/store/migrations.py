@@ -126,6 +126,26 @@ STEPS: list[list[str]] = [
             imported_at TEXT NOT NULL,
             advisories INTEGER NOT NULL)""",
     ],
+    # 3: the default VPC of each account and region, its subnets and default security group
+    [
+        """CREATE TABLE vpcs (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            vpc_id TEXT NOT NULL,
+            cidr TEXT NOT NULL UNIQUE,
+            is_default INTEGER NOT NULL,
+            security_group_id TEXT NOT NULL,
+            PRIMARY KEY (account_id, region, vpc_id))""",
+        """CREATE TABLE subnets (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            subnet_id TEXT NOT NULL,
+            vpc_id TEXT NOT NULL,
+            zone TEXT NOT NULL,
+            cidr TEXT NOT NULL,
+            default_for_az INTEGER NOT NULL,
+            PRIMARY KEY (account_id, region, subnet_id))""",
+    ],
 ]
 
 

@@ -170,6 +170,30 @@ advisory_sources = Table(
     Column("advisories", Integer, nullable=False),
 )
 
+# VPCs get distinct address ranges on this one host (their subnets become bridges).
+vpcs = Table(
+    "vpcs",
+    metadata,
+    Column("account_id", String, primary_key=True),
+    Column("region", String, primary_key=True),
+    Column("vpc_id", String, primary_key=True),
+    Column("cidr", String, nullable=False, unique=True),
+    Column("is_default", Integer, nullable=False),
+    Column("security_group_id", String, nullable=False),  # the VPC's default security group
+)
+
+subnets = Table(
+    "subnets",
+    metadata,
+    Column("account_id", String, primary_key=True),
+    Column("region", String, primary_key=True),
+    Column("subnet_id", String, primary_key=True),
+    Column("vpc_id", String, nullable=False),
+    Column("zone", String, nullable=False),
+    Column("cidr", String, nullable=False),
+    Column("default_for_az", Integer, nullable=False),
+)
+
 schema_version = Table(
     "schema_version",
     metadata,
@@ -179,4 +203,4 @@ schema_version = Table(
 
 # Tables whose rows belong to one account and one region; Scoped enforces it.
 SCOPED = {key_pairs.name, tags.name, ecr_repositories.name, ecr_images.name, ecr_tags.name, ecr_blobs.name,
-          ecr_uploads.name, kms_keys.name, ecr_scans.name}
+          ecr_uploads.name, kms_keys.name, ecr_scans.name, vpcs.name, subnets.name}

@@ -1,0 +1,111 @@
+"""The default VPC every account has in every region, as on AWS: one subnet per availability
+zone and a default security group, made the first time anything asks for them.
+
+All VPCs share this host, where a subnet becomes a bridge, so their address ranges must not
+overlap: the first default VPC gets AWS's 172.31.0.0/16, later ones the /16s below it down
+to 172.16.0.0/16, then /16s of 10.64.0.0/10.
+"""
+
+import ipaddress
+
+from sqlalchemy import select
+
+from cloudlet import ids
+from cloudlet.config import zones
+from cloudlet.edge.errors import AWSError
+from cloudlet.services.common import filters
+from cloudlet.store.schema import subnets, vpcs
+
+_POOL = [f"172.{n}.0.0/16" for n in range(31, 15, -1)] + [f"10.{n}.0.0/16" for n in range(64, 128)]
+
+
+def _free_cidr(db) -> str:
+    taken = {row[0] for row in db.conn.execute(select(vpcs.c.cidr))}  # every account's: one host
+    for cidr in _POOL:
+        if cidr not in taken:
+            return cidr
+    raise AWSError("VpcLimitExceeded", "This host has no address range left for another VPC.")
+
+
+def default_vpc(db) -> dict:
+    """The account's default VPC in the region (made, with its subnets, on first use)."""
+    row = db.one(vpcs, vpcs.c.is_default == 1)
+    if row:
+        return row
+    cidr = ipaddress.ip_network(_free_cidr(db))
+    vpc_id = ids.resource_id("vpc")
+    db.insert(vpcs, vpc_id=vpc_id, cidr=str(cidr), is_default=1, security_group_id=ids.resource_id("sg"))
+    for zone, block in zip(zones(db.region), cidr.subnets(new_prefix=20)):
+        db.insert(subnets, subnet_id=ids.resource_id("subnet"), vpc_id=vpc_id, zone=zone["ZoneName"],
+                  cidr=str(block), default_for_az=1)
+    return db.one(vpcs, vpcs.c.vpc_id == vpc_id)
+
+
+def find_subnet(db, subnet_id: str) -> dict:
+    default_vpc(db)
+    row = db.one(subnets, subnets.c.subnet_id == subnet_id)
+    if row is None:
+        raise AWSError("InvalidSubnetID.NotFound", f"The subnet ID '{subnet_id}' does not exist")
+    return row
+
+
+def _missing(wanted, found, code: str, what: str) -> None:
+    absent = [w for w in wanted or [] if w not in found]
+    if absent:
+        raise AWSError(code, f"The {what} '{absent[0]}' does not exist")
+
+
+class Vpcs:
+    def describe_vpcs(self, ctx, request):
+        with ctx.write() as db:
+            default_vpc(db)
+            rows = db.select(vpcs, order_by=vpcs.c.vpc_id)
+        _missing(request.get("VpcIds"), {r["vpc_id"] for r in rows}, "InvalidVpcID.NotFound", "vpc ID")
+        out = [{"VpcId": r["vpc_id"], "CidrBlock": r["cidr"], "State": "available", "IsDefault": bool(r["is_default"]),
+                "OwnerId": ctx.account_id, "InstanceTenancy": "default", "DhcpOptionsId": "default",
+                "CidrBlockAssociationSet": [{"AssociationId": f"vpc-cidr-assoc-{r['vpc_id'][4:]}",
+                                             "CidrBlock": r["cidr"], "CidrBlockState": {"State": "associated"}}]}
+               for r in rows if not request.get("VpcIds") or r["vpc_id"] in request["VpcIds"]]
+        getters = {"vpc-id": lambda v: v["VpcId"], "is-default": lambda v: v["IsDefault"],
+                   "cidr": lambda v: v["CidrBlock"], "cidr-block-association.cidr-block": lambda v: v["CidrBlock"],
+                   "state": lambda v: v["State"], "owner-id": lambda v: v["OwnerId"]}
+        return {"Vpcs": filters.apply(out, request.get("Filters"), getters)}
+
+    def describe_subnets(self, ctx, request):
+        with ctx.write() as db:
+            default_vpc(db)
+            rows = db.select(subnets, order_by=subnets.c.zone)
+        _missing(request.get("SubnetIds"), {r["subnet_id"] for r in rows}, "InvalidSubnetID.NotFound", "subnet ID")
+        zone_ids = {z["ZoneName"]: z["ZoneId"] for z in zones(ctx.region)}
+        out = [{"SubnetId": r["subnet_id"], "VpcId": r["vpc_id"], "CidrBlock": r["cidr"],
+                "AvailabilityZone": r["zone"], "AvailabilityZoneId": zone_ids.get(r["zone"]),
+                "AvailableIpAddressCount": ipaddress.ip_network(r["cidr"]).num_addresses - 5,
+                "DefaultForAz": bool(r["default_for_az"]), "MapPublicIpOnLaunch": True, "State": "available",
+                "OwnerId": ctx.account_id, "SubnetArn": ctx.arn("ec2", f"subnet/{r['subnet_id']}")}
+               for r in rows if not request.get("SubnetIds") or r["subnet_id"] in request["SubnetIds"]]
+        getters = {"subnet-id": lambda s: s["SubnetId"], "vpc-id": lambda s: s["VpcId"],
+                   "availability-zone": lambda s: s["AvailabilityZone"], "default-for-az": lambda s: s["DefaultForAz"],
+                   "cidr-block": lambda s: s["CidrBlock"], "state": lambda s: s["State"]}
+        return {"Subnets": filters.apply(out, request.get("Filters"), getters)}
+
+    def describe_security_groups(self, ctx, request):
+        with ctx.write() as db:
+            default_vpc(db)
+            rows = db.select(vpcs, order_by=vpcs.c.vpc_id)
+        groups = [{"GroupId": r["security_group_id"], "GroupName": "default", "VpcId": r["vpc_id"],
+                   "Description": "default VPC security group", "OwnerId": ctx.account_id,
+                   "IpPermissions": [{"IpProtocol": "-1", "UserIdGroupPairs": [
+                       {"GroupId": r["security_group_id"], "UserId": ctx.account_id}]}],
+                   "IpPermissionsEgress": [{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]}
+                  for r in rows]
+        _missing(request.get("GroupIds"), {g["GroupId"] for g in groups}, "InvalidGroup.NotFound", "security group")
+        names = request.get("GroupNames")
+        if names and any(n != "default" for n in names):
+            raise AWSError("InvalidGroup.NotFound",
+                           f"The security group '{next(n for n in names if n != 'default')}' does not exist "
+                           "in default VPC")
+        if request.get("GroupIds"):
+            groups = [g for g in groups if g["GroupId"] in request["GroupIds"]]
+        getters = {"group-id": lambda g: g["GroupId"], "group-name": lambda g: g["GroupName"],
+                   "vpc-id": lambda g: g["VpcId"], "description": lambda g: g["Description"]}
+        return {"SecurityGroups": filters.apply(groups, request.get("Filters"), getters)}
