@@ -20,6 +20,7 @@ log = logging.getLogger("cloudlet.edge")
 PROVIDERS = {
     "ec2": "cloudlet.services.ec2.provider:EC2",
     "ecr": "cloudlet.services.ecr.provider:ECR",
+    "ecs": "cloudlet.services.ecs.provider:ECS",
     "sts": "cloudlet.services.sts.provider:STS",
 }
 

@@ -28,5 +28,10 @@ class Context:
         """A read-write transaction scoped to this account and region."""
         return self.store.scoped(self.account_id, self.region, write=True)
 
+    @property
+    def caller_arn(self) -> str:
+        """The IAM user ARN of whoever signed the request."""
+        return f"arn:aws:iam::{self.account_id}:user/{self.credential.user_name}"
+
     def arn(self, service: str, resource: str, region: str | None = None) -> str:
         return ids.arn(service, self.region if region is None else region, self.account_id, resource)

@@ -146,6 +146,40 @@ STEPS: list[list[str]] = [
             default_for_az INTEGER NOT NULL,
             PRIMARY KEY (account_id, region, subnet_id))""",
     ],
+    # 4: ECS clusters, task definitions and tasks
+    [
+        """CREATE TABLE ecs_clusters (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            name TEXT NOT NULL,
+            arn TEXT NOT NULL,
+            status TEXT NOT NULL,
+            settings TEXT NOT NULL,
+            capacity_providers TEXT NOT NULL,
+            default_strategy TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (account_id, region, name))""",
+        """CREATE TABLE ecs_task_definitions (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            family TEXT NOT NULL,
+            revision INTEGER NOT NULL,
+            arn TEXT NOT NULL,
+            status TEXT NOT NULL,
+            body TEXT NOT NULL,
+            PRIMARY KEY (account_id, region, family, revision))""",
+        """CREATE TABLE ecs_tasks (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            task_id TEXT NOT NULL,
+            cluster TEXT NOT NULL,
+            desired_status TEXT NOT NULL,
+            last_status TEXT NOT NULL,
+            body TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (account_id, region, task_id))""",
+        "CREATE INDEX ecs_tasks_by_cluster ON ecs_tasks (account_id, region, cluster, last_status)",
+    ],
 ]
 
 

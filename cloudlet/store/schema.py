@@ -194,6 +194,48 @@ subnets = Table(
     Column("default_for_az", Integer, nullable=False),
 )
 
+ecs_clusters = Table(
+    "ecs_clusters",
+    metadata,
+    Column("account_id", String, primary_key=True),
+    Column("region", String, primary_key=True),
+    Column("name", String, primary_key=True),
+    Column("arn", String, nullable=False),
+    Column("status", String, nullable=False),
+    Column("settings", Text, nullable=False),  # JSON, as the API has them
+    Column("capacity_providers", Text, nullable=False),
+    Column("default_strategy", Text, nullable=False),
+    Column("created_at", String, nullable=False),
+)
+
+# A revision's body is the TaskDefinition as DescribeTaskDefinition returns it (JSON).
+ecs_task_definitions = Table(
+    "ecs_task_definitions",
+    metadata,
+    Column("account_id", String, primary_key=True),
+    Column("region", String, primary_key=True),
+    Column("family", String, primary_key=True),
+    Column("revision", Integer, primary_key=True),
+    Column("arn", String, nullable=False),
+    Column("status", String, nullable=False),
+    Column("body", Text, nullable=False),
+)
+
+# A task's body is the Task as DescribeTasks returns it (JSON), plus "_run": what the task
+# controller needs to run it (its definition, network, engine container ids).
+ecs_tasks = Table(
+    "ecs_tasks",
+    metadata,
+    Column("account_id", String, primary_key=True),
+    Column("region", String, primary_key=True),
+    Column("task_id", String, primary_key=True),
+    Column("cluster", String, nullable=False),
+    Column("desired_status", String, nullable=False),
+    Column("last_status", String, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("updated_at", String, nullable=False),
+)
+
 schema_version = Table(
     "schema_version",
     metadata,
@@ -203,4 +245,5 @@ schema_version = Table(
 
 # Tables whose rows belong to one account and one region; Scoped enforces it.
 SCOPED = {key_pairs.name, tags.name, ecr_repositories.name, ecr_images.name, ecr_tags.name, ecr_blobs.name,
-          ecr_uploads.name, kms_keys.name, ecr_scans.name, vpcs.name, subnets.name}
+          ecr_uploads.name, kms_keys.name, ecr_scans.name, vpcs.name, subnets.name, ecs_clusters.name,
+          ecs_task_definitions.name, ecs_tasks.name}

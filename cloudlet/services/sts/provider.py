@@ -11,5 +11,5 @@ class STS:
         return {
             "UserId": cred.user_id,
             "Account": cred.account_id,
-            "Arn": f"arn:aws:iam::{cred.account_id}:user/{cred.user_name}",
+            "Arn": ctx.caller_arn,
         }

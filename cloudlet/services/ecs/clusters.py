@@ -1,0 +1,128 @@
+"""ECS clusters: create, describe, list, update, delete, with settings and capacity providers.
+Every cluster can run FARGATE and FARGATE_SPOT tasks on this host's Fargate pool."""
+
+import json
+import re
+
+from cloudlet.edge.errors import AWSError
+from cloudlet.services.common import pagination, tags
+from cloudlet.store.schema import ecs_clusters as table
+from cloudlet.store.schema import ecs_tasks
+
+from .common import DEFAULT_CLUSTER, cluster_name, find_cluster, invalid, now
+
+_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,255}$")
+PROVIDERS = ("FARGATE", "FARGATE_SPOT")
+
+
+def _settings(given) -> list[dict]:
+    out = {"containerInsights": "disabled"}
+    for s in given or []:
+        if s.get("name") != "containerInsights" or s.get("value") not in ("enabled", "disabled", "enhanced"):
+            raise invalid(f"Invalid setting {s.get('name')}={s.get('value')}: only containerInsights "
+                          "(enabled, disabled or enhanced) is supported")
+        out[s["name"]] = s["value"]
+    return [{"name": k, "value": v} for k, v in out.items()]
+
+
+def _providers(names, strategy) -> tuple[list[str], list[dict]]:
+    names = list(names or [])
+    for name in names:
+        if name not in PROVIDERS:
+            raise invalid(f"The specified capacity provider '{name}' does not exist.")
+    for item in strategy or []:
+        if item.get("capacityProvider") not in names:
+            raise invalid(f"The specified capacity provider strategy cannot contain a capacity provider that "
+                          f"is not associated with the cluster: {item.get('capacityProvider')}")
+    return names, [{"capacityProvider": s["capacityProvider"], "weight": s.get("weight", 0), "base": s.get("base", 0)}
+                   for s in strategy or []]
+
+
+class Clusters:
+    def _describe(self, ctx, db, row: dict, include: list[str] = ()) -> dict:
+        counts = {status: db.count(ecs_tasks, ecs_tasks.c.cluster == row["name"], ecs_tasks.c.last_status == status)
+                  for status in ("RUNNING", "PENDING", "PROVISIONING")}
+        out = {"clusterArn": row["arn"], "clusterName": row["name"], "status": row["status"],
+               "registeredContainerInstancesCount": 0, "runningTasksCount": counts["RUNNING"],
+               "pendingTasksCount": counts["PENDING"] + counts["PROVISIONING"], "activeServicesCount": 0,
+               "statistics": [], "settings": json.loads(row["settings"]),
+               "capacityProviders": json.loads(row["capacity_providers"]),
+               "defaultCapacityProviderStrategy": json.loads(row["default_strategy"])}
+        if "TAGS" in include:
+            out["tags"] = tags.to_pairs(tags.get(db, row["arn"]), "key", "value")
+        return out
+
+    def create_cluster(self, ctx, request):
+        name = request.get("clusterName") or DEFAULT_CLUSTER
+        if not _NAME.match(name):
+            raise invalid("Cluster name must be 1-255 letters, numbers, hyphens and underscores.")
+        providers, strategy = _providers(request.get("capacityProviders"),
+                                         request.get("defaultCapacityProviderStrategy"))
+        settings = _settings(request.get("settings"))
+        arn = ctx.arn("ecs", f"cluster/{name}")
+        with ctx.write() as db:
+            row = db.one(table, table.c.name == name)
+            if row is None:
+                db.insert(table, name=name, arn=arn, status="ACTIVE", settings=json.dumps(settings),
+                          capacity_providers=json.dumps(providers), default_strategy=json.dumps(strategy),
+                          created_at=now())
+            elif row["status"] != "ACTIVE":  # a deleted cluster's name comes back to life
+                db.update(table, table.c.name == name, status="ACTIVE", settings=json.dumps(settings),
+                          capacity_providers=json.dumps(providers), default_strategy=json.dumps(strategy))
+            # creating an existing active cluster returns it unchanged, as ECS does
+            pairs = tags.from_pairs(request.get("tags"), "key", "value")
+            if pairs:
+                tags.put(db, arn, "cluster", pairs)
+            return {"cluster": self._describe(ctx, db, db.one(table, table.c.name == name))}
+
+    def describe_clusters(self, ctx, request):
+        include = request.get("include") or []
+        wanted = request.get("clusters") or [DEFAULT_CLUSTER]
+        clusters, failures = [], []
+        with ctx.read() as db:
+            for ref in wanted:
+                row = db.one(table, table.c.name == cluster_name(ref))
+                if row is None:
+                    failures.append({"arn": ref if ref.startswith("arn:") else ctx.arn("ecs", f"cluster/{ref}"),
+                                     "reason": "MISSING"})
+                else:
+                    clusters.append(self._describe(ctx, db, row, include))
+        return {"clusters": clusters, "failures": failures}
+
+    def list_clusters(self, ctx, request):
+        with ctx.read() as db:
+            rows = db.select(table, table.c.status == "ACTIVE")
+        page, token = pagination.page(rows, lambda r: r["arn"], request.get("nextToken"), request.get("maxResults"),
+                                      default=100, maximum=100)
+        return {"clusterArns": [r["arn"] for r in page], "nextToken": token}
+
+    def update_cluster_settings(self, ctx, request):
+        with ctx.write() as db:
+            row = find_cluster(db, request["cluster"])
+            db.update(table, table.c.name == row["name"], settings=json.dumps(_settings(request["settings"])))
+            return {"cluster": self._describe(ctx, db, db.one(table, table.c.name == row["name"]))}
+
+    def update_cluster(self, ctx, request):
+        with ctx.write() as db:
+            row = find_cluster(db, request["cluster"])
+            if request.get("settings") is not None:
+                db.update(table, table.c.name == row["name"], settings=json.dumps(_settings(request["settings"])))
+            return {"cluster": self._describe(ctx, db, db.one(table, table.c.name == row["name"]))}
+
+    def put_cluster_capacity_providers(self, ctx, request):
+        providers, strategy = _providers(request["capacityProviders"], request["defaultCapacityProviderStrategy"])
+        with ctx.write() as db:
+            row = find_cluster(db, request["cluster"])
+            db.update(table, table.c.name == row["name"], capacity_providers=json.dumps(providers),
+                      default_strategy=json.dumps(strategy))
+            return {"cluster": self._describe(ctx, db, db.one(table, table.c.name == row["name"]))}
+
+    def delete_cluster(self, ctx, request):
+        with ctx.write() as db:
+            row = find_cluster(db, request["cluster"])
+            active = db.count(ecs_tasks, ecs_tasks.c.cluster == row["name"], ecs_tasks.c.last_status != "STOPPED")
+            if active:
+                raise AWSError("ClusterContainsTasksException",
+                               "The Cluster cannot be deleted while Tasks are active.")
+            db.update(table, table.c.name == row["name"], status="INACTIVE")
+            return {"cluster": self._describe(ctx, db, db.one(table, table.c.name == row["name"]))}
