@@ -63,6 +63,23 @@ def accounts_list(data_dir):
     show(data_dir)
 
 
+@cli.group()
+def ecs():
+    """ECS helpers the AWS CLI lacks."""
+
+
+@ecs.command("register-task-definition")
+@click.argument("path", type=click.File("r"))
+@click.option("--profile", default=None, help="AWS profile [default: cloudlet if it exists, else the usual chain].")
+@click.option("--region", default=None)
+@click.option("--endpoint-url", default=None)
+def ecs_register_task_definition(path, profile, region, endpoint_url):
+    """Register the task definition in PATH (- for standard input), the console's JSON accepted."""
+    from cloudlet.cli.ecs import register
+
+    register(path, profile, region, endpoint_url)
+
+
 def _engine_commands():
     # The docker-like commands; their modules import the engine only when a command runs.
     from cloudlet.cli import containers, images, registry

@@ -34,6 +34,7 @@ def create_app(config, store) -> Starlette:
     async def health(_http: HTTPRequest) -> JSONResponse:
         return JSONResponse({"status": "ok", "version": __version__})
 
+    edge.provider("ecs")  # its task controller picks up where the last run left off
     ecr = edge.provider("ecr")
     registry = DistributionAPI(ecr.registry, ecr.tokens, config.regions)
 

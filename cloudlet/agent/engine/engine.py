@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cloudlet.agent.images import ImageError, ImageStore
-from cloudlet.agent.network import Networks, PortMapping, Settings
+from cloudlet.agent.network import Attachment, Networks, PortMapping, Settings
 from cloudlet.agent.runtime import (ContainerNotFound, ContainerSpec, ContainerState, Resources, Runtime,
                                     VolumeMount)
 
@@ -52,7 +52,9 @@ class Engine:
 
     # -- containers -----------------------------------------------------------------
 
-    def create(self, opts: RunOptions) -> Container:
+    def create(self, opts: RunOptions, attachment: Attachment | None = None) -> Container:
+        """A container, not started. attachment: a network namespace to join that someone
+        else connected (an ECS task's, shared by its containers), instead of one of its own."""
         try:
             image = self.images.get(opts.image)
             layers = self.images.layer_dirs(image)
@@ -62,7 +64,9 @@ class Engine:
         name = opts.name or f"{opts.image.split('/')[-1].split(':')[0]}-{cid[:6]}"
         if any(rec.name == name for rec in self.runtime.records()):
             raise EngineError(f"the container name {name!r} is already in use")
-        attachment = self.networks.connect(cid, name, opts.network, ports=opts.ports, aliases=opts.aliases)
+        owns_network = attachment is None
+        if owns_network:
+            attachment = self.networks.connect(cid, name, opts.network, ports=opts.ports, aliases=opts.aliases)
         labels = {**opts.labels, IMAGE_LABEL: opts.image, NETWORK_LABEL: opts.network}
         spec = ContainerSpec(
             id=cid, name=name, layers=[str(p) for p in layers], image_config=image.config.runtime,
@@ -78,12 +82,13 @@ class Engine:
         try:
             state = self.runtime.create(spec)
         except BaseException:
-            self.networks.disconnect(cid)
+            if owns_network:
+                self.networks.disconnect(cid)
             raise
         return self._container(state, {cid: (attachment.ip, attachment.ports)})
 
-    def run(self, opts: RunOptions) -> Container:
-        container = self.create(opts)
+    def run(self, opts: RunOptions, attachment: Attachment | None = None) -> Container:
+        container = self.create(opts, attachment)
         try:
             state = self.runtime.start(container.id)
         except BaseException:

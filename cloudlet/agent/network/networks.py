@@ -166,11 +166,25 @@ class Networks:
                 self._unplumb(endpoint)
                 raise
             data["endpoints"][cid] = endpoint
-            binds = [BindMount(str(self._write_resolv()), "/etc/resolv.conf", True)]
             if net["user"]:
-                binds.append(BindMount(str(self.hosts_dir / cid), "/etc/hosts"))
                 self._refresh_hosts(data, network)
-        return Attachment(f"/run/netns/{endpoint['netns']}", address, binds, ports)
+            return self._attachment(cid, endpoint, net)
+
+    def _attachment(self, cid: str, endpoint: dict, net: dict) -> Attachment:
+        binds = [BindMount(str(self._write_resolv()), "/etc/resolv.conf", True)]
+        if net["user"]:
+            binds.append(BindMount(str(self.hosts_dir / cid), "/etc/hosts"))
+        return Attachment(f"/run/netns/{endpoint['netns']}", endpoint["ip"], binds, _ports(endpoint))
+
+    def attachment(self, cid: str) -> Attachment | None:
+        """What connect() gave cid, if it is still connected: for a caller that lost track of
+        it (a restart) and for containers that join another's namespace."""
+        data = self.state.read()
+        endpoint = data["endpoints"].get(cid)
+        if endpoint is None:
+            return None
+        net = self._default() if endpoint["network"] == DEFAULT else data["networks"].get(endpoint["network"])
+        return self._attachment(cid, endpoint, net) if net else None
 
     def _plumb(self, endpoint: dict, net: dict) -> None:
         ns, veth = endpoint["netns"], endpoint["veth"]

@@ -1,12 +1,33 @@
-"""The ECS provider: clusters, task definitions and tasks, one method per operation."""
+"""The ECS provider: clusters, task definitions and tasks, one method per operation. Its task
+controller (cloudlet/control/tasks.py) runs the tasks on this host."""
 
+from cloudlet.agent.engine import Engine
+from cloudlet.control.tasks import TaskController
+from cloudlet.edge.errors import AWSError
+from cloudlet.registry import open_registry
 from cloudlet.services.common.tags import ArnTagging
+from cloudlet.store.schema import ecs_clusters, ecs_task_definitions, ecs_tasks
 
 from .clusters import Clusters
 from .taskdefs import TaskDefinitions
+from .tasks import Tasks
 
 
-class ECS(Clusters, TaskDefinitions, ArnTagging):
+class ECS(Clusters, TaskDefinitions, Tasks, ArnTagging):
     def __init__(self, config, store):
         self.config = config
         self.store = store
+        self.controller = TaskController(store, Engine(config.engine_dir), open_registry(store, config.data_dir))
+
+    def wake_controller(self) -> None:
+        self.controller.wake()
+
+    def tagged_resource_type(self, db, arn: str) -> str:
+        kinds = (("cluster", ecs_clusters, ecs_clusters.c.arn), ("task-definition", ecs_task_definitions,
+                                                                 ecs_task_definitions.c.arn))
+        for kind, table, column in kinds:
+            if db.one(table, column == arn):
+                return kind
+        if ":task/" in arn and db.one(ecs_tasks, ecs_tasks.c.task_id == arn.rsplit("/", 1)[-1]):
+            return "task"
+        raise AWSError("InvalidParameterException", "The specified resource is not valid.")

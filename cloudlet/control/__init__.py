@@ -1,0 +1,1 @@
+"""Reconcilers: they move what runs toward what the store says should run."""

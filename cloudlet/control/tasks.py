@@ -1,0 +1,374 @@
+"""The task controller: moves each ECS task from what the store says it should be to what
+runs on this host, through the container engine, and writes back what happened.
+
+    PROVISIONING  its network: for awsvpc, a namespace and an address on its subnet's bridge
+    PENDING       its images (from ECR, or the bootstrap images by their names) and its
+                  containers, created and started in dependsOn order, all in that namespace
+    RUNNING       watched: an essential container that exits stops the task
+    STOPPED       containers stopped (stop signal, stopTimeout, then SIGKILL) and removed,
+                  the namespace released; exit codes and reasons kept on the task
+
+Everything it needs is in the task's row (its "_run" notes) and in names it can find again
+(containers are named after the task), so a controller that restarts picks up each task
+where it was, without running anything twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import secrets
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+
+from sqlalchemy import or_, select, update
+
+from cloudlet.agent.engine import Engine, EngineError, OptionError, RunOptions
+from cloudlet.agent.images import ImageError, ImageNotFound
+from cloudlet.agent.network import NetworkError, PortMapping
+from cloudlet.agent.runtime import ContainerError, Ulimit
+from cloudlet.store.schema import ecs_tasks
+
+log = logging.getLogger("cloudlet.control.tasks")
+POLL = 0.5  # seconds between looks at running tasks when nothing wakes the controller
+WORKERS = 4
+_ECR = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.[^/]+/([^:@]+)(?::([^@]+))?$")
+# What the API owns on a task: StopTask may change these while a step runs.
+_API_FIELDS = ("desiredStatus", "stopCode", "stoppedReason", "stoppingAt")
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat()
+
+
+class TaskFailed(Exception):
+    """The task cannot start: (stop code, reason of the task, reason of the container)."""
+
+    def __init__(self, reason: str, container: str | None = None):
+        super().__init__(reason)
+        self.reason, self.container = reason, container
+
+
+class TaskController:
+    def __init__(self, store, engine: Engine, registry=None):
+        self.store = store
+        self.engine = engine
+        self.registry = registry  # to pull images of ECR repositories
+        self._wake = threading.Event()
+        self._busy: set[tuple] = set()
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="task")
+        self._stopped = threading.Event()
+        threading.Thread(target=self._loop, name="task-controller", daemon=True).start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._wake.set()
+
+    def _loop(self) -> None:
+        while not self._stopped.is_set():
+            self._wake.wait(POLL)
+            self._wake.clear()
+            try:
+                for key in self._active():
+                    with self._lock:
+                        if key in self._busy:
+                            continue
+                        self._busy.add(key)
+                    self._pool.submit(self._step, key)
+            except Exception:  # the store briefly unavailable, say: try again next round
+                log.exception("listing tasks")
+
+    def _active(self) -> list[tuple]:
+        with self.store.begin(write=False) as conn:
+            rows = conn.execute(select(ecs_tasks.c.account_id, ecs_tasks.c.region, ecs_tasks.c.task_id).where(
+                or_(ecs_tasks.c.desired_status == "RUNNING", ecs_tasks.c.last_status != "STOPPED")))
+            return [tuple(r) for r in rows]
+
+    # -- one task, one step ---------------------------------------------------------------
+
+    def _step(self, key: tuple) -> None:
+        try:
+            body = self._load(key)
+            if body is None:
+                return
+            if body["desiredStatus"] == "RUNNING":
+                if body["lastStatus"] == "PROVISIONING":
+                    self._provision(body)
+                    body = self._save(key, body)
+                if body["desiredStatus"] == "RUNNING" and body["lastStatus"] == "PENDING":
+                    self._start(key, body)
+                    body = self._save(key, body)
+                if body["desiredStatus"] == "RUNNING" and body["lastStatus"] == "RUNNING":
+                    if self._watch(body):
+                        body = self._save(key, body)
+            if body["desiredStatus"] == "STOPPED" and body["lastStatus"] != "STOPPED":
+                self._stop(body)
+                self._save(key, body)
+        except Exception:
+            log.exception("task %s", key[2])
+        finally:
+            with self._lock:
+                self._busy.discard(key)
+            self._wake.set()  # a step may have made work for the next one
+
+    def _load(self, key: tuple) -> dict | None:
+        with self.store.scoped(key[0], key[1], write=False) as db:
+            row = db.one(ecs_tasks, ecs_tasks.c.task_id == key[2])
+        return json.loads(row["body"]) if row else None
+
+    def _save(self, key: tuple, body: dict) -> dict:
+        """Write the controller's view back; a stop asked for meanwhile wins over RUNNING."""
+        with self.store.scoped(key[0], key[1]) as db:
+            current = json.loads(db.one(ecs_tasks, ecs_tasks.c.task_id == key[2])["body"])
+            if current["desiredStatus"] == "STOPPED" and body["desiredStatus"] != "STOPPED":
+                body.update({k: current[k] for k in _API_FIELDS if k in current})
+            body["version"] = current["version"] + 1
+            db.conn.execute(update(ecs_tasks).where(
+                ecs_tasks.c.account_id == key[0], ecs_tasks.c.region == key[1], ecs_tasks.c.task_id == key[2]
+            ).values(desired_status=body["desiredStatus"], last_status=body["lastStatus"], body=json.dumps(body),
+                     updated_at=now()))
+        return body
+
+    # -- PROVISIONING -----------------------------------------------------------------------
+
+    def _provision(self, body: dict) -> None:
+        net = body["_run"]["network"]
+        if net["mode"] == "awsvpc":
+            task_id = body["taskArn"].rsplit("/", 1)[1]
+            try:
+                attachment = self._attach(task_id, net)
+            except NetworkError as e:
+                self._fail(body, f"ResourceInitializationError: the task's network could not be set up: {e}")
+                return
+            net["ip"] = attachment.ip
+            eni = body["attachments"][0]
+            eni["status"] = "ATTACHED"
+            eni["details"] = [{"name": "subnetId", "value": net["subnet"]},
+                              {"name": "networkInterfaceId", "value": f"eni-{secrets.token_hex(9)[:17]}"},
+                              {"name": "privateIPv4Address", "value": attachment.ip}]
+            for c in body["containers"]:
+                c["networkInterfaces"] = [{"attachmentId": eni["id"], "privateIpv4Address": attachment.ip}]
+        body["lastStatus"] = "PENDING"
+
+    def _attach(self, task_id: str, net: dict):
+        networks = self.engine.networks
+        found = networks.attachment(task_id)
+        if found:
+            return found
+        if net["subnet"] not in networks.list():
+            try:
+                networks.create(net["subnet"], net["cidr"])
+            except NetworkError as e:
+                if "already exists" not in str(e):  # another task's worker made it just now
+                    raise
+        return networks.connect(task_id, f"task-{task_id[:12]}", net["subnet"])
+
+    # -- PENDING ------------------------------------------------------------------------------
+
+    def _start(self, key: tuple, body: dict) -> None:
+        definition = body["_run"]["definition"]
+        overrides = {o["name"]: o for o in body["overrides"]["containerOverrides"]}
+        body["pullStartedAt"] = now()
+        try:
+            images = {c["name"]: self._image(c["image"], key) for c in definition["containerDefinitions"]}
+        except TaskFailed as e:
+            self._fail(body, e.reason, e.container)
+            return
+        body["pullStoppedAt"] = now()
+        pending = list(definition["containerDefinitions"])
+        while pending:
+            ready = [c for c in pending if self._dependencies_met(body, c)]
+            if not ready:
+                if self._dependency_failed(body, pending):
+                    return
+                time.sleep(0.2)
+                continue
+            for c in ready:
+                pending.remove(c)
+                try:
+                    self._run_container(body, c, images[c["name"]], overrides.get(c["name"], {}))
+                except (EngineError, OptionError, ImageError, ContainerError, NetworkError) as e:
+                    self._fail(body, "CannotStartContainerError: " + str(e), c["name"])
+                    return
+        body.update(lastStatus="RUNNING", startedAt=now(), connectivity="CONNECTED", connectivityAt=now())
+
+    def _image(self, image: str, key: tuple) -> str:
+        m = _ECR.match(image)
+        try:
+            if m:
+                return self._pull(m, image, key)
+            try:
+                self.engine.images.get(image)
+            except ImageNotFound:
+                from cloudlet.bootstrap.images import bootstrap
+                from cloudlet.bootstrap.recipes import recipe_for
+                try:
+                    recipe_for(image)
+                except ValueError:
+                    raise TaskFailed(f"CannotPullContainerError: pull image manifest has been retried 1 time(s): "
+                                     f"{image}: not found (neither in ECR nor one of the bootstrap images)") from None
+                bootstrap(self.engine.images, [image])
+            return image
+        except (ImageError, RuntimeError) as e:
+            raise TaskFailed(f"CannotPullContainerError: {image}: {e}") from None
+
+    def _pull(self, m, image: str, key: tuple) -> str:
+        from cloudlet.registry import RegistryError
+        from cloudlet.registry.local import pull
+        from cloudlet.registry.registry import Scope
+
+        account, region, repo, tag = m.group(1), m.group(2), m.group(3), m.group(4) or "latest"
+        if account != key[0]:
+            raise TaskFailed(f"CannotPullContainerError: access denied to the repository of account {account}")
+        try:
+            pull(self.registry, self.engine.images, Scope(account, region), repo, tag, image)
+        except RegistryError as e:
+            raise TaskFailed(f"CannotPullContainerError: {image}: {e.message}") from None
+        return image
+
+    @staticmethod
+    def _container(body: dict, name: str) -> dict:
+        return next(c for c in body["containers"] if c["name"] == name)
+
+    def _dependencies_met(self, body: dict, c: dict) -> bool:
+        for dep in c.get("dependsOn") or []:
+            other = self._container(body, dep["containerName"])
+            if dep["condition"] in ("START", "HEALTHY"):  # HEALTHY: health checks are not run yet
+                if other["lastStatus"] not in ("RUNNING", "STOPPED"):
+                    return False
+            else:
+                self._refresh(body, other)
+                if other["lastStatus"] != "STOPPED":
+                    return False
+        return True
+
+    def _dependency_failed(self, body: dict, pending: list[dict]) -> bool:
+        for c in pending:
+            for dep in c.get("dependsOn") or []:
+                other = self._container(body, dep["containerName"])
+                if dep["condition"] == "SUCCESS" and other["lastStatus"] == "STOPPED" and other.get("exitCode"):
+                    self._fail(body, f"CannotStartContainerError: dependency {other['name']} exited "
+                               f"{other['exitCode']}, {c['name']} needs it to succeed", c["name"])
+                    return True
+        return False
+
+    def _run_container(self, body: dict, c: dict, image: str, override: dict) -> None:
+        task_id = body["taskArn"].rsplit("/", 1)[1]
+        run, entry = body["_run"], self._container(body, c["name"])
+        name = f"ecs-{task_id[:12]}-{c['name']}"
+        try:
+            container = self.engine.get(name)  # a restarted controller finds what it made
+        except EngineError:
+            container = None
+        if container is None:
+            mode = run["network"]["mode"]
+            attachment = self.engine.networks.attachment(task_id) if mode == "awsvpc" else None
+            container = self.engine.create(self._options(body, c, image, override, name), attachment)
+        if container.state.status == "created":
+            self.engine.start(container.id)
+            container = self.engine.get(container.id)
+        run["containers"][c["name"]] = container.id
+        entry.update(runtimeId=container.id, lastStatus="RUNNING")
+        if run["network"]["mode"] == "bridge":
+            entry["networkBindings"] = [{"bindIP": p.host_ip, "containerPort": p.container_port,
+                                         "hostPort": p.host_port, "protocol": p.protocol} for p in container.ports]
+        elif run["network"]["mode"] == "host":
+            entry["networkBindings"] = [{"bindIP": "0.0.0.0", "containerPort": p["containerPort"],
+                                         "hostPort": p["hostPort"], "protocol": p["protocol"]}
+                                        for p in c.get("portMappings") or []]
+
+    def _options(self, body: dict, c: dict, image: str, override: dict, name: str) -> RunOptions:
+        run = body["_run"]
+        mode = run["network"]["mode"]
+        memory = override.get("memory") or c.get("memory") or c.get("memoryReservation") or \
+            (int(body["memory"]) if body.get("memory") else None)
+        env = {e["name"]: e["value"] for e in c.get("environment") or []}
+        env.update({e["name"]: e["value"] for e in override.get("environment") or []})
+        ports = [PortMapping(p["hostPort"], p["containerPort"], p["protocol"]) for p in c.get("portMappings") or []] \
+            if mode == "bridge" else []
+        cpu = override.get("cpu", c.get("cpu", 0))
+        return RunOptions(
+            image=image, name=name, command=override.get("command") or c.get("command"),
+            entrypoint=c.get("entryPoint"), env=env, ports=ports,
+            network={"awsvpc": "none", "bridge": "bridge"}.get(mode, mode),
+            memory=memory * 2**20 if memory else None, cpu_shares=max(2, cpu) if cpu else None,
+            cpus=int(body["cpu"]) / 1024 if body.get("cpu") else None,
+            user=c.get("user"), workdir=c.get("workingDirectory"),
+            hostname=c.get("hostname") if mode in ("bridge", "none") else None,
+            readonly_rootfs=bool(c.get("readonlyRootFilesystem")),
+            ulimits=[Ulimit(u["name"], u["softLimit"], u["hardLimit"]) for u in c.get("ulimits") or []],
+            stop_timeout=float(c.get("stopTimeout") or 30),
+            labels={"com.amazonaws.ecs.task-arn": body["taskArn"], "com.amazonaws.ecs.container-name": c["name"],
+                    "com.amazonaws.ecs.cluster": body["clusterArn"],
+                    "com.amazonaws.ecs.task-definition-family": run["definition"]["family"],
+                    **(c.get("dockerLabels") or {})})
+
+    # -- RUNNING ------------------------------------------------------------------------------
+
+    def _refresh(self, body: dict, entry: dict) -> bool:
+        """Bring a container's entry up to date with the engine; True if it just stopped."""
+        cid = entry.get("runtimeId")
+        if not cid or entry["lastStatus"] == "STOPPED":
+            return False
+        try:
+            state = self.engine.get(cid).state
+        except EngineError:
+            entry.update(lastStatus="STOPPED", reason="The container was removed from the host")
+            return True
+        if state.status != "exited":
+            return False
+        entry.update(lastStatus="STOPPED", exitCode=state.exit_code)
+        if state.oom_killed:
+            entry["reason"] = "OutOfMemoryError: Container killed due to memory usage"
+        return True
+
+    def _watch(self, body: dict) -> bool:
+        changed = False
+        definition = {c["name"]: c for c in body["_run"]["definition"]["containerDefinitions"]}
+        for entry in body["containers"]:
+            if self._refresh(body, entry):
+                changed = True
+                if definition[entry["name"]].get("essential", True) and body["desiredStatus"] == "RUNNING":
+                    body.update(desiredStatus="STOPPED", stopCode="EssentialContainerExited", stoppingAt=now(),
+                                stoppedReason="Essential container in task exited")
+        return changed
+
+    # -- STOPPED ------------------------------------------------------------------------------
+
+    def _stop(self, body: dict) -> None:
+        task_id = body["taskArn"].rsplit("/", 1)[1]
+        definition = {c["name"]: c for c in body["_run"]["definition"]["containerDefinitions"]}
+        body["lastStatus"] = "DEPROVISIONING"
+        for entry in body["containers"]:
+            cid = entry.get("runtimeId")
+            if cid and entry["lastStatus"] != "STOPPED":
+                try:
+                    self.engine.stop(cid, float(definition[entry["name"]].get("stopTimeout") or 30))
+                except EngineError:
+                    pass  # gone already
+                self._refresh(body, entry)
+            entry["lastStatus"] = "STOPPED"
+            if cid:
+                try:
+                    self.engine.remove(cid, force=True)
+                except EngineError:
+                    pass
+        self.engine.networks.disconnect(task_id)
+        for eni in body.get("attachments") or []:
+            eni["status"] = "DELETED"
+        stamp = now()
+        body.update(lastStatus="STOPPED", stoppedAt=stamp, executionStoppedAt=stamp, connectivity="DISCONNECTED")
+        body.setdefault("stoppingAt", stamp)
+
+    def _fail(self, body: dict, reason: str, container: str | None = None) -> None:
+        """The task cannot go on starting: it stops, saying why (as ECS's TaskFailedToStart)."""
+        body.update(desiredStatus="STOPPED", stopCode="TaskFailedToStart", stoppedReason=reason, stoppingAt=now())
+        if container:
+            self._container(body, container)["reason"] = reason

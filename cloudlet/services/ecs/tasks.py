@@ -1,0 +1,180 @@
+"""ECS tasks: RunTask records what should run and answers at once (PROVISIONING); the task
+controller (cloudlet/control/tasks.py) makes it so and writes back what happened. StopTask
+only asks; DescribeTasks and ListTasks read what is recorded."""
+
+from __future__ import annotations
+
+import json
+import secrets
+
+from cloudlet.edge.errors import AWSError
+from cloudlet.services.common import pagination, tags
+from cloudlet.services.ec2.vpcs import find_subnet
+from cloudlet.store.schema import ecs_tasks as table
+
+from . import taskdefs
+from .common import find_cluster, invalid, now
+
+MAX_COUNT = 10
+
+
+def public(body: dict) -> dict:
+    """The Task as the API shows it (the controller's private notes left out)."""
+    return {k: v for k, v in body.items() if not k.startswith("_")}
+
+
+def _launch(request, cluster: dict) -> tuple[str, str | None]:
+    """(launch type, capacity provider) from the request or the cluster's default strategy."""
+    strategy = request.get("capacityProviderStrategy") or ([] if request.get("launchType") else
+                                                           json.loads(cluster["default_strategy"]))
+    if request.get("launchType") and request.get("capacityProviderStrategy"):
+        raise invalid("Specifying both a launch type and capacity provider strategy is not supported. Remove one "
+                      "and try again.")
+    if strategy:
+        provider = max(strategy, key=lambda s: (s.get("base", 0), s.get("weight", 0)))["capacityProvider"]
+        if provider not in ("FARGATE", "FARGATE_SPOT"):
+            raise invalid(f"The specified capacity provider '{provider}' does not exist.")
+        return "FARGATE", provider
+    return request.get("launchType") or "EC2", None
+
+
+def _network(db, request, definition: dict) -> dict:
+    mode = definition["networkMode"]
+    config = (request.get("networkConfiguration") or {}).get("awsvpcConfiguration")
+    if mode != "awsvpc":
+        if config:
+            raise invalid("Network Configuration is not valid for the given networkMode of this task definition.")
+        return {"mode": mode}
+    if not config:
+        raise invalid("Network Configuration must be provided when networkMode 'awsvpc' is specified.")
+    subnets = config.get("subnets") or []
+    if not subnets:
+        raise invalid("subnets can not be empty.")
+    for subnet_id in subnets:
+        try:
+            subnet = find_subnet(db, subnet_id)
+        except AWSError as e:
+            raise invalid(f"Error retrieving subnet information for [{subnet_id}]: {e.message} "
+                          f"(ErrorCode: {e.code})") from None
+    first = find_subnet(db, subnets[0])
+    return {"mode": mode, "subnet": first["subnet_id"], "cidr": first["cidr"], "zone": first["zone"],
+            "securityGroups": config.get("securityGroups") or []}
+
+
+def _containers(definition: dict, overrides: list[dict], task_arn: str, region_account: str) -> list[dict]:
+    by_name = {o.get("name"): o for o in overrides}
+    unknown = set(by_name) - {c["name"] for c in definition["containerDefinitions"]}
+    if unknown:
+        raise invalid(f"Override for container named {sorted(unknown)[0]} is not a container in the TaskDefinition.")
+    out = []
+    for c in definition["containerDefinitions"]:
+        entry = {"containerArn": f"arn:aws:ecs:{region_account}:container/{task_arn.rsplit('/', 2)[1]}/"
+                                 f"{task_arn.rsplit('/', 1)[1]}/{secrets.token_hex(16)}",
+                 "taskArn": task_arn, "name": c["name"], "image": c["image"], "lastStatus": "PENDING",
+                 "networkInterfaces": [], "networkBindings": [], "cpu": str(c.get("cpu", 0))}
+        for key in ("memory", "memoryReservation"):
+            if c.get(key) is not None:
+                entry[key] = str(c[key])
+        if c.get("healthCheck"):
+            entry["healthStatus"] = "UNKNOWN"
+        out.append(entry)
+    return out
+
+
+class Tasks:
+    def run_task(self, ctx, request):
+        count = request.get("count") or 1
+        if not 1 <= count <= MAX_COUNT:
+            raise invalid(f"count must be between 1 and {MAX_COUNT}.")
+        with ctx.write() as db:
+            cluster = find_cluster(db, request.get("cluster"))
+            row = taskdefs.find(db, request["taskDefinition"], active_only=True)
+            definition = json.loads(row["body"])
+            launch, provider = _launch(request, cluster)
+            if launch == "FARGATE" and "FARGATE" not in definition["compatibilities"]:
+                raise invalid("Task definition does not support launch_type FARGATE.")
+            network = _network(db, request, definition)
+            if launch != "FARGATE":
+                # EC2 tasks go to registered container instances: this cluster has none.
+                return {"tasks": [], "failures": [{"arn": cluster["arn"],
+                                                   "reason": "No Container Instances were found in your cluster."}]}
+            overrides = request.get("overrides") or {}
+            tasks = [self._new_task(ctx, db, request, cluster, definition, network, provider, overrides)
+                     for _ in range(count)]
+        self.wake_controller()
+        return {"tasks": [public(t) for t in tasks], "failures": []}
+
+    def _new_task(self, ctx, db, request, cluster, definition, network, provider, overrides) -> dict:
+        task_id = secrets.token_hex(16)
+        arn = ctx.arn("ecs", f"task/{cluster['name']}/{task_id}")
+        body = {
+            "taskArn": arn, "clusterArn": cluster["arn"], "taskDefinitionArn": definition["taskDefinitionArn"],
+            "lastStatus": "PROVISIONING", "desiredStatus": "RUNNING", "launchType": "FARGATE",
+            "capacityProviderName": provider or "FARGATE", "platformVersion": "1.4.0", "platformFamily": "Linux",
+            "cpu": definition.get("cpu"), "memory": definition.get("memory"), "createdAt": now(), "version": 1,
+            "group": request.get("group") or f"family:{definition['family']}", "connectivity": "CONNECTING",
+            "startedBy": request.get("startedBy"), "overrides": {"containerOverrides": overrides.get(
+                "containerOverrides") or [], "inferenceAcceleratorOverrides": []},
+            "containers": _containers(definition, overrides.get("containerOverrides") or [], arn,
+                                      f"{ctx.region}:{ctx.account_id}"),
+            "attachments": [], "tags": request.get("tags") or [], "enableExecuteCommand": False,
+            "ephemeralStorage": {"sizeInGiB": 20},
+            "_run": {"definition": definition, "network": network, "containers": {}},
+        }
+        if network["mode"] == "awsvpc":
+            body["availabilityZone"] = network["zone"]
+            body["attachments"] = [{"id": secrets.token_hex(16), "type": "ElasticNetworkInterface",
+                                    "status": "PRECREATED", "details": [
+                                        {"name": "subnetId", "value": network["subnet"]}]}]
+        db.insert(table, task_id=task_id, cluster=cluster["name"], desired_status="RUNNING",
+                  last_status="PROVISIONING", body=json.dumps(body), updated_at=now())
+        if request.get("tags"):
+            tags.put(db, arn, "task", tags.from_pairs(request["tags"], "key", "value"))
+        return body
+
+    def describe_tasks(self, ctx, request):
+        tasks, failures = [], []
+        with ctx.read() as db:
+            cluster = find_cluster(db, request.get("cluster"))
+            for ref in request["tasks"]:
+                task_id = ref.rsplit("/", 1)[-1]
+                row = db.one(table, table.c.task_id == task_id, table.c.cluster == cluster["name"])
+                if row is None:
+                    failures.append({"arn": ref, "reason": "MISSING"})
+                else:
+                    tasks.append(public(json.loads(row["body"])))
+        return {"tasks": tasks, "failures": failures}
+
+    def list_tasks(self, ctx, request):
+        desired = request.get("desiredStatus") or "RUNNING"
+        with ctx.read() as db:
+            cluster = find_cluster(db, request.get("cluster"))
+            rows = db.select(table, table.c.cluster == cluster["name"], table.c.desired_status == desired)
+        bodies = [json.loads(r["body"]) for r in rows]
+        if request.get("family"):
+            bodies = [b for b in bodies if b["group"] == f"family:{request['family']}" or
+                      taskdefs.parse_ref(b["taskDefinitionArn"])[0] == request["family"]]
+        if request.get("startedBy"):
+            bodies = [b for b in bodies if b.get("startedBy") == request["startedBy"]]
+        if request.get("launchType"):
+            bodies = [b for b in bodies if b["launchType"] == request["launchType"]]
+        page, token = pagination.page(bodies, lambda b: b["taskArn"], request.get("nextToken"),
+                                      request.get("maxResults"), default=100, maximum=100)
+        return {"taskArns": [b["taskArn"] for b in page], "nextToken": token}
+
+    def stop_task(self, ctx, request):
+        task_id = request["task"].rsplit("/", 1)[-1]
+        with ctx.write() as db:
+            cluster = find_cluster(db, request.get("cluster"))
+            row = db.one(table, table.c.task_id == task_id, table.c.cluster == cluster["name"])
+            if row is None:
+                raise invalid("The referenced task was not found.")
+            body = json.loads(row["body"])
+            if body["desiredStatus"] != "STOPPED":
+                body.update(desiredStatus="STOPPED", stopCode="UserInitiated", stoppingAt=now(),
+                            stoppedReason=request.get("reason") or "Task stopped by user",
+                            version=body["version"] + 1)
+                db.update(table, table.c.task_id == task_id, desired_status="STOPPED", body=json.dumps(body),
+                          updated_at=now())
+        self.wake_controller()
+        return {"task": public(body)}
