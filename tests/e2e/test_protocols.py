@@ -16,9 +16,9 @@ def test_ec2_action_without_provider_method(server):
     assert (code, status) == ("InvalidAction", 400) and "DescribeInstances" in message
 
 
-def test_json_operation_without_provider(server):
-    code, message, status = error_of(server.client("ecs").list_clusters)
-    assert (code, status) == ("UnknownOperationException", 400) and "ListClusters" in message
+def test_json_operation_not_implemented(server):
+    code, message, status = error_of(server.client("ecs").list_account_settings)
+    assert (code, status) == ("UnknownOperationException", 400) and "ListAccountSettings" in message
 
 
 def test_cbor_operation_without_provider(server):
