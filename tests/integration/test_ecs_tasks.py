@@ -1,0 +1,165 @@
+"""ECS tasks that run for real: FARGATE tasks in their own network namespace with an address
+of their subnet, containers sharing it, dependsOn, essential exits and OOM kills reported as
+ECS reports them, images from ECR, start failures, and a task that survives kill -9 of
+`cloudlet up`. The server and the engine share one data dir, as under `cloudlet up`.
+
+All of it in one module: every server's default VPC starts at 172.31.0.0/16, and two of
+them bridging that subnet at once would fight over the host's routes."""
+
+import json
+import signal
+import time
+import urllib.request
+
+import pytest
+from botocore.exceptions import ClientError
+from engine_fixtures import busybox_home
+
+from tests.e2e.server import Server
+
+pytestmark = [pytest.mark.root, pytest.mark.runc, pytest.mark.netns]
+HTTPD = ["httpd", "-f", "-p", "80", "-h", "/etc"]
+
+
+@pytest.fixture(scope="module")
+def cloud(tmp_path_factory):
+    with busybox_home("nft", "ip") as home:
+        server = Server(tmp_path_factory.mktemp("ecs"))
+        server.data_dir = home.data_dir
+        server.start()
+        try:
+            server.ecs, server.home_ = server.client("ecs"), home
+            server.ecs.create_cluster(clusterName="shop")
+            server.subnet = server.client("ec2").describe_subnets()["Subnets"][0]["SubnetId"]
+            yield server
+        finally:
+            server.stop()
+    assert not list(home.data_dir.glob("engine/rt/containers/*"))  # destroy() removed every container
+
+
+def register(cloud, family: str, *containers: dict, memory: str = "512") -> str:
+    defs = [{"essential": True, "stopTimeout": 2, **c} for c in containers]
+    return cloud.ecs.register_task_definition(family=family, containerDefinitions=defs, networkMode="awsvpc",
+                                              requiresCompatibilities=["FARGATE"], cpu="256",
+                                              memory=memory)["taskDefinition"]["taskDefinitionArn"]
+
+
+def run(cloud, definition: str) -> str:
+    tasks = cloud.ecs.run_task(cluster="shop", taskDefinition=definition, launchType="FARGATE",
+                               networkConfiguration={"awsvpcConfiguration": {"subnets": [cloud.subnet]}})["tasks"]
+    assert tasks[0]["lastStatus"] == "PROVISIONING" and tasks[0]["desiredStatus"] == "RUNNING"
+    return tasks[0]["taskArn"]
+
+
+def wait(cloud, arn: str, status: str, timeout: float = 60) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        task = cloud.ecs.describe_tasks(cluster="shop", tasks=[arn])["tasks"][0]
+        if task["lastStatus"] == status or time.monotonic() > deadline:
+            assert task["lastStatus"] == status, task
+            return task
+        time.sleep(0.2)
+
+
+def address(task: dict) -> str:
+    return next(d["value"] for d in task["attachments"][0]["details"] if d["name"] == "privateIPv4Address")
+
+
+def test_a_fargate_task_answers_on_its_own_address_and_stops(cloud):
+    arn = run(cloud, register(cloud, "web", {"name": "web", "image": "busybox", "command": HTTPD,
+                                             "portMappings": [{"containerPort": 80}]}))
+    task = wait(cloud, arn, "RUNNING")
+    ip = address(task)
+    assert task["containers"][0]["networkInterfaces"][0]["privateIpv4Address"] == ip
+    with urllib.request.urlopen(f"http://{ip}/passwd", timeout=10) as r:
+        assert r.read().startswith(b"root:")
+    listed = cloud.ecs.list_tasks(cluster="shop", family="web")["taskArns"]
+    assert arn in listed
+    cloud.ecs.stop_task(cluster="shop", task=arn, reason="done here")
+    stopped = wait(cloud, arn, "STOPPED")
+    assert (stopped["desiredStatus"], stopped["stopCode"], stopped["stoppedReason"]) == \
+        ("STOPPED", "UserInitiated", "done here")
+    assert stopped["containers"][0]["exitCode"] == 137  # httpd as PID 1 ignores SIGTERM: killed after 2 s
+    assert cloud.home_.cli("ps", "-a", "-q").stdout == ""
+    assert arn in cloud.ecs.list_tasks(cluster="shop", desiredStatus="STOPPED")["taskArns"]
+
+
+def test_containers_share_the_task_namespace_in_dependency_order(cloud):
+    arn = run(cloud, register(
+        cloud, "pair",
+        {"name": "init", "image": "busybox", "essential": False, "command": ["sh", "-c", "exit 0"]},
+        {"name": "web", "image": "busybox", "command": HTTPD,
+         "dependsOn": [{"containerName": "init", "condition": "SUCCESS"}]},
+        {"name": "probe", "image": "busybox", "command": ["sleep", "600"],
+         "dependsOn": [{"containerName": "web", "condition": "START"}]}))
+    task = wait(cloud, arn, "RUNNING")
+    states = {c["name"]: (c["lastStatus"], c.get("exitCode")) for c in task["containers"]}
+    assert states == {"init": ("STOPPED", 0), "web": ("RUNNING", None), "probe": ("RUNNING", None)}
+    probe = next(c["runtimeId"] for c in task["containers"] if c["name"] == "probe")
+    seen = cloud.home_.cli("exec", probe, "wget", "-q", "-O", "-", "http://127.0.0.1/group").stdout
+    assert seen.startswith("root:")  # web's port, on probe's localhost: one namespace
+    cloud.ecs.stop_task(cluster="shop", task=arn)
+    wait(cloud, arn, "STOPPED")
+
+
+def test_essential_exit_and_oom_are_reported(cloud):
+    exits = run(cloud, register(cloud, "exits", {"name": "job", "image": "busybox", "command": ["sh", "-c", "exit 3"]}))
+    hog = run(cloud, register(cloud, "hog", {"name": "hog", "image": "busybox", "memory": 16,
+                                             "command": ["sh", "-c", "tail /dev/zero"]}))
+    stopped = wait(cloud, exits, "STOPPED")
+    assert (stopped["stopCode"], stopped["stoppedReason"]) == ("EssentialContainerExited",
+                                                              "Essential container in task exited")
+    assert stopped["containers"][0]["exitCode"] == 3
+    killed = wait(cloud, hog, "STOPPED")["containers"][0]
+    assert killed["exitCode"] == 137 and killed["reason"].startswith("OutOfMemoryError")
+
+
+def test_an_image_from_ecr_runs(cloud):
+    ecr = cloud.client("ecr")
+    uri = ecr.create_repository(repositoryName="shop/bb")["repository"]["repositoryUri"]
+    cloud.home_.cli("push", "busybox", "shop/bb:1")
+    arn = run(cloud, register(cloud, "from-ecr", {"name": "web", "image": f"{uri}:1", "command": HTTPD}))
+    task = wait(cloud, arn, "RUNNING")
+    with urllib.request.urlopen(f"http://{address(task)}/group", timeout=10) as r:
+        assert r.read().startswith(b"root:")
+    cloud.ecs.stop_task(cluster="shop", task=arn)
+    wait(cloud, arn, "STOPPED")
+
+
+def test_start_failures_and_bad_requests(cloud):
+    arn = run(cloud, register(cloud, "missing", {"name": "web", "image": "no-such-image:1"}))
+    failed = wait(cloud, arn, "STOPPED")
+    assert failed["stopCode"] == "TaskFailedToStart" and "CannotPullContainerError" in failed["stoppedReason"]
+    ecs = cloud.ecs
+
+    def code(**kw) -> str:
+        with pytest.raises(ClientError) as err:
+            ecs.run_task(**{"cluster": "shop", "taskDefinition": "web", "launchType": "FARGATE", **kw})
+        return err.value.response["Error"]["Code"] + ": " + err.value.response["Error"]["Message"]
+
+    assert code().startswith("InvalidParameterException: Network Configuration must be provided")
+    bad_subnet = {"awsvpcConfiguration": {"subnets": ["subnet-0123456789abcdef0"]}}
+    assert "InvalidSubnetID.NotFound" in code(networkConfiguration=bad_subnet)
+    assert code(cluster="nope").startswith("ClusterNotFoundException")
+    assert code(taskDefinition="nope").startswith("ClientException")
+    ec2_launch = ecs.run_task(cluster="shop", taskDefinition="web", launchType="EC2", networkConfiguration={
+        "awsvpcConfiguration": {"subnets": [cloud.subnet]}})
+    assert ec2_launch["failures"][0]["reason"] == "No Container Instances were found in your cluster."
+
+
+def test_a_task_survives_kill_9_of_the_server(cloud):
+    arn = run(cloud, register(cloud, "durable", {"name": "web", "image": "busybox", "command": HTTPD}))
+    before = wait(cloud, arn, "RUNNING")
+    cloud.proc.send_signal(signal.SIGKILL)
+    cloud.proc.wait()
+    cloud.start()
+    cloud.ecs = cloud.client("ecs")
+    after = wait(cloud, arn, "RUNNING")
+    assert after["containers"][0]["runtimeId"] == before["containers"][0]["runtimeId"]
+    with urllib.request.urlopen(f"http://{address(after)}/group", timeout=10) as r:
+        assert r.read().startswith(b"root:")
+    running = json.loads(cloud.home_.cli("inspect", before["containers"][0]["runtimeId"]).stdout)
+    assert running["State"]["Status"] == "running"
+    cloud.ecs.stop_task(cluster="shop", task=arn)
+    wait(cloud, arn, "STOPPED")
+    assert cloud.home_.cli("ps", "-a", "-q").stdout == ""
