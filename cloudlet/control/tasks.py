@@ -22,7 +22,6 @@ import secrets
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
 
 from sqlalchemy import or_, select, update
 
@@ -32,16 +31,14 @@ from cloudlet.agent.network import NetworkError, PortMapping
 from cloudlet.agent.runtime import ContainerError, Ulimit
 from cloudlet.store.schema import ecs_tasks
 
+from .records import now
+
 log = logging.getLogger("cloudlet.control.tasks")
 POLL = 0.5  # seconds between looks at running tasks when nothing wakes the controller
 WORKERS = 4
 _ECR = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.[^/]+/([^:@]+)(?::([^@]+))?$")
 # What the API owns on a task: StopTask may change these while a step runs.
 _API_FIELDS = ("desiredStatus", "stopCode", "stoppedReason", "stoppingAt")
-
-
-def now() -> str:
-    return datetime.now(timezone.utc).isoformat()
 
 
 class TaskFailed(Exception):

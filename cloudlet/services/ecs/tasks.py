@@ -5,8 +5,8 @@ only asks; DescribeTasks and ListTasks read what is recorded."""
 from __future__ import annotations
 
 import json
-import secrets
 
+from cloudlet.control.records import new_task, public
 from cloudlet.edge.errors import AWSError
 from cloudlet.services.common import pagination, tags
 from cloudlet.services.ec2.vpcs import find_subnet
@@ -18,12 +18,7 @@ from .common import find_cluster, invalid, now
 MAX_COUNT = 10
 
 
-def public(body: dict) -> dict:
-    """The Task as the API shows it (the controller's private notes left out)."""
-    return {k: v for k, v in body.items() if not k.startswith("_")}
-
-
-def _launch(request, cluster: dict) -> tuple[str, str | None]:
+def launch_of(request, cluster: dict) -> tuple[str, str | None]:
     """(launch type, capacity provider) from the request or the cluster's default strategy."""
     strategy = request.get("capacityProviderStrategy") or ([] if request.get("launchType") else
                                                            json.loads(cluster["default_strategy"]))
@@ -38,7 +33,7 @@ def _launch(request, cluster: dict) -> tuple[str, str | None]:
     return request.get("launchType") or "EC2", None
 
 
-def _network(db, request, definition: dict) -> dict:
+def network_of(db, request, definition: dict) -> dict:
     mode = definition["networkMode"]
     config = (request.get("networkConfiguration") or {}).get("awsvpcConfiguration")
     if mode != "awsvpc":
@@ -61,24 +56,11 @@ def _network(db, request, definition: dict) -> dict:
             "securityGroups": config.get("securityGroups") or []}
 
 
-def _containers(definition: dict, overrides: list[dict], task_arn: str, region_account: str) -> list[dict]:
-    by_name = {o.get("name"): o for o in overrides}
-    unknown = set(by_name) - {c["name"] for c in definition["containerDefinitions"]}
-    if unknown:
-        raise invalid(f"Override for container named {sorted(unknown)[0]} is not a container in the TaskDefinition.")
-    out = []
-    for c in definition["containerDefinitions"]:
-        entry = {"containerArn": f"arn:aws:ecs:{region_account}:container/{task_arn.rsplit('/', 2)[1]}/"
-                                 f"{task_arn.rsplit('/', 1)[1]}/{secrets.token_hex(16)}",
-                 "taskArn": task_arn, "name": c["name"], "image": c["image"], "lastStatus": "PENDING",
-                 "networkInterfaces": [], "networkBindings": [], "cpu": str(c.get("cpu", 0))}
-        for key in ("memory", "memoryReservation"):
-            if c.get(key) is not None:
-                entry[key] = str(c[key])
-        if c.get("healthCheck"):
-            entry["healthStatus"] = "UNKNOWN"
-        out.append(entry)
-    return out
+def check_overrides(definition: dict, overrides: dict) -> None:
+    names = {c["name"] for c in definition["containerDefinitions"]}
+    for o in overrides.get("containerOverrides") or []:
+        if o.get("name") not in names:
+            raise invalid(f"Override for container named {o.get('name')} is not a container in the TaskDefinition.")
 
 
 class Tasks:
@@ -90,47 +72,23 @@ class Tasks:
             cluster = find_cluster(db, request.get("cluster"))
             row = taskdefs.find(db, request["taskDefinition"], active_only=True)
             definition = json.loads(row["body"])
-            launch, provider = _launch(request, cluster)
+            launch, provider = launch_of(request, cluster)
             if launch == "FARGATE" and "FARGATE" not in definition["compatibilities"]:
                 raise invalid("Task definition does not support launch_type FARGATE.")
-            network = _network(db, request, definition)
+            network = network_of(db, request, definition)
             if launch != "FARGATE":
                 # EC2 tasks go to registered container instances: this cluster has none.
                 return {"tasks": [], "failures": [{"arn": cluster["arn"],
                                                    "reason": "No Container Instances were found in your cluster."}]}
             overrides = request.get("overrides") or {}
-            tasks = [self._new_task(ctx, db, request, cluster, definition, network, provider, overrides)
-                     for _ in range(count)]
+            check_overrides(definition, overrides)
+            tasks = [new_task(db, cluster, definition, network, provider=provider, overrides=overrides,
+                              group=request.get("group"), started_by=request.get("startedBy"),
+                              tags_given=request.get("tags")) for _ in range(count)]
+            for task in tasks if request.get("tags") else []:
+                tags.put(db, task["taskArn"], "task", tags.from_pairs(request["tags"], "key", "value"))
         self.wake_controller()
         return {"tasks": [public(t) for t in tasks], "failures": []}
-
-    def _new_task(self, ctx, db, request, cluster, definition, network, provider, overrides) -> dict:
-        task_id = secrets.token_hex(16)
-        arn = ctx.arn("ecs", f"task/{cluster['name']}/{task_id}")
-        body = {
-            "taskArn": arn, "clusterArn": cluster["arn"], "taskDefinitionArn": definition["taskDefinitionArn"],
-            "lastStatus": "PROVISIONING", "desiredStatus": "RUNNING", "launchType": "FARGATE",
-            "capacityProviderName": provider or "FARGATE", "platformVersion": "1.4.0", "platformFamily": "Linux",
-            "cpu": definition.get("cpu"), "memory": definition.get("memory"), "createdAt": now(), "version": 1,
-            "group": request.get("group") or f"family:{definition['family']}", "connectivity": "CONNECTING",
-            "startedBy": request.get("startedBy"), "overrides": {"containerOverrides": overrides.get(
-                "containerOverrides") or [], "inferenceAcceleratorOverrides": []},
-            "containers": _containers(definition, overrides.get("containerOverrides") or [], arn,
-                                      f"{ctx.region}:{ctx.account_id}"),
-            "attachments": [], "tags": request.get("tags") or [], "enableExecuteCommand": False,
-            "ephemeralStorage": {"sizeInGiB": 20},
-            "_run": {"definition": definition, "network": network, "containers": {}},
-        }
-        if network["mode"] == "awsvpc":
-            body["availabilityZone"] = network["zone"]
-            body["attachments"] = [{"id": secrets.token_hex(16), "type": "ElasticNetworkInterface",
-                                    "status": "PRECREATED", "details": [
-                                        {"name": "subnetId", "value": network["subnet"]}]}]
-        db.insert(table, task_id=task_id, cluster=cluster["name"], desired_status="RUNNING",
-                  last_status="PROVISIONING", body=json.dumps(body), updated_at=now())
-        if request.get("tags"):
-            tags.put(db, arn, "task", tags.from_pairs(request["tags"], "key", "value"))
-        return body
 
     def describe_tasks(self, ctx, request):
         tasks, failures = [], []

@@ -1,0 +1,61 @@
+"""A new ECS task's record, as RunTask and the service controller create it: the Task that
+DescribeTasks shows, PROVISIONING, plus the "_run" notes the task controller works from."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import datetime, timezone
+
+from cloudlet.store.schema import ecs_tasks
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat()
+
+
+def public(body: dict) -> dict:
+    """A task or service as the API shows it (the controllers' notes left out)."""
+    return {k: v for k, v in body.items() if not k.startswith("_")}
+
+
+def _containers(definition: dict, task_arn: str) -> list[dict]:
+    prefix = task_arn.replace(":task/", ":container/")
+    out = []
+    for c in definition["containerDefinitions"]:
+        entry = {"containerArn": f"{prefix}/{secrets.token_hex(16)}", "taskArn": task_arn, "name": c["name"],
+                 "image": c["image"], "lastStatus": "PENDING", "networkInterfaces": [], "networkBindings": [],
+                 "cpu": str(c.get("cpu", 0))}
+        for key in ("memory", "memoryReservation"):
+            if c.get(key) is not None:
+                entry[key] = str(c[key])
+        if c.get("healthCheck"):
+            entry["healthStatus"] = "UNKNOWN"
+        out.append(entry)
+    return out
+
+
+def new_task(db, cluster: dict, definition: dict, network: dict, *, provider: str | None, overrides: dict,
+             group: str | None, started_by: str | None, tags_given: list[dict] | None = None) -> dict:
+    """Insert a FARGATE task of definition into the cluster; returns its body."""
+    task_id = secrets.token_hex(16)
+    arn = f"arn:aws:ecs:{db.region}:{db.account_id}:task/{cluster['name']}/{task_id}"
+    body = {
+        "taskArn": arn, "clusterArn": cluster["arn"], "taskDefinitionArn": definition["taskDefinitionArn"],
+        "lastStatus": "PROVISIONING", "desiredStatus": "RUNNING", "launchType": "FARGATE",
+        "capacityProviderName": provider or "FARGATE", "platformVersion": "1.4.0", "platformFamily": "Linux",
+        "cpu": definition.get("cpu"), "memory": definition.get("memory"), "createdAt": now(), "version": 1,
+        "group": group or f"family:{definition['family']}", "connectivity": "CONNECTING", "startedBy": started_by,
+        "overrides": {"containerOverrides": overrides.get("containerOverrides") or [],
+                      "inferenceAcceleratorOverrides": []},
+        "containers": _containers(definition, arn), "attachments": [], "tags": tags_given or [],
+        "enableExecuteCommand": False, "ephemeralStorage": {"sizeInGiB": 20},
+        "_run": {"definition": definition, "network": network, "containers": {}},
+    }
+    if network["mode"] == "awsvpc":
+        body["availabilityZone"] = network["zone"]
+        body["attachments"] = [{"id": secrets.token_hex(16), "type": "ElasticNetworkInterface",
+                                "status": "PRECREATED", "details": [{"name": "subnetId", "value": network["subnet"]}]}]
+    db.insert(ecs_tasks, task_id=task_id, cluster=cluster["name"], desired_status="RUNNING",
+              last_status="PROVISIONING", body=json.dumps(body), updated_at=now())
+    return body
