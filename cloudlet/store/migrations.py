@@ -179,6 +179,15 @@ STEPS: list[list[str]] = [
             updated_at TEXT NOT NULL,
             PRIMARY KEY (account_id, region, task_id))""",
         "CREATE INDEX ecs_tasks_by_cluster ON ecs_tasks (account_id, region, cluster, last_status)",
+        """CREATE TABLE ecs_services (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            cluster TEXT NOT NULL,
+            name TEXT NOT NULL,
+            status TEXT NOT NULL,
+            body TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (account_id, region, cluster, name))""",
     ],
 ]
 

@@ -236,6 +236,20 @@ ecs_tasks = Table(
     Column("updated_at", String, nullable=False),
 )
 
+# A service's body is the Service as DescribeServices returns it (JSON), plus "_run": the
+# resolved network and definitions of its deployments, for the service controller.
+ecs_services = Table(
+    "ecs_services",
+    metadata,
+    Column("account_id", String, primary_key=True),
+    Column("region", String, primary_key=True),
+    Column("cluster", String, primary_key=True),
+    Column("name", String, primary_key=True),
+    Column("status", String, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("updated_at", String, nullable=False),
+)
+
 schema_version = Table(
     "schema_version",
     metadata,
@@ -246,4 +260,4 @@ schema_version = Table(
 # Tables whose rows belong to one account and one region; Scoped enforces it.
 SCOPED = {key_pairs.name, tags.name, ecr_repositories.name, ecr_images.name, ecr_tags.name, ecr_blobs.name,
           ecr_uploads.name, kms_keys.name, ecr_scans.name, vpcs.name, subnets.name, ecs_clusters.name,
-          ecs_task_definitions.name, ecs_tasks.name}
+          ecs_task_definitions.name, ecs_tasks.name, ecs_services.name}

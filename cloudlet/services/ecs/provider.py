@@ -2,24 +2,28 @@
 controller (cloudlet/control/tasks.py) runs the tasks on this host."""
 
 from cloudlet.agent.engine import Engine
+from cloudlet.control.services import ServiceController
 from cloudlet.control.tasks import TaskController
 from cloudlet.edge.errors import AWSError
 from cloudlet.registry import open_registry
 from cloudlet.services.common.tags import ArnTagging
-from cloudlet.store.schema import ecs_clusters, ecs_task_definitions, ecs_tasks
+from cloudlet.store.schema import ecs_clusters, ecs_services, ecs_task_definitions, ecs_tasks
 
 from .clusters import Clusters
+from .services import Services
 from .taskdefs import TaskDefinitions
 from .tasks import Tasks
 
 
-class ECS(Clusters, TaskDefinitions, Tasks, ArnTagging):
+class ECS(Clusters, TaskDefinitions, Tasks, Services, ArnTagging):
     def __init__(self, config, store):
         self.config = config
         self.store = store
         self.controller = TaskController(store, Engine(config.engine_dir), open_registry(store, config.data_dir))
+        self.service_controller = ServiceController(store, self.controller.wake)
 
     def wake_controller(self) -> None:
+        self.service_controller.wake()
         self.controller.wake()
 
     def tagged_resource_type(self, db, arn: str) -> str:
@@ -28,6 +32,8 @@ class ECS(Clusters, TaskDefinitions, Tasks, ArnTagging):
         for kind, table, column in kinds:
             if db.one(table, column == arn):
                 return kind
+        if ":service/" in arn and db.one(ecs_services, ecs_services.c.name == arn.rsplit("/", 1)[-1]):
+            return "service"
         if ":task/" in arn and db.one(ecs_tasks, ecs_tasks.c.task_id == arn.rsplit("/", 1)[-1]):
             return "task"
         raise AWSError("InvalidParameterException", "The specified resource is not valid.")

@@ -1,0 +1,181 @@
+"""ECS services: what should keep running, recorded here; the service controller
+(cloudlet/control/services.py) keeps the count, rolls deployments and writes the events."""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+
+from cloudlet.control.records import public
+from cloudlet.edge.errors import AWSError
+from cloudlet.services.common import pagination, tags
+from cloudlet.store.schema import ecs_services as table
+
+from . import taskdefs
+from .common import find_cluster, invalid, now
+from .tasks import launch_of, network_of
+
+_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,255}$")
+
+
+def _deployment_config(given: dict | None, current: dict | None = None) -> dict:
+    config = {"deploymentCircuitBreaker": {"enable": False, "rollback": False}, "maximumPercent": 200,
+              "minimumHealthyPercent": 100, **(current or {}), **(given or {})}
+    if not 0 <= config["minimumHealthyPercent"] <= 100:
+        raise invalid("minimumHealthyPercent must be between 0 and 100.")
+    # With neither room above nor below the desired count, no task could ever be replaced.
+    if config["maximumPercent"] < 100 or config["maximumPercent"] <= config["minimumHealthyPercent"]:
+        raise invalid("maximumPercent must be at least 100 and greater than minimumHealthyPercent.")
+    return config
+
+
+def new_deployment(definition: dict, desired: int, network_config, launch: str) -> dict:
+    stamp = now()
+    return {"id": f"ecs-svc/{secrets.randbelow(10**19):019d}", "status": "PRIMARY",
+            "taskDefinition": definition["taskDefinitionArn"], "desiredCount": desired, "pendingCount": 0,
+            "runningCount": 0, "failedTasks": 0, "createdAt": stamp, "updatedAt": stamp, "launchType": launch,
+            "platformVersion": "1.4.0", "networkConfiguration": network_config, "rolloutState": "IN_PROGRESS",
+            "rolloutStateReason": "ECS deployment ecs-svc in progress."}
+
+
+def find_service(db, cluster: str, ref: str) -> dict:
+    name = ref.rsplit("/", 1)[-1]
+    row = db.one(table, table.c.cluster == cluster, table.c.name == name)
+    if row is None or row["status"] == "INACTIVE":
+        raise AWSError("ServiceNotFoundException", "Service not found.")
+    return row
+
+
+class Services:
+    def create_service(self, ctx, request):
+        name = request["serviceName"]
+        if not _NAME.match(name):
+            raise invalid("Service name must be 1-255 letters, numbers, hyphens and underscores.")
+        if (request.get("schedulingStrategy") or "REPLICA") != "REPLICA":
+            raise AWSError("UnsupportedFeatureException", "DAEMON services need EC2 container instances, and this "
+                           "cluster has none.")
+        desired = request.get("desiredCount")
+        if desired is None:
+            raise invalid("desiredCount is required for services with the REPLICA scheduling strategy.")
+        if desired < 0:
+            raise invalid("desiredCount can't be negative.")
+        with ctx.write() as db:
+            cluster = find_cluster(db, request.get("cluster"))
+            existing = db.one(table, table.c.cluster == cluster["name"], table.c.name == name)
+            if existing is not None and existing["status"] != "INACTIVE":
+                raise invalid("Creation of service was not idempotent.")
+            definition = json.loads(taskdefs.find(db, request["taskDefinition"], active_only=True)["body"])
+            launch, provider = launch_of(request, cluster)
+            if launch != "FARGATE":
+                raise invalid("No Container Instances were found in your cluster: EC2 services need registered "
+                              "container instances; use launchType FARGATE.")
+            if "FARGATE" not in definition["compatibilities"]:
+                raise invalid("Task definition does not support launch_type FARGATE.")
+            network = network_of(db, request, definition)
+            arn = ctx.arn("ecs", f"service/{cluster['name']}/{name}")
+            deployment = new_deployment(definition, desired, request.get("networkConfiguration"), launch)
+            body = {
+                "serviceArn": arn, "serviceName": name, "clusterArn": cluster["arn"], "loadBalancers": [],
+                "serviceRegistries": [], "status": "ACTIVE", "desiredCount": desired, "runningCount": 0,
+                "pendingCount": 0, "launchType": launch, "platformVersion": "1.4.0", "platformFamily": "Linux",
+                "taskDefinition": definition["taskDefinitionArn"],
+                "deploymentConfiguration": _deployment_config(request.get("deploymentConfiguration")),
+                "deployments": [deployment], "events": [], "createdAt": now(),
+                "placementConstraints": request.get("placementConstraints") or [],
+                "placementStrategy": request.get("placementStrategy") or [],
+                "networkConfiguration": request.get("networkConfiguration"), "schedulingStrategy": "REPLICA",
+                "deploymentController": {"type": "ECS"}, "createdBy": ctx.caller_arn,
+                "enableECSManagedTags": bool(request.get("enableECSManagedTags")),
+                "propagateTags": request.get("propagateTags") or "NONE", "enableExecuteCommand": False,
+                "_run": {"network": network, "provider": provider,
+                         "definitions": {deployment["id"]: definition}},
+            }
+            if existing is None:
+                db.insert(table, cluster=cluster["name"], name=name, status="ACTIVE", body=json.dumps(body),
+                          updated_at=now())
+            else:
+                db.update(table, table.c.cluster == cluster["name"], table.c.name == name, status="ACTIVE",
+                          body=json.dumps(body), updated_at=now())
+            if request.get("tags"):
+                tags.put(db, arn, "service", tags.from_pairs(request["tags"], "key", "value"))
+        self.wake_controller()
+        return {"service": public(body)}
+
+    def update_service(self, ctx, request):
+        with ctx.write() as db:
+            cluster = find_cluster(db, request.get("cluster"))
+            row = find_service(db, cluster["name"], request["service"])
+            body = json.loads(row["body"])
+            if body["status"] != "ACTIVE":
+                raise AWSError("ServiceNotActiveException", "Service was not ACTIVE.")
+            if request.get("desiredCount") is not None:
+                if request["desiredCount"] < 0:
+                    raise invalid("desiredCount can't be negative.")
+                body["desiredCount"] = request["desiredCount"]
+            if request.get("deploymentConfiguration"):
+                body["deploymentConfiguration"] = _deployment_config(request["deploymentConfiguration"],
+                                                                     body["deploymentConfiguration"])
+            if request.get("networkConfiguration"):
+                definition = json.loads(taskdefs.find(db, body["taskDefinition"])["body"])
+                body["_run"]["network"] = network_of(db, request, definition)
+                body["networkConfiguration"] = request["networkConfiguration"]
+            changed = request.get("taskDefinition") and \
+                taskdefs.find(db, request["taskDefinition"], active_only=True)["arn"] != body["taskDefinition"]
+            if changed or request.get("forceNewDeployment") or request.get("networkConfiguration"):
+                definition = json.loads(taskdefs.find(db, request.get("taskDefinition") or body["taskDefinition"],
+                                                      active_only=True)["body"])
+                if "FARGATE" not in definition["compatibilities"]:
+                    raise invalid("Task definition does not support launch_type FARGATE.")
+                for d in body["deployments"]:
+                    d["status"] = "ACTIVE"
+                deployment = new_deployment(definition, body["desiredCount"], body["networkConfiguration"],
+                                            body["launchType"])
+                body["deployments"].insert(0, deployment)
+                body["taskDefinition"] = definition["taskDefinitionArn"]
+                body["_run"]["definitions"][deployment["id"]] = definition
+            body["deployments"][0]["desiredCount"] = body["desiredCount"]
+            db.update(table, table.c.cluster == cluster["name"], table.c.name == row["name"], body=json.dumps(body),
+                      updated_at=now())
+        self.wake_controller()
+        return {"service": public(body)}
+
+    def delete_service(self, ctx, request):
+        with ctx.write() as db:
+            cluster = find_cluster(db, request.get("cluster"))
+            row = find_service(db, cluster["name"], request["service"])
+            body = json.loads(row["body"])
+            if body["desiredCount"] > 0 and not request.get("force"):
+                raise invalid("The service cannot be stopped while it is scaled above 0.")
+            body.update(status="DRAINING", desiredCount=0)
+            for d in body["deployments"]:
+                d["desiredCount"] = 0
+            db.update(table, table.c.cluster == cluster["name"], table.c.name == row["name"], status="DRAINING",
+                      body=json.dumps(body), updated_at=now())
+        self.wake_controller()
+        return {"service": public(body)}
+
+    def describe_services(self, ctx, request):
+        services, failures = [], []
+        with ctx.read() as db:
+            cluster = find_cluster(db, request.get("cluster"))
+            for ref in request["services"]:
+                row = db.one(table, table.c.cluster == cluster["name"], table.c.name == ref.rsplit("/", 1)[-1])
+                if row is None:
+                    failures.append({"arn": ref if ref.startswith("arn:") else
+                                     ctx.arn("ecs", f"service/{cluster['name']}/{ref}"), "reason": "MISSING"})
+                    continue
+                body = public(json.loads(row["body"]))
+                if "TAGS" in (request.get("include") or []):
+                    body["tags"] = tags.to_pairs(tags.get(db, body["serviceArn"]), "key", "value")
+                services.append(body)
+        return {"services": services, "failures": failures}
+
+    def list_services(self, ctx, request):
+        with ctx.read() as db:
+            cluster = find_cluster(db, request.get("cluster"))
+            rows = db.select(table, table.c.cluster == cluster["name"], table.c.status != "INACTIVE")
+        arns = sorted(json.loads(r["body"])["serviceArn"] for r in rows)
+        page, token = pagination.page(arns, lambda a: a, request.get("nextToken"), request.get("maxResults"),
+                                      default=10, maximum=100)
+        return {"serviceArns": page, "nextToken": token}
