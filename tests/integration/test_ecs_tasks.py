@@ -163,3 +163,71 @@ def test_a_task_survives_kill_9_of_the_server(cloud):
     cloud.ecs.stop_task(cluster="shop", task=arn)
     wait(cloud, arn, "STOPPED")
     assert cloud.home_.cli("ps", "-a", "-q").stdout == ""
+
+
+def service(cloud, name: str) -> dict:
+    return cloud.ecs.describe_services(cluster="shop", services=[name])["services"][0]
+
+
+def until(cloud, name: str, done, timeout: float = 60) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        current = service(cloud, name)
+        if done(current) or time.monotonic() > deadline:
+            assert done(current), current
+            return current
+        time.sleep(0.2)
+
+
+def test_a_service_keeps_its_count_and_rolls_deployments(cloud):
+    first = register(cloud, "svc", {"name": "web", "image": "busybox", "command": HTTPD})
+    second = register(cloud, "svc", {"name": "web", "image": "busybox", "command": HTTPD,
+                                     "environment": [{"name": "VERSION", "value": "2"}]})
+    cloud.ecs.create_service(cluster="shop", serviceName="svc", taskDefinition=first, desiredCount=3,
+                             launchType="FARGATE",
+                             networkConfiguration={"awsvpcConfiguration": {"subnets": [cloud.subnet]}})
+    until(cloud, "svc", lambda s: s["runningCount"] == 3 and s["deployments"][0]["rolloutState"] == "COMPLETED")
+    victim = cloud.ecs.describe_tasks(cluster="shop", tasks=cloud.ecs.list_tasks(
+        cluster="shop", family="svc")["taskArns"][:1])["tasks"][0]
+    cloud.home_.cli("kill", victim["containers"][0]["runtimeId"])  # by hand, behind ECS's back
+    replaced = until(cloud, "svc", lambda s: s["runningCount"] == 3 and any(
+        "has started 1 tasks" in e["message"] for e in s["events"]))
+    assert any("Essential container in task exited" in e["message"] for e in replaced["events"])
+    assert victim["taskArn"] not in cloud.ecs.list_tasks(cluster="shop", family="svc")["taskArns"]
+
+    cloud.ecs.update_service(cluster="shop", service="svc", taskDefinition=second)
+    lowest = 3
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # minimumHealthyPercent 100: never fewer than 3 running
+        current = service(cloud, "svc")
+        lowest = min(lowest, current["runningCount"])
+        if len(current["deployments"]) == 1 and current["deployments"][0]["rolloutState"] == "COMPLETED":
+            break
+        time.sleep(0.1)
+    assert lowest == 3 and current["taskDefinition"] == second and current["runningCount"] == 3
+    arns = cloud.ecs.list_tasks(cluster="shop", family="svc")["taskArns"]
+    assert {t["taskDefinitionArn"] for t in cloud.ecs.describe_tasks(cluster="shop", tasks=arns)["tasks"]} == {second}
+
+    cloud.ecs.delete_service(cluster="shop", service="svc", force=True)
+    until(cloud, "svc", lambda s: s["status"] == "INACTIVE")
+    assert cloud.ecs.list_tasks(cluster="shop", family="svc")["taskArns"] == []
+
+
+def test_the_circuit_breaker_rolls_a_failing_deployment_back(cloud):
+    good = register(cloud, "breaker", {"name": "web", "image": "busybox", "command": HTTPD})
+    bad = register(cloud, "breaker", {"name": "web", "image": "no-such-image:2"})
+    cloud.ecs.create_service(cluster="shop", serviceName="breaker", taskDefinition=good, desiredCount=1,
+                             launchType="FARGATE", deploymentConfiguration={
+                                 "deploymentCircuitBreaker": {"enable": True, "rollback": True},
+                                 "maximumPercent": 200, "minimumHealthyPercent": 100},
+                             networkConfiguration={"awsvpcConfiguration": {"subnets": [cloud.subnet]}})
+    until(cloud, "breaker", lambda s: s["runningCount"] == 1)
+    cloud.ecs.update_service(cluster="shop", service="breaker", taskDefinition=bad)
+    rolled = until(cloud, "breaker", lambda s: s["taskDefinition"] == good and len(s["deployments"]) == 1 and
+                   s["deployments"][0]["rolloutState"] == "COMPLETED", timeout=90)
+    messages = " | ".join(e["message"] for e in rolled["events"])
+    assert "deployment failed: tasks failed to start" in messages and "rolling back to deployment" in messages
+    assert rolled["runningCount"] == 1
+    cloud.ecs.update_service(cluster="shop", service="breaker", desiredCount=0)
+    cloud.ecs.delete_service(cluster="shop", service="breaker")
+    until(cloud, "breaker", lambda s: s["status"] == "INACTIVE")
