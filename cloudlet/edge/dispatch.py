@@ -21,6 +21,7 @@ PROVIDERS = {
     "ec2": "cloudlet.services.ec2.provider:EC2",
     "ecr": "cloudlet.services.ecr.provider:ECR",
     "ecs": "cloudlet.services.ecs.provider:ECS",
+    "logs": "cloudlet.services.logs.provider:Logs",
     "sts": "cloudlet.services.sts.provider:STS",
 }
 

@@ -189,6 +189,39 @@ STEPS: list[list[str]] = [
             updated_at TEXT NOT NULL,
             PRIMARY KEY (account_id, region, cluster, name))""",
     ],
+    # 5: CloudWatch Logs: groups, streams, events
+    [
+        """CREATE TABLE log_groups (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            name TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            retention_days INTEGER,
+            kms_key_id TEXT,
+            PRIMARY KEY (account_id, region, name))""",
+        """CREATE TABLE log_streams (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            log_group TEXT NOT NULL,
+            name TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            first_event INTEGER,
+            last_event INTEGER,
+            last_ingestion INTEGER,
+            stored_bytes INTEGER NOT NULL,
+            PRIMARY KEY (account_id, region, log_group, name))""",
+        """CREATE TABLE log_events (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            log_group TEXT NOT NULL,
+            log_stream TEXT NOT NULL,
+            timestamp INTEGER NOT NULL,
+            ingestion INTEGER NOT NULL,
+            message TEXT NOT NULL)""",
+        "CREATE INDEX log_events_by_stream ON log_events (account_id, region, log_group, log_stream, timestamp)",
+        "CREATE INDEX log_events_by_group ON log_events (account_id, region, log_group, timestamp)",
+    ],
 ]
 
 

@@ -250,6 +250,45 @@ ecs_services = Table(
     Column("updated_at", String, nullable=False),
 )
 
+# CloudWatch Logs. Times are milliseconds since the epoch, as the API has them.
+log_groups = Table(
+    "log_groups",
+    metadata,
+    Column("account_id", String, primary_key=True),
+    Column("region", String, primary_key=True),
+    Column("name", String, primary_key=True),
+    Column("created_at", Integer, nullable=False),
+    Column("retention_days", Integer),
+    Column("kms_key_id", String),
+)
+
+log_streams = Table(
+    "log_streams",
+    metadata,
+    Column("account_id", String, primary_key=True),
+    Column("region", String, primary_key=True),
+    Column("log_group", String, primary_key=True),
+    Column("name", String, primary_key=True),
+    Column("created_at", Integer, nullable=False),
+    Column("first_event", Integer),
+    Column("last_event", Integer),
+    Column("last_ingestion", Integer),
+    Column("stored_bytes", Integer, nullable=False),
+)
+
+log_events = Table(
+    "log_events",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),  # arrival order; the eventId
+    Column("account_id", String, nullable=False),
+    Column("region", String, nullable=False),
+    Column("log_group", String, nullable=False),
+    Column("log_stream", String, nullable=False),
+    Column("timestamp", Integer, nullable=False),
+    Column("ingestion", Integer, nullable=False),
+    Column("message", Text, nullable=False),
+)
+
 schema_version = Table(
     "schema_version",
     metadata,
@@ -260,4 +299,5 @@ schema_version = Table(
 # Tables whose rows belong to one account and one region; Scoped enforces it.
 SCOPED = {key_pairs.name, tags.name, ecr_repositories.name, ecr_images.name, ecr_tags.name, ecr_blobs.name,
           ecr_uploads.name, kms_keys.name, ecr_scans.name, vpcs.name, subnets.name, ecs_clusters.name,
-          ecs_task_definitions.name, ecs_tasks.name, ecs_services.name}
+          ecs_task_definitions.name, ecs_tasks.name, ecs_services.name, log_groups.name, log_streams.name,
+          log_events.name}
