@@ -22,6 +22,7 @@ import secrets
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 
 from sqlalchemy import or_, select, update
 
@@ -29,6 +30,8 @@ from cloudlet.agent.engine import Engine, EngineError, OptionError, RunOptions
 from cloudlet.agent.images import ImageError, ImageNotFound
 from cloudlet.agent.network import NetworkError, PortMapping
 from cloudlet.agent.runtime import ContainerError, Ulimit
+from cloudlet.agent.runtime.logs import read_from
+from cloudlet.store import logs
 from cloudlet.store.schema import ecs_tasks
 
 from .records import now
@@ -103,10 +106,10 @@ class TaskController:
                     self._start(key, body)
                     body = self._save(key, body)
                 if body["desiredStatus"] == "RUNNING" and body["lastStatus"] == "RUNNING":
-                    if self._watch(body):
+                    if self._watch(key, body):
                         body = self._save(key, body)
             if body["desiredStatus"] == "STOPPED" and body["lastStatus"] != "STOPPED":
-                self._stop(body)
+                self._stop(key, body)
                 self._save(key, body)
         except Exception:
             log.exception("task %s", key[2])
@@ -174,6 +177,7 @@ class TaskController:
         overrides = {o["name"]: o for o in body["overrides"]["containerOverrides"]}
         body["pullStartedAt"] = now()
         try:
+            self._prepare_logs(key, body)
             images = {c["name"]: self._image(c["image"], key) for c in definition["containerDefinitions"]}
         except TaskFailed as e:
             self._fail(body, e.reason, e.container)
@@ -307,6 +311,50 @@ class TaskController:
                     "com.amazonaws.ecs.task-definition-family": run["definition"]["family"],
                     **(c.get("dockerLabels") or {})})
 
+    # -- awslogs ------------------------------------------------------------------------------
+
+    def _prepare_logs(self, key: tuple, body: dict) -> None:
+        """Each awslogs container's group (made if the options say so) and stream, as ECS names
+        it: <prefix>/<container>/<task id>."""
+        task_id = body["taskArn"].rsplit("/", 1)[1]
+        notes = body["_run"].setdefault("logs", {})
+        for c in body["_run"]["definition"]["containerDefinitions"]:
+            config = c.get("logConfiguration") or {}
+            if config.get("logDriver") != "awslogs" or c["name"] in notes:
+                continue
+            options = config.get("options") or {}
+            group, region = options.get("awslogs-group"), options.get("awslogs-region") or key[1]
+            prefix = options.get("awslogs-stream-prefix")
+            stream = f"{prefix}/{c['name']}/{task_id}" if prefix else task_id
+            try:
+                with self.store.scoped(key[0], region) as db:
+                    if options.get("awslogs-create-group") == "true":
+                        logs.create_group(db, group, exist_ok=True)
+                    logs.create_stream(db, group, stream, exist_ok=True)  # the group must exist
+            except logs.LogsError as e:
+                raise TaskFailed(f"ResourceInitializationError: failed to validate logger args: {e.message} : "
+                                 "exit status 1", c["name"]) from None
+            notes[c["name"]] = {"group": group, "region": region, "stream": stream, "offset": 0}
+
+    def _ship(self, key: tuple, body: dict) -> bool:
+        """Move what each awslogs container wrote since last time into its stream."""
+        moved = False
+        for entry in body["containers"]:
+            note = body["_run"].get("logs", {}).get(entry["name"])
+            if not note or not entry.get("runtimeId"):
+                continue
+            path = self.engine.runtime.containers / entry["runtimeId"] / "ctr.log"
+            lines, offset = read_from(path, note["offset"])
+            if offset == note["offset"]:
+                continue
+            events = sorted(((_millis(line.time), line.text) for line in lines), key=lambda e: e[0])
+            with self.store.scoped(key[0], note["region"]) as db:
+                for i in range(0, len(events), 10_000):
+                    logs.put_events(db, note["group"], note["stream"], events[i:i + 10_000])
+            note["offset"] = offset
+            moved = True
+        return moved
+
     # -- RUNNING ------------------------------------------------------------------------------
 
     def _refresh(self, body: dict, entry: dict) -> bool:
@@ -326,8 +374,8 @@ class TaskController:
             entry["reason"] = "OutOfMemoryError: Container killed due to memory usage"
         return True
 
-    def _watch(self, body: dict) -> bool:
-        changed = False
+    def _watch(self, key: tuple, body: dict) -> bool:
+        changed = self._ship(key, body)
         definition = {c["name"]: c for c in body["_run"]["definition"]["containerDefinitions"]}
         for entry in body["containers"]:
             if self._refresh(body, entry):
@@ -339,7 +387,7 @@ class TaskController:
 
     # -- STOPPED ------------------------------------------------------------------------------
 
-    def _stop(self, body: dict) -> None:
+    def _stop(self, key: tuple, body: dict) -> None:
         task_id = body["taskArn"].rsplit("/", 1)[1]
         definition = {c["name"]: c for c in body["_run"]["definition"]["containerDefinitions"]}
         body["lastStatus"] = "DEPROVISIONING"
@@ -352,6 +400,9 @@ class TaskController:
                     pass  # gone already
                 self._refresh(body, entry)
             entry["lastStatus"] = "STOPPED"
+        self._ship(key, body)  # the last words, before the log files go with the containers
+        for entry in body["containers"]:
+            cid = entry.get("runtimeId")
             if cid:
                 try:
                     self.engine.remove(cid, force=True)
@@ -369,3 +420,10 @@ class TaskController:
         body.update(desiredStatus="STOPPED", stopCode="TaskFailedToStart", stoppedReason=reason, stoppingAt=now())
         if container:
             self._container(body, container)["reason"] = reason
+
+
+def _millis(rfc3339: str) -> int:
+    """conmon's RFC 3339 times (nanoseconds, Z or an offset) in milliseconds since the epoch."""
+    m = re.match(r"^(.*?\.\d{1,6})\d*(Z|[+-]\d\d:\d\d)$", rfc3339) or re.match(r"^(.*?)(Z|[+-]\d\d:\d\d)$", rfc3339)
+    stamp = datetime.fromisoformat(m.group(1) + ("+00:00" if m.group(2) == "Z" else m.group(2)))
+    return int(stamp.timestamp() * 1000)

@@ -119,3 +119,20 @@ def test_unknown_definitions_and_revisions(ecs):
     assert code_and_message(ecs.describe_task_definition, taskDefinition="nope:1")[0] == "ClientException"
     assert code_and_message(ecs.describe_task_definition, taskDefinition="webserver:x")[0] == "ClientException"
     assert code_and_message(ecs.deregister_task_definition, taskDefinition="webserver")[0] == "ClientException"
+
+
+@pytest.mark.parametrize("options, role, words", [
+    ({"awslogs-region": "us-east-1", "awslogs-stream-prefix": "ecs"}, "arn:aws:iam::1:role/x",
+     "option 'awslogs-group' should not be null or empty"),
+    ({"awslogs-group": "/ecs/x", "awslogs-region": "us-east-1"}, "arn:aws:iam::1:role/x",
+     "option 'awslogs-stream-prefix' should not be null or empty"),
+    ({"awslogs-group": "/ecs/x", "awslogs-region": "us-east-1", "awslogs-stream-prefix": "ecs"}, None,
+     "execution role ARN to support log driver awslogs"),
+])
+def test_awslogs_options_on_fargate(ecs, options, role, words):
+    request = {**WALKTHROUGH, "family": "logged", "containerDefinitions": [container(
+        memory=64, logConfiguration={"logDriver": "awslogs", "options": options})]}
+    if role:
+        request["executionRoleArn"] = role
+    code, message = code_and_message(ecs.register_task_definition, **request)
+    assert code == "ClientException" and words in message

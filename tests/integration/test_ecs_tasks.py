@@ -231,3 +231,42 @@ def test_the_circuit_breaker_rolls_a_failing_deployment_back(cloud):
     cloud.ecs.update_service(cluster="shop", service="breaker", desiredCount=0)
     cloud.ecs.delete_service(cluster="shop", service="breaker")
     until(cloud, "breaker", lambda s: s["status"] == "INACTIVE")
+
+
+def test_awslogs_sends_the_output_to_cloudwatch_logs(cloud):
+    logs = cloud.client("logs")
+    script = "for i in 1 2 3; do echo out $i; echo err $i >&2; done; echo '{\"level\": \"error\"}'; sleep 600"
+    definition = cloud.ecs.register_task_definition(
+        family="logged", networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256", memory="512",
+        executionRoleArn="arn:aws:iam::111122223333:role/ecsTaskExecutionRole",
+        containerDefinitions=[{"name": "app", "image": "busybox", "stopTimeout": 2, "command": ["sh", "-c", script],
+                               "logConfiguration": {"logDriver": "awslogs", "options": {
+                                   "awslogs-group": "/ecs/logged", "awslogs-region": "us-east-1",
+                                   "awslogs-stream-prefix": "ecs", "awslogs-create-group": "true"}}}],
+    )["taskDefinition"]["taskDefinitionArn"]
+    arn = run(cloud, definition)
+    wait(cloud, arn, "RUNNING")
+    stream = f"ecs/app/{arn.rsplit('/', 1)[1]}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        events = logs.get_log_events(logGroupName="/ecs/logged", logStreamName=stream, startFromHead=True)["events"]
+        if len(events) == 7:
+            break
+        time.sleep(0.3)
+    messages = [e["message"] for e in events]
+    assert [m for m in messages if m.startswith("out")] == ["out 1", "out 2", "out 3"]
+    assert sorted(m for m in messages if m.startswith("err")) == ["err 1", "err 2", "err 3"]
+    assert all(e["timestamp"] > 1_600_000_000_000 for e in events)
+    found = logs.filter_log_events(logGroupName="/ecs/logged", filterPattern='{ $.level = "error" }')["events"]
+    assert [(e["logStreamName"], e["message"]) for e in found] == [(stream, '{"level": "error"}')]
+    cloud.ecs.stop_task(cluster="shop", task=arn)
+    wait(cloud, arn, "STOPPED")
+
+    missing = cloud.ecs.register_task_definition(
+        family="unlogged", networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256", memory="512",
+        executionRoleArn="arn:aws:iam::111122223333:role/ecsTaskExecutionRole",
+        containerDefinitions=[{"name": "app", "image": "busybox", "logConfiguration": {"logDriver": "awslogs",
+                               "options": {"awslogs-group": "/ecs/none", "awslogs-region": "us-east-1",
+                                           "awslogs-stream-prefix": "ecs"}}}])["taskDefinition"]["taskDefinitionArn"]
+    failed = wait(cloud, run(cloud, missing), "STOPPED")
+    assert failed["stopCode"] == "TaskFailedToStart" and "log group does not exist" in failed["stoppedReason"]

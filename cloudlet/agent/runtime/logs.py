@@ -99,3 +99,32 @@ def read_logs(path, *, follow: bool = False, tail: int | None = None,
             last.extend(rest)
             rest = list(last)
         yield from rest
+
+
+def read_from(path, offset: int) -> tuple[list[LogLine], int]:
+    """The whole lines written since byte offset, and the offset to continue from: for a
+    reader that ships the log elsewhere in pieces. A line whose end (its "F" record) is not
+    written yet is left, with everything after its start, for the next call."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(offset)
+            data = f.read()
+    except FileNotFoundError:
+        return [], offset
+    done: list[tuple[LogLine, int]] = []  # each line, and the file position after it
+    partial: dict[str, tuple[str, list[str], int]] = {}  # stream -> (time, pieces, where it began)
+    position = offset
+    for record in data.split(b"\n")[:-1]:  # the last piece has no newline yet
+        start, position = position, position + len(record) + 1
+        parsed = _parse(record)
+        if parsed is None:
+            continue
+        ts, stream, tag, text = parsed
+        first_ts, pieces, began = partial.pop(stream, (ts, [], start))
+        if tag == "P":
+            partial[stream] = (first_ts, pieces + [text], began)
+        else:
+            done.append((LogLine(first_ts, stream, "".join(pieces) + text), position))
+    limit = min((began for _, _, began in partial.values()), default=position)
+    lines = [line for line, end in done if end <= limit]
+    return lines, max([end for _, end in done if end <= limit], default=offset if partial else position)

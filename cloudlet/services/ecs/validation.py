@@ -82,6 +82,22 @@ def _check_container(c: dict, mode: str, task_memory: int | None, names: set[str
             "volumesFrom": c.get("volumesFrom") or [], "systemControls": c.get("systemControls") or []}
 
 
+def _check_logging(c: dict, fargate: bool, request: dict) -> None:
+    driver = (c.get("logConfiguration") or {}).get("logDriver")
+    if fargate and driver not in (None, "awslogs", "splunk", "awsfirelens"):
+        raise client_error(f"Log driver {driver} is not supported on Fargate.")
+    if driver != "awslogs":
+        return
+    options = c["logConfiguration"].get("options") or {}
+    required = ["awslogs-group", "awslogs-region"] + (["awslogs-stream-prefix"] if fargate else [])
+    for name in required:
+        if not options.get(name):
+            raise client_error(f"Log driver awslogs option '{name}' should not be null or empty.")
+    if fargate and not request.get("executionRoleArn"):
+        raise client_error("Fargate requires task definition to have execution role ARN to support log driver "
+                           "awslogs.")
+
+
 def check(request: dict) -> dict:
     """The definition to store (without family/revision bookkeeping); ClientException if
     ECS would refuse it."""
@@ -131,9 +147,7 @@ def check(request: dict) -> dict:
             if mp.get("sourceVolume") not in volumes:
                 raise client_error(f"Invalid 'mountPoints' setting for container '{c['name']}': volume "
                                    f"'{mp.get('sourceVolume')}' is not defined in the task definition.")
-        if fargate and (c.get("logConfiguration") or {}).get("logDriver") not in (None, "awslogs", "splunk",
-                                                                                   "awsfirelens"):
-            raise client_error(f"Log driver {c['logConfiguration']['logDriver']} is not supported on Fargate.")
+        _check_logging(c, fargate, request)
     compatibilities = ["EC2"] + (["FARGATE"] if mode == "awsvpc" and cpu and memory in
                                  FARGATE_SIZES.get(cpu, []) else [])
     out = {"containerDefinitions": checked, "family": family, "networkMode": mode,
