@@ -1,6 +1,8 @@
 """Start `cloudlet up` on a free port with its own data dir and HOME, as a user would."""
 
 import configparser
+import dataclasses
+import json
 import os
 import signal
 import socket
@@ -39,7 +41,20 @@ class Server:
         env.pop("AWS_CA_BUNDLE", None)
         return env
 
+    def _own_engine_settings(self) -> None:
+        """Network names and ranges of its own for the engine, unless a test's EngineHome gave
+        them (as root, a server that runs a task must not touch `cloudlet0` or `ip cloudlet`)."""
+        net = self.data_dir / "engine" / "net"
+        if (net / "settings.json").exists():
+            return
+        from tests.integration.engine_fixtures import unique_settings
+
+        net.mkdir(parents=True, exist_ok=True)
+        (net / "settings.json").write_text(json.dumps(dataclasses.asdict(unique_settings())))
+        self.owns_engine = True
+
     def start(self, timeout: float = 30.0) -> "Server":
+        self._own_engine_settings()
         args = [sys.executable, "-m", "cloudlet.cli.main", "up", "--port", str(self.port),
                 "--data-dir", str(self.data_dir)]
         if self.regions:
@@ -76,6 +91,13 @@ class Server:
                 self.proc.wait()
         if getattr(self, "log", None):
             self.log.close()
+        if getattr(self, "owns_engine", False):  # whatever its tasks left: containers, bridges, rules
+            from cloudlet.agent.engine import Engine
+
+            engine = Engine(self.data_dir / "engine")
+            for c in engine.list():
+                engine.remove(c.id, force=True)
+            engine.networks.destroy()
 
     def profile(self) -> dict:
         creds = configparser.ConfigParser()

@@ -208,6 +208,9 @@ def test_a_service_keeps_its_count_and_rolls_deployments(cloud):
     arns = cloud.ecs.list_tasks(cluster="shop", family="svc")["taskArns"]
     assert {t["taskDefinitionArn"] for t in cloud.ecs.describe_tasks(cluster="shop", tasks=arns)["tasks"]} == {second}
 
+    with pytest.raises(ClientError) as err:
+        cloud.ecs.delete_service(cluster="shop", service="svc")  # still scaled above 0
+    assert err.value.response["Error"]["Code"] == "InvalidParameterException"
     cloud.ecs.delete_service(cluster="shop", service="svc", force=True)
     until(cloud, "svc", lambda s: s["status"] == "INACTIVE")
     assert cloud.ecs.list_tasks(cluster="shop", family="svc")["taskArns"] == []
