@@ -39,6 +39,8 @@ from .records import now
 log = logging.getLogger("cloudlet.control.tasks")
 POLL = 0.5  # seconds between looks at running tasks when nothing wakes the controller
 WORKERS = 4
+SWEEP = 30.0  # seconds between sweeps for containers whose task is over (and once at start)
+TASK_LABEL = "com.amazonaws.ecs.task-arn"
 _ECR = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.[^/]+/([^:@]+)(?::([^@]+))?$")
 # What the API owns on a task: StopTask may change these while a step runs.
 _API_FIELDS = ("desiredStatus", "stopCode", "stoppedReason", "stoppingAt")
@@ -72,9 +74,16 @@ class TaskController:
         self._wake.set()
 
     def _loop(self) -> None:
+        next_sweep = 0.0
         while not self._stopped.is_set():
             self._wake.wait(POLL)
             self._wake.clear()
+            if time.monotonic() >= next_sweep:
+                next_sweep = time.monotonic() + SWEEP
+                try:
+                    self._sweep()
+                except Exception:
+                    log.exception("sweeping orphans")
             try:
                 for key in self._active():
                     with self._lock:
@@ -84,6 +93,26 @@ class TaskController:
                     self._pool.submit(self._step, key)
             except Exception:  # the store briefly unavailable, say: try again next round
                 log.exception("listing tasks")
+
+    def _sweep(self) -> None:
+        """Remove containers and task namespaces of tasks that are over or unknown: what a
+        controller killed between making something and writing it down leaves behind."""
+        with self.store.begin(write=False) as conn:
+            live = {r.task_id for r in conn.execute(select(ecs_tasks.c.task_id).where(
+                ecs_tasks.c.last_status != "STOPPED"))}
+            known = {r.task_id for r in conn.execute(select(ecs_tasks.c.task_id))}
+        with self._lock:
+            busy = {key[2] for key in self._busy}
+        for container in self.engine.list():
+            arn = container.state.labels.get(TASK_LABEL)
+            task_id = arn.rsplit("/", 1)[1] if arn else None
+            if task_id and task_id not in live and task_id not in busy:
+                log.info("removing container %s of task %s, which %s", container.name, task_id,
+                         "has stopped" if task_id in known else "does not exist")
+                self.engine.remove(container.id, force=True)
+        for task_id in self.engine.networks.endpoints():
+            if task_id in known and task_id not in live and task_id not in busy:
+                self.engine.networks.disconnect(task_id)
 
     def _active(self) -> list[tuple]:
         with self.store.begin(write=False) as conn:
@@ -306,7 +335,7 @@ class TaskController:
             readonly_rootfs=bool(c.get("readonlyRootFilesystem")),
             ulimits=[Ulimit(u["name"], u["softLimit"], u["hardLimit"]) for u in c.get("ulimits") or []],
             stop_timeout=float(c.get("stopTimeout") or 30),
-            labels={"com.amazonaws.ecs.task-arn": body["taskArn"], "com.amazonaws.ecs.container-name": c["name"],
+            labels={TASK_LABEL: body["taskArn"], "com.amazonaws.ecs.container-name": c["name"],
                     "com.amazonaws.ecs.cluster": body["clusterArn"],
                     "com.amazonaws.ecs.task-definition-family": run["definition"]["family"],
                     **(c.get("dockerLabels") or {})})

@@ -8,6 +8,7 @@ them bridging that subnet at once would fight over the host's routes."""
 
 import json
 import signal
+import threading
 import time
 import urllib.request
 
@@ -273,3 +274,57 @@ def test_awslogs_sends_the_output_to_cloudwatch_logs(cloud):
                                            "awslogs-stream-prefix": "ecs"}}}])["taskDefinition"]["taskDefinitionArn"]
     failed = wait(cloud, run(cloud, missing), "STOPPED")
     assert failed["stopCode"] == "TaskFailedToStart" and "log group does not exist" in failed["stoppedReason"]
+
+
+def test_kill_9_during_a_burst_of_run_task_and_a_service_loses_and_doubles_nothing(cloud):
+    definition = register(cloud, "burst", {"name": "web", "image": "busybox", "command": HTTPD})
+    cloud.ecs.create_service(cluster="shop", serviceName="steady", taskDefinition=definition, desiredCount=5,
+                             launchType="FARGATE",
+                             networkConfiguration={"awsvpcConfiguration": {"subnets": [cloud.subnet]}})
+    until(cloud, "steady", lambda s: s["runningCount"] == 5)
+    answered, errors = [], []
+    client = cloud.client("ecs")  # botocore clients are thread-safe; one per test keeps retries off
+
+    def one():
+        try:
+            answered.append(client.run_task(
+                cluster="shop", taskDefinition=definition, launchType="FARGATE", startedBy="burst",
+                networkConfiguration={"awsvpcConfiguration": {"subnets": [cloud.subnet]}})["tasks"][0]["taskArn"])
+        except Exception as e:  # the server died under it: the call may or may not have landed
+            errors.append(e)
+
+    threads = [threading.Thread(target=one) for _ in range(50)]
+    for t in threads:
+        t.start()
+    while len(answered) < 20:
+        time.sleep(0.01)
+    cloud.proc.send_signal(signal.SIGKILL)
+    cloud.proc.wait()
+    for t in threads:
+        t.join()
+    cloud.start()
+    cloud.ecs = cloud.client("ecs")
+    recorded = cloud.ecs.list_tasks(cluster="shop", startedBy="burst")["taskArns"]
+    assert set(answered) <= set(recorded)  # every task a caller was told of exists
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        tasks = [t for i in range(0, len(recorded), 100) for t in
+                 cloud.ecs.describe_tasks(cluster="shop", tasks=recorded[i:i + 100])["tasks"]]
+        if all(t["lastStatus"] == "RUNNING" for t in tasks):
+            break
+        time.sleep(0.5)
+    assert all(t["lastStatus"] == "RUNNING" for t in tasks), [t["lastStatus"] for t in tasks]
+    until(cloud, "steady", lambda s: s["runningCount"] == 5 and s["pendingCount"] == 0)
+    labels = [json.loads(cloud.home_.cli("inspect", cid).stdout)["Labels"]["com.amazonaws.ecs.task-arn"]
+              for cid in cloud.home_.cli("ps", "-q").stdout.split()]
+    service_tasks = cloud.ecs.list_tasks(cluster="shop", family="burst")["taskArns"]
+    assert set(recorded) <= set(service_tasks) and len(service_tasks) == len(recorded) + 5
+    assert sorted(labels) == sorted(service_tasks)  # one container per task: no duplicate, no orphan
+    for arn in recorded:
+        cloud.ecs.stop_task(cluster="shop", task=arn)
+    cloud.ecs.delete_service(cluster="shop", service="steady", force=True)
+    until(cloud, "steady", lambda s: s["status"] == "INACTIVE", timeout=120)
+    deadline = time.monotonic() + 120
+    while cloud.home_.cli("ps", "-a", "-q").stdout and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert cloud.home_.cli("ps", "-a", "-q").stdout == ""

@@ -49,7 +49,14 @@ class Runc:
         return json.loads(res.stdout)
 
     def list(self) -> dict[str, dict]:
-        return {st["id"]: st for st in json.loads(self._run("list", "--format", "json").stdout) or []}
+        for _ in range(5):
+            res = self._run("list", "--format", "json", check=False)
+            if res.returncode == 0:
+                return {st["id"]: st for st in json.loads(res.stdout) or []}
+            # runc lists its state dirs, then reads each: one deleted in between fails the lot.
+            if "no such file or directory" not in res.stderr:
+                break
+        raise OCIError(f"runc list: {_runc_message(res.stderr)}")
 
     def start(self, cid: str) -> None:
         self._run("start", cid)
