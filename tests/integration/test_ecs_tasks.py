@@ -313,7 +313,8 @@ def test_kill_9_during_a_burst_of_run_task_and_a_service_loses_and_doubles_nothi
         if all(t["lastStatus"] == "RUNNING" for t in tasks):
             break
         time.sleep(0.5)
-    assert all(t["lastStatus"] == "RUNNING" for t in tasks), [t["lastStatus"] for t in tasks]
+    assert all(t["lastStatus"] == "RUNNING" for t in tasks), [
+        (t["lastStatus"], t.get("stoppedReason")) for t in tasks if t["lastStatus"] != "RUNNING"]
     until(cloud, "steady", lambda s: s["runningCount"] == 5 and s["pendingCount"] == 0)
     labels = [json.loads(cloud.home_.cli("inspect", cid).stdout)["Labels"]["com.amazonaws.ecs.task-arn"]
               for cid in cloud.home_.cli("ps", "-q").stdout.split()]

@@ -188,6 +188,8 @@ class Networks:
 
     def _plumb(self, endpoint: dict, net: dict) -> None:
         ns, veth = endpoint["netns"], endpoint["veth"]
+        if Path(f"/run/netns/{ns}").exists():  # left by a connect that was killed before it was recorded
+            self._unplumb(endpoint)
         prefix = ipaddress.ip_network(net["subnet"]).prefixlen
         ip("netns", "add", ns)
         ip("link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns)
