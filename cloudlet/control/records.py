@@ -52,6 +52,8 @@ def new_task(db, cluster: dict, definition: dict, network: dict, *, provider: st
         "enableExecuteCommand": False, "ephemeralStorage": {"sizeInGiB": 20},
         "_run": {"definition": definition, "network": network, "containers": {}},
     }
+    if any(c.get("healthCheck") for c in definition["containerDefinitions"]):
+        body["healthStatus"] = "UNKNOWN"
     if network["mode"] == "awsvpc":
         body["availabilityZone"] = network["zone"]
         body["attachments"] = [{"id": secrets.token_hex(16), "type": "ElasticNetworkInterface",

@@ -107,6 +107,8 @@ class Round:
 
     def run(self) -> None:
         self._count_failures()
+        unhealthy = [t for t in self.live() if t.get("healthStatus") == "UNHEALTHY"]
+        self._stop(unhealthy, "Task failed container health checks")  # replaced below, like any other
         deployments = self.body["deployments"]
         primary, olds = deployments[0], deployments[1:]
         desired = self.body["desiredCount"] if self.body["status"] == "ACTIVE" else 0

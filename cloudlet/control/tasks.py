@@ -34,6 +34,7 @@ from cloudlet.agent.runtime.logs import read_from
 from cloudlet.store import logs
 from cloudlet.store.schema import ecs_tasks
 
+from .health import run_checks
 from .records import now
 
 log = logging.getLogger("cloudlet.control.tasks")
@@ -218,6 +219,7 @@ class TaskController:
             if not ready:
                 if self._dependency_failed(body, pending):
                     return
+                run_checks(self.engine.runtime, body)  # a HEALTHY dependency needs its checks run
                 time.sleep(0.2)
                 continue
             for c in ready:
@@ -270,8 +272,11 @@ class TaskController:
     def _dependencies_met(self, body: dict, c: dict) -> bool:
         for dep in c.get("dependsOn") or []:
             other = self._container(body, dep["containerName"])
-            if dep["condition"] in ("START", "HEALTHY"):  # HEALTHY: health checks are not run yet
+            if dep["condition"] == "START":
                 if other["lastStatus"] not in ("RUNNING", "STOPPED"):
+                    return False
+            elif dep["condition"] == "HEALTHY":
+                if other.get("healthStatus") != "HEALTHY":
                     return False
             else:
                 self._refresh(body, other)
@@ -404,7 +409,7 @@ class TaskController:
         return True
 
     def _watch(self, key: tuple, body: dict) -> bool:
-        changed = self._ship(key, body)
+        changed = self._ship(key, body) | run_checks(self.engine.runtime, body)
         definition = {c["name"]: c for c in body["_run"]["definition"]["containerDefinitions"]}
         for entry in body["containers"]:
             if self._refresh(body, entry):

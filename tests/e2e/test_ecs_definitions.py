@@ -136,3 +136,14 @@ def test_awslogs_options_on_fargate(ecs, options, role, words):
         request["executionRoleArn"] = role
     code, message = code_and_message(ecs.register_task_definition, **request)
     assert code == "ClientException" and words in message
+
+
+@pytest.mark.parametrize("check, words", [
+    ({"command": ["curl", "-f", "http://localhost"]}, "must start with CMD or CMD-SHELL"),
+    ({"command": ["CMD-SHELL", "true"], "interval": 1}, "interval must be between 5 and 300"),
+    ({"command": ["CMD", "true"], "retries": 11}, "retries must be between 1 and 10"),
+])
+def test_bad_health_checks(ecs, check, words):
+    request = {**WALKTHROUGH, "family": "checked", "containerDefinitions": [container(memory=64, healthCheck=check)]}
+    code, message = code_and_message(ecs.register_task_definition, **request)
+    assert code == "ClientException" and words in message

@@ -329,3 +329,31 @@ def test_kill_9_during_a_burst_of_run_task_and_a_service_loses_and_doubles_nothi
     while cloud.home_.cli("ps", "-a", "-q").stdout and time.monotonic() < deadline:
         time.sleep(0.5)
     assert cloud.home_.cli("ps", "-a", "-q").stdout == ""
+
+
+def test_health_checks(cloud):
+    check = {"command": ["CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1/group"], "interval": 5, "retries": 1}
+    arn = run(cloud, register(
+        cloud, "healthy",
+        {"name": "web", "image": "busybox", "command": HTTPD, "healthCheck": check},
+        {"name": "after", "image": "busybox", "command": ["sleep", "600"],
+         "dependsOn": [{"containerName": "web", "condition": "HEALTHY"}]}))
+    task = wait(cloud, arn, "RUNNING")
+    assert task["healthStatus"] == "HEALTHY"
+    assert {c["name"]: c.get("healthStatus") for c in task["containers"]} == {"web": "HEALTHY", "after": None}
+    cloud.ecs.stop_task(cluster="shop", task=arn)
+    wait(cloud, arn, "STOPPED")
+
+    sick = register(cloud, "sick", {"name": "web", "image": "busybox", "command": HTTPD,
+                                    "healthCheck": {"command": ["CMD", "false"], "interval": 5, "retries": 1}})
+    cloud.ecs.create_service(cluster="shop", serviceName="sick", taskDefinition=sick, desiredCount=1,
+                             launchType="FARGATE",
+                             networkConfiguration={"awsvpcConfiguration": {"subnets": [cloud.subnet]}})
+    replaced = until(cloud, "sick", lambda s: any("Task failed container health checks" in e["message"] or
+                                                  "has stopped 1 running tasks" in e["message"] for e in s["events"])
+                     and sum("has started 1 tasks" in e["message"] for e in s["events"]) >= 2)
+    stopped = cloud.ecs.list_tasks(cluster="shop", family="sick", desiredStatus="STOPPED")["taskArns"]
+    reasons = {t["stoppedReason"] for t in cloud.ecs.describe_tasks(cluster="shop", tasks=stopped)["tasks"]}
+    assert "Task failed container health checks" in reasons, (reasons, replaced["events"])
+    cloud.ecs.delete_service(cluster="shop", service="sick", force=True)
+    until(cloud, "sick", lambda s: s["status"] == "INACTIVE")

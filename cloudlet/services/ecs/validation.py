@@ -64,6 +64,8 @@ def _check_container(c: dict, mode: str, task_memory: int | None, names: set[str
                            f"({memory or reservation} MiB) exceeds the task's memory ({task_memory} MiB).")
     if c.get("cpu") is not None and c["cpu"] < 0:
         raise client_error(f"Invalid 'cpu' setting for container '{name}'.")
+    if c.get("healthCheck"):
+        _check_health(name, c["healthCheck"])
     ports = []
     for pm in c.get("portMappings") or []:
         container_port, host_port = pm.get("containerPort"), pm.get("hostPort")
@@ -80,6 +82,20 @@ def _check_container(c: dict, mode: str, task_memory: int | None, names: set[str
     return {**c, "cpu": c.get("cpu", 0), "essential": c.get("essential", True), "portMappings": ports,
             "environment": c.get("environment") or [], "mountPoints": c.get("mountPoints") or [],
             "volumesFrom": c.get("volumesFrom") or [], "systemControls": c.get("systemControls") or []}
+
+
+_HEALTH_RANGES = {"interval": (5, 300), "timeout": (2, 60), "retries": (1, 10), "startPeriod": (0, 300)}
+
+
+def _check_health(name: str, check: dict) -> None:
+    command = check.get("command") or []
+    if len(command) < 2 or command[0] not in ("CMD", "CMD-SHELL"):
+        raise client_error(f"Invalid 'healthCheck' setting for container '{name}': the command must start with "
+                           "CMD or CMD-SHELL, followed by what to run.")
+    for field, (low, high) in _HEALTH_RANGES.items():
+        if check.get(field) is not None and not low <= check[field] <= high:
+            raise client_error(f"Invalid 'healthCheck' setting for container '{name}': {field} must be between "
+                               f"{low} and {high}.")
 
 
 def _check_logging(c: dict, fargate: bool, request: dict) -> None:
