@@ -20,12 +20,13 @@ def cli():
 @click.option("--no-profile", is_flag=True, help="Do not write the `cloudlet` profile into ~/.aws.")
 @click.option("--lifecycle-interval", type=float, default=600, show_default=True,
               help="Seconds between applications of ECR lifecycle policies.")
-def up(host, port, data_dir, regions, no_profile, lifecycle_interval):
+@click.option("--cluster", help="Register this host as a container instance of this ECS cluster (made if missing).")
+def up(host, port, data_dir, regions, no_profile, lifecycle_interval, cluster):
     """Start the server with its embedded state."""
     from cloudlet.cli.server import serve
 
     serve(host=host, port=port, data_dir=data_dir, regions=regions, write_profile=not no_profile,
-          lifecycle_interval=lifecycle_interval)
+          lifecycle_interval=lifecycle_interval, cluster=cluster)
 
 
 @cli.command()

@@ -19,7 +19,23 @@ def admin_credential(store):
     return create_account(store, ADMIN), True
 
 
-def serve(host: str, port: int, data_dir, regions, write_profile: bool, lifecycle_interval: float = 600) -> None:
+def join_cluster(store, cred, region: str, name: str) -> str:
+    """Register this host, with its real CPUs and memory, in the admin account's cluster; the
+    same host registers as the same container instance every time."""
+    from cloudlet.services.ecs.clusters import ensure_cluster
+    from cloudlet.services.ecs.common import find_cluster
+    from cloudlet.services.ecs.instances import host_resources, register
+
+    machine = Path("/etc/machine-id").read_text().strip() if Path("/etc/machine-id").exists() else "cloudlet"
+    cpu, memory = host_resources()
+    with store.scoped(cred.account_id, region) as db:
+        ensure_cluster(db, name)
+        body = register(db, find_cluster(db, name), cpu=cpu, memory=memory, ec2_instance_id=f"i-{machine[:17]}")
+    return body["containerInstanceArn"]
+
+
+def serve(host: str, port: int, data_dir, regions, write_profile: bool, lifecycle_interval: float = 600,
+          cluster: str | None = None) -> None:
     import uvicorn
 
     from cloudlet.cli import daemon
@@ -42,6 +58,9 @@ def serve(host: str, port: int, data_dir, regions, write_profile: bool, lifecycl
         click.echo("    aws --profile cloudlet sts get-caller-identity")
     else:
         click.echo(f"cloudlet: access key {cred.access_key_id} (see `cloudlet accounts list`)")
+    if cluster:
+        arn = join_cluster(store, cred, config.regions[0], cluster)
+        click.echo(f"cloudlet: this host is container instance {arn}")
     click.echo(f"cloudlet: listening on {config.endpoint}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     stop_engine = daemon.start(config.data_dir)

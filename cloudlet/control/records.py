@@ -36,14 +36,16 @@ def _containers(definition: dict, task_arn: str) -> list[dict]:
 
 
 def new_task(db, cluster: dict, definition: dict, network: dict, *, provider: str | None, overrides: dict,
-             group: str | None, started_by: str | None, tags_given: list[dict] | None = None) -> dict:
-    """Insert a FARGATE task of definition into the cluster; returns its body."""
+             group: str | None, started_by: str | None, tags_given: list[dict] | None = None,
+             instance_arn: str | None = None) -> dict:
+    """Insert a task of definition into the cluster: a FARGATE one, or an EC2 one placed on
+    the container instance instance_arn; returns its body."""
     task_id = secrets.token_hex(16)
     arn = f"arn:aws:ecs:{db.region}:{db.account_id}:task/{cluster['name']}/{task_id}"
     body = {
         "taskArn": arn, "clusterArn": cluster["arn"], "taskDefinitionArn": definition["taskDefinitionArn"],
-        "lastStatus": "PROVISIONING", "desiredStatus": "RUNNING", "launchType": "FARGATE",
-        "capacityProviderName": provider or "FARGATE", "platformVersion": "1.4.0", "platformFamily": "Linux",
+        "lastStatus": "PROVISIONING", "desiredStatus": "RUNNING", "launchType": "EC2" if instance_arn else "FARGATE",
+        "platformFamily": "Linux",
         "cpu": definition.get("cpu"), "memory": definition.get("memory"), "createdAt": now(), "version": 1,
         "group": group or f"family:{definition['family']}", "connectivity": "CONNECTING", "startedBy": started_by,
         "overrides": {"containerOverrides": overrides.get("containerOverrides") or [],
@@ -52,6 +54,10 @@ def new_task(db, cluster: dict, definition: dict, network: dict, *, provider: st
         "enableExecuteCommand": False, "ephemeralStorage": {"sizeInGiB": 20},
         "_run": {"definition": definition, "network": network, "containers": {}},
     }
+    if instance_arn:
+        body["containerInstanceArn"] = instance_arn
+    else:
+        body.update(capacityProviderName=provider or "FARGATE", platformVersion="1.4.0")
     if any(c.get("healthCheck") for c in definition["containerDefinitions"]):
         body["healthStatus"] = "UNKNOWN"
     if network["mode"] == "awsvpc":

@@ -179,6 +179,14 @@ STEPS: list[list[str]] = [
             updated_at TEXT NOT NULL,
             PRIMARY KEY (account_id, region, task_id))""",
         "CREATE INDEX ecs_tasks_by_cluster ON ecs_tasks (account_id, region, cluster, last_status)",
+        """CREATE TABLE ecs_container_instances (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            cluster TEXT NOT NULL,
+            instance_id TEXT NOT NULL,
+            status TEXT NOT NULL,
+            body TEXT NOT NULL,
+            PRIMARY KEY (account_id, region, instance_id))""",
         """CREATE TABLE ecs_services (
             account_id TEXT NOT NULL,
             region TEXT NOT NULL,

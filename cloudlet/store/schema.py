@@ -236,6 +236,19 @@ ecs_tasks = Table(
     Column("updated_at", String, nullable=False),
 )
 
+# A container instance's body is the ContainerInstance as DescribeContainerInstances returns
+# it, without its remaining resources (counted from its tasks when asked).
+ecs_container_instances = Table(
+    "ecs_container_instances",
+    metadata,
+    Column("account_id", String, primary_key=True),
+    Column("region", String, primary_key=True),
+    Column("cluster", String, nullable=False),
+    Column("instance_id", String, primary_key=True),
+    Column("status", String, nullable=False),
+    Column("body", Text, nullable=False),
+)
+
 # A service's body is the Service as DescribeServices returns it (JSON), plus "_run": the
 # resolved network and definitions of its deployments, for the service controller.
 ecs_services = Table(
@@ -299,5 +312,6 @@ schema_version = Table(
 # Tables whose rows belong to one account and one region; Scoped enforces it.
 SCOPED = {key_pairs.name, tags.name, ecr_repositories.name, ecr_images.name, ecr_tags.name, ecr_blobs.name,
           ecr_uploads.name, kms_keys.name, ecr_scans.name, vpcs.name, subnets.name, ecs_clusters.name,
-          ecs_task_definitions.name, ecs_tasks.name, ecs_services.name, log_groups.name, log_streams.name,
+          ecs_task_definitions.name, ecs_tasks.name, ecs_services.name, ecs_container_instances.name,
+          log_groups.name, log_streams.name,
           log_events.name}

@@ -7,7 +7,7 @@ import re
 from cloudlet.edge.errors import AWSError
 from cloudlet.services.common import pagination, tags
 from cloudlet.store.schema import ecs_clusters as table
-from cloudlet.store.schema import ecs_tasks
+from cloudlet.store.schema import ecs_container_instances, ecs_tasks
 
 from .common import DEFAULT_CLUSTER, cluster_name, find_cluster, invalid, now
 
@@ -38,12 +38,29 @@ def _providers(names, strategy) -> tuple[list[str], list[dict]]:
                    for s in strategy or []]
 
 
+def ensure_cluster(db, name: str, settings: list[dict] | None = None, providers: list[str] = (),
+                   strategy: list[dict] = ()) -> str:
+    """The cluster's ARN, the cluster made (or a deleted one's name brought back) if needed.
+    An existing active cluster stays as it is, as CreateCluster leaves it."""
+    arn = f"arn:aws:ecs:{db.region}:{db.account_id}:cluster/{name}"
+    values = dict(status="ACTIVE", settings=json.dumps(settings or _settings(None)),
+                  capacity_providers=json.dumps(list(providers)), default_strategy=json.dumps(list(strategy)))
+    row = db.one(table, table.c.name == name)
+    if row is None:
+        db.insert(table, name=name, arn=arn, created_at=now(), **values)
+    elif row["status"] != "ACTIVE":
+        db.update(table, table.c.name == name, **values)
+    return arn
+
+
 class Clusters:
     def _describe(self, ctx, db, row: dict, include: list[str] = ()) -> dict:
         counts = {status: db.count(ecs_tasks, ecs_tasks.c.cluster == row["name"], ecs_tasks.c.last_status == status)
                   for status in ("RUNNING", "PENDING", "PROVISIONING")}
         out = {"clusterArn": row["arn"], "clusterName": row["name"], "status": row["status"],
-               "registeredContainerInstancesCount": 0, "runningTasksCount": counts["RUNNING"],
+               "registeredContainerInstancesCount": db.count(
+                   ecs_container_instances, ecs_container_instances.c.cluster == row["name"],
+                   ecs_container_instances.c.status != "INACTIVE"), "runningTasksCount": counts["RUNNING"],
                "pendingTasksCount": counts["PENDING"] + counts["PROVISIONING"], "activeServicesCount": 0,
                "statistics": [], "settings": json.loads(row["settings"]),
                "capacityProviders": json.loads(row["capacity_providers"]),
@@ -59,17 +76,8 @@ class Clusters:
         providers, strategy = _providers(request.get("capacityProviders"),
                                          request.get("defaultCapacityProviderStrategy"))
         settings = _settings(request.get("settings"))
-        arn = ctx.arn("ecs", f"cluster/{name}")
         with ctx.write() as db:
-            row = db.one(table, table.c.name == name)
-            if row is None:
-                db.insert(table, name=name, arn=arn, status="ACTIVE", settings=json.dumps(settings),
-                          capacity_providers=json.dumps(providers), default_strategy=json.dumps(strategy),
-                          created_at=now())
-            elif row["status"] != "ACTIVE":  # a deleted cluster's name comes back to life
-                db.update(table, table.c.name == name, status="ACTIVE", settings=json.dumps(settings),
-                          capacity_providers=json.dumps(providers), default_strategy=json.dumps(strategy))
-            # creating an existing active cluster returns it unchanged, as ECS does
+            arn = ensure_cluster(db, name, settings, providers, strategy)
             pairs = tags.from_pairs(request.get("tags"), "key", "value")
             if pairs:
                 tags.put(db, arn, "cluster", pairs)

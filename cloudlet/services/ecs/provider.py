@@ -10,12 +10,13 @@ from cloudlet.services.common.tags import ArnTagging
 from cloudlet.store.schema import ecs_clusters, ecs_services, ecs_task_definitions, ecs_tasks
 
 from .clusters import Clusters
+from .instances import ContainerInstances
 from .services import Services
 from .taskdefs import TaskDefinitions
 from .tasks import Tasks
 
 
-class ECS(Clusters, TaskDefinitions, Tasks, Services, ArnTagging):
+class ECS(Clusters, TaskDefinitions, Tasks, Services, ContainerInstances, ArnTagging):
     def __init__(self, config, store):
         self.config = config
         self.store = store

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 
+from cloudlet.control.capacity import placeable, task_need
+from cloudlet.control.placement import Need, PlacementError, place
 from cloudlet.control.records import new_task, public
 from cloudlet.edge.errors import AWSError
 from cloudlet.services.common import pagination, tags
@@ -76,19 +78,33 @@ class Tasks:
             if launch == "FARGATE" and "FARGATE" not in definition["compatibilities"]:
                 raise invalid("Task definition does not support launch_type FARGATE.")
             network = network_of(db, request, definition)
-            if launch != "FARGATE":
-                # EC2 tasks go to registered container instances: this cluster has none.
-                return {"tasks": [], "failures": [{"arn": cluster["arn"],
-                                                   "reason": "No Container Instances were found in your cluster."}]}
             overrides = request.get("overrides") or {}
             check_overrides(definition, overrides)
-            tasks = [new_task(db, cluster, definition, network, provider=provider, overrides=overrides,
-                              group=request.get("group"), started_by=request.get("startedBy"),
-                              tags_given=request.get("tags")) for _ in range(count)]
+            group = request.get("group") or f"family:{definition['family']}"
+            if launch == "FARGATE":
+                hosts, failures = [None] * count, []
+            else:
+                hosts, failures = self._place(db, cluster, definition, group, count, request)
+            tasks = [new_task(db, cluster, definition, network, provider=provider, overrides=overrides, group=group,
+                              started_by=request.get("startedBy"), tags_given=request.get("tags"),
+                              instance_arn=host.arn if host else None) for host in hosts]
             for task in tasks if request.get("tags") else []:
                 tags.put(db, task["taskArn"], "task", tags.from_pairs(request["tags"], "key", "value"))
         self.wake_controller()
-        return {"tasks": [public(t) for t in tasks], "failures": []}
+        return {"tasks": [public(t) for t in tasks], "failures": failures}
+
+    def _place(self, db, cluster: dict, definition: dict, group: str, count: int, request) -> tuple[list, list]:
+        """Container instances for `count` EC2 tasks, and ECS's failures for those left over."""
+        instances = placeable(db, cluster["name"])
+        if not instances:
+            return [], [{"arn": cluster["arn"], "reason": "No Container Instances were found in your cluster."}]
+        cpu, memory, ports = task_need({"_run": {"definition": definition}})
+        constraints = (request.get("placementConstraints") or []) + definition.get("placementConstraints", [])
+        try:
+            return place(instances, Need(cpu, memory, ports, group), count,
+                         request.get("placementStrategy") or [{"type": "random"}], constraints)
+        except PlacementError as e:
+            raise invalid(str(e)) from None
 
     def describe_tasks(self, ctx, request):
         tasks, failures = [], []

@@ -1,0 +1,127 @@
+"""Task placement on container instances, as ECS places EC2 tasks: the instances a task fits
+on (CPU, memory, static host ports), narrowed by constraints (distinctInstance, memberOf
+with a subset of the cluster query language), then ordered by the strategies in turn
+(binpack on cpu or memory, spread over instanceId or an attribute, random). When nothing
+fits, each instance gives the first reason it was refused, with ECS's words."""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Instance:
+    arn: str
+    ec2_instance_id: str
+    cpu: int  # remaining CPU units
+    memory: int  # remaining MiB
+    ports: set[int]  # host ports in use (TCP)
+    attributes: dict[str, str]
+    groups: dict[str, int] = field(default_factory=dict)  # task group -> tasks of it running here
+
+
+@dataclass
+class Need:
+    cpu: int
+    memory: int
+    ports: set[int]
+    group: str
+
+
+class PlacementError(ValueError):
+    pass
+
+
+def _value(instance: Instance, subject: str) -> str | None:
+    if subject == "ec2InstanceId":
+        return instance.ec2_instance_id
+    if subject.startswith("attribute:"):
+        return instance.attributes.get(subject[len("attribute:"):])
+    raise PlacementError(f"unsupported expression subject {subject!r}")
+
+
+_TERM = re.compile(r"^\s*(\S+)\s+(==|!=|not in|in|exists|!exists)\s*(.*?)\s*$", re.IGNORECASE)
+
+
+def member_of(expression: str):
+    """A predicate over instances for a memberOf expression, e.g.
+    `attribute:ecs.instance-type == t3.micro and attribute:ecs.availability-zone in [us-east-1a, us-east-1b]`."""
+    alternatives = []
+    for part in re.split(r"\s+or\s+", expression.strip(), flags=re.IGNORECASE):
+        terms = []
+        for text in re.split(r"\s+and\s+", part, flags=re.IGNORECASE):
+            m = _TERM.match(text.strip("() "))
+            if not m:
+                raise PlacementError(f"invalid memberOf expression: {expression}")
+            subject, op, raw = m.group(1), m.group(2).lower(), m.group(3)
+            values = [v.strip() for v in raw.strip("[]").split(",")] if op in ("in", "not in") else [raw.strip()]
+            terms.append((subject, op, values))
+        alternatives.append(terms)
+
+    def holds(instance: Instance) -> bool:
+        def one(subject, op, values):
+            actual = _value(instance, subject)
+            return {"==": actual == values[0], "!=": actual != values[0], "in": actual in values,
+                    "not in": actual not in values, "exists": actual is not None,
+                    "!exists": actual is None}[op]
+        return any(all(one(*t) for t in terms) for terms in alternatives)
+    return holds
+
+
+def _refusal(instance: Instance, need: Need, constraints: list[dict]) -> str | None:
+    for c in constraints:
+        if c.get("type") == "distinctInstance" and instance.groups.get(need.group):
+            return "DistinctInstance placement constraint unsatisfied."
+        if c.get("type") == "memberOf" and not member_of(c.get("expression", ""))(instance):
+            return "MemberOf placement constraint unsatisfied."
+    if instance.cpu < need.cpu:
+        return "RESOURCE:CPU"
+    if instance.memory < need.memory:
+        return "RESOURCE:MEMORY"
+    if need.ports & instance.ports:
+        return "RESOURCE:PORTS"
+    return None
+
+
+def _order(candidates: list[Instance], strategies: list[dict], need: Need) -> list[Instance]:
+    """Sorted by the strategies, the first deciding, the next breaking its ties."""
+    keys = []
+    for s in strategies:
+        kind, fld = s.get("type"), s.get("field") or ""
+        if kind == "binpack":
+            keys.append(lambda i, f=fld.lower(): i.memory if f == "memory" else i.cpu)
+        elif kind == "spread":
+            if fld.lower() in ("instanceid", "host"):
+                keys.append(lambda i: i.groups.get(need.group, 0))
+            else:
+                counts: dict = {}
+                for i in candidates:
+                    counts[_value(i, fld)] = counts.get(_value(i, fld), 0) + i.groups.get(need.group, 0)
+                keys.append(lambda i, f=fld: counts[_value(i, f)])
+        elif kind == "random":
+            keys.append(lambda i, r={id(i): random.random() for i in candidates}: r[id(i)])
+        else:
+            raise PlacementError(f"unsupported placement strategy type {kind!r}")
+    return sorted(candidates, key=lambda i: tuple(k(i) for k in keys))
+
+
+def place(instances: list[Instance], need: Need, count: int, strategies: list[dict], constraints: list[dict]
+          ) -> tuple[list[Instance], list[dict]]:
+    """The instances chosen for `count` tasks (each choice taking its resources), and ECS's
+    failures for the tasks that found no room."""
+    chosen, failures = [], []
+    for _ in range(count):
+        refusals = {i.arn: _refusal(i, need, constraints) for i in instances}
+        fits = [i for i in instances if refusals[i.arn] is None]
+        if not fits:
+            failures = [{"arn": arn, "reason": reason} for arn, reason in refusals.items()]
+            break
+        best = _order(fits, strategies, need)[0]
+        best.cpu -= need.cpu
+        best.memory -= need.memory
+        best.ports |= need.ports
+        best.groups[need.group] = best.groups.get(need.group, 0) + 1
+        chosen.append(best)
+    return chosen, failures
