@@ -21,6 +21,8 @@ from sqlalchemy import select
 
 from cloudlet.store.schema import ecs_clusters, ecs_services, ecs_tasks
 
+from .capacity import placeable, task_need
+from .placement import Need, place
 from .records import new_task, now
 
 log = logging.getLogger("cloudlet.control.services")
@@ -95,6 +97,7 @@ class Round:
         self.db, self.body, self.cluster, self.tasks = db, body, cluster, tasks
         self.run_notes = body["_run"]
         self.changed = False
+        self.instances = []  # EC2 services: the cluster's container instances, what they have left
 
     def live(self, deployment: dict | None = None) -> list[dict]:
         return [t for t in self.tasks if t["desiredStatus"] == "RUNNING" and
@@ -109,6 +112,13 @@ class Round:
         self._count_failures()
         unhealthy = [t for t in self.live() if t.get("healthStatus") == "UNHEALTHY"]
         self._stop(unhealthy, "Task failed container health checks")  # replaced below, like any other
+        if self.run_notes.get("launch") == "EC2":
+            self.instances = placeable(self.db, self.cluster["name"])
+            active = {i.arn for i in self.instances}
+            drained = [t for t in self.live() if t.get("containerInstanceArn") not in active]
+            self._stop(drained, "Container instance is draining")
+            if self.body["schedulingStrategy"] == "DAEMON" and self.body["status"] == "ACTIVE":
+                self.body["desiredCount"] = len(self.instances)
         deployments = self.body["deployments"]
         primary, olds = deployments[0], deployments[1:]
         desired = self.body["desiredCount"] if self.body["status"] == "ACTIVE" else 0
@@ -167,14 +177,38 @@ class Round:
         if count <= 0:
             return
         definition = self.run_notes["definitions"][deployment["id"]]
+        group = f"service:{self.body['serviceName']}"
+        hosts = [None] * count
+        if self.run_notes.get("launch") == "EC2":
+            hosts = self._place(definition, group, count)
+            if not hosts:
+                return
         started = [new_task(self.db, self.cluster, definition, self.run_notes["network"],
-                            provider=self.run_notes.get("provider"), overrides={},
-                            group=f"service:{self.body['serviceName']}", started_by=deployment["id"])
-                   for _ in range(count)]
+                            provider=self.run_notes.get("provider"), overrides={}, group=group,
+                            started_by=deployment["id"], instance_arn=host.arn if host else None)
+                   for host in hosts]
+        count = len(started)
         self.tasks += started
         self.changed = True
         ids = " ".join(f"(task {t['taskArn'].rsplit('/', 1)[1]})" for t in started)
         self.event(f"has started {count} tasks: {ids}.")
+
+    def _place(self, definition: dict, group: str, count: int) -> list:
+        cpu, memory, ports = task_need({"_run": {"definition": definition}})
+        constraints = self.body["placementConstraints"] + definition.get("placementConstraints", [])
+        if self.body["schedulingStrategy"] == "DAEMON":
+            constraints = constraints + [{"type": "distinctInstance"}]
+        strategies = self.body["placementStrategy"] or [
+            {"type": "spread", "field": "attribute:ecs.availability-zone"}, {"type": "spread", "field": "instanceId"}]
+        chosen, failures = place(self.instances, Need(cpu, memory, ports, group), count, strategies, constraints) \
+            if self.instances else ([], [{"reason": "No Container Instances were found in your cluster."}])
+        if failures:
+            reasons = ", ".join(sorted({f["reason"] for f in failures}))
+            message = ("was unable to place a task because no container instance met all of its requirements. "
+                       f"Reason: {reasons}")
+            if not self.body["events"] or not self.body["events"][0]["message"].endswith(message):
+                self.event(message)
+        return chosen
 
     def _retire_old(self, olds: list[dict], min_healthy: int) -> None:
         running_total = sum(1 for t in self.live() if t["lastStatus"] == "RUNNING")

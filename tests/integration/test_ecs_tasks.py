@@ -357,3 +357,61 @@ def test_health_checks(cloud):
     assert "Task failed container health checks" in reasons, (reasons, replaced["events"])
     cloud.ecs.delete_service(cluster="shop", service="sick", force=True)
     until(cloud, "sick", lambda s: s["status"] == "INACTIVE")
+
+
+def test_ec2_tasks_on_container_instances(cloud):
+    ecs = cloud.ecs
+    ecs.create_cluster(clusterName="fleet")
+    instances = [ecs.register_container_instance(
+        cluster="fleet", instanceIdentityDocument=json.dumps({"instanceId": f"i-fleet{n}", "availabilityZone": zone}),
+        totalResources=[{"name": "CPU", "type": "INTEGER", "integerValue": 1024},
+                        {"name": "MEMORY", "type": "INTEGER", "integerValue": 512}]
+    )["containerInstance"]["containerInstanceArn"] for n, zone in ((1, "us-east-1a"), (2, "us-east-1b"))]
+    web = ecs.register_task_definition(family="bridged", networkMode="bridge", containerDefinitions=[
+        {"name": "web", "image": "busybox", "memory": 128, "stopTimeout": 1, "command": HTTPD,
+         "portMappings": [{"containerPort": 80, "hostPort": 0}]}])["taskDefinition"]["taskDefinitionArn"]
+    placed = ecs.run_task(cluster="fleet", taskDefinition=web, launchType="EC2")["tasks"][0]
+    assert placed["containerInstanceArn"] in instances and placed["launchType"] == "EC2"
+    deadline = time.monotonic() + 60
+    while (task := ecs.describe_tasks(cluster="fleet", tasks=[placed["taskArn"]])["tasks"][0])["lastStatus"] \
+            != "RUNNING" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    binding = task["containers"][0]["networkBindings"][0]
+    assert binding["containerPort"] == 80 and binding["hostPort"] > 0
+    with urllib.request.urlopen(f"http://127.0.0.1:{binding['hostPort']}/group", timeout=10) as r:
+        assert r.read().startswith(b"root:")
+    too_big = ecs.register_task_definition(family="big", networkMode="none", containerDefinitions=[
+        {"name": "x", "image": "busybox", "memory": 1024}])["taskDefinition"]["taskDefinitionArn"]
+    refused = ecs.run_task(cluster="fleet", taskDefinition=too_big, launchType="EC2")
+    assert refused["tasks"] == [] and {f["reason"] for f in refused["failures"]} == {"RESOURCE:MEMORY"}
+    ecs.stop_task(cluster="fleet", task=placed["taskArn"])
+
+    ecs.create_service(cluster="fleet", serviceName="daemon", taskDefinition=web, launchType="EC2",
+                       schedulingStrategy="DAEMON")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        svc = ecs.describe_services(cluster="fleet", services=["daemon"])["services"][0]
+        if svc["runningCount"] == 2:
+            break
+        time.sleep(0.2)
+    arns = ecs.list_tasks(cluster="fleet", family="bridged")["taskArns"]
+    hosts = {t["containerInstanceArn"] for t in ecs.describe_tasks(cluster="fleet", tasks=arns)["tasks"]}
+    assert svc["runningCount"] == 2 and hosts == set(instances)  # one task on each instance
+    ecs.update_container_instances_state(cluster="fleet", containerInstances=instances[:1], status="DRAINING")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        arns = ecs.list_tasks(cluster="fleet", family="bridged")["taskArns"]
+        hosts = [t["containerInstanceArn"] for t in ecs.describe_tasks(cluster="fleet", tasks=arns)["tasks"]]
+        if hosts == [instances[1]]:
+            break
+        time.sleep(0.2)
+    assert hosts == [instances[1]]  # the daemon left the draining instance
+    ecs.delete_service(cluster="fleet", service="daemon", force=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and any(
+            i["runningTasksCount"] + i["pendingTasksCount"] for i in ecs.describe_container_instances(
+                cluster="fleet", containerInstances=instances)["containerInstances"]):
+        time.sleep(0.2)
+    for arn in instances:
+        ecs.deregister_container_instance(cluster="fleet", containerInstance=arn)
+    assert ecs.list_container_instances(cluster="fleet")["containerInstanceArns"] == []

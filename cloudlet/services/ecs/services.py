@@ -52,12 +52,12 @@ class Services:
         name = request["serviceName"]
         if not _NAME.match(name):
             raise invalid("Service name must be 1-255 letters, numbers, hyphens and underscores.")
-        if (request.get("schedulingStrategy") or "REPLICA") != "REPLICA":
-            raise AWSError("UnsupportedFeatureException", "DAEMON services need EC2 container instances, and this "
-                           "cluster has none.")
+        strategy = request.get("schedulingStrategy") or "REPLICA"
         desired = request.get("desiredCount")
-        if desired is None:
+        if strategy == "REPLICA" and desired is None:
             raise invalid("desiredCount is required for services with the REPLICA scheduling strategy.")
+        if strategy == "DAEMON":
+            desired = 0  # one task per container instance: the controller counts them
         if desired < 0:
             raise invalid("desiredCount can't be negative.")
         with ctx.write() as db:
@@ -67,10 +67,9 @@ class Services:
                 raise invalid("Creation of service was not idempotent.")
             definition = json.loads(taskdefs.find(db, request["taskDefinition"], active_only=True)["body"])
             launch, provider = launch_of(request, cluster)
-            if launch != "FARGATE":
-                raise invalid("No Container Instances were found in your cluster: EC2 services need registered "
-                              "container instances; use launchType FARGATE.")
-            if "FARGATE" not in definition["compatibilities"]:
+            if launch == "FARGATE" and strategy == "DAEMON":
+                raise invalid("The DAEMON scheduling strategy does not support the FARGATE launch type.")
+            if launch == "FARGATE" and "FARGATE" not in definition["compatibilities"]:
                 raise invalid("Task definition does not support launch_type FARGATE.")
             network = network_of(db, request, definition)
             arn = ctx.arn("ecs", f"service/{cluster['name']}/{name}")
@@ -84,11 +83,11 @@ class Services:
                 "deployments": [deployment], "events": [], "createdAt": now(),
                 "placementConstraints": request.get("placementConstraints") or [],
                 "placementStrategy": request.get("placementStrategy") or [],
-                "networkConfiguration": request.get("networkConfiguration"), "schedulingStrategy": "REPLICA",
+                "networkConfiguration": request.get("networkConfiguration"), "schedulingStrategy": strategy,
                 "deploymentController": {"type": "ECS"}, "createdBy": ctx.caller_arn,
                 "enableECSManagedTags": bool(request.get("enableECSManagedTags")),
                 "propagateTags": request.get("propagateTags") or "NONE", "enableExecuteCommand": False,
-                "_run": {"network": network, "provider": provider,
+                "_run": {"network": network, "provider": provider, "launch": launch,
                          "definitions": {deployment["id"]: definition}},
             }
             if existing is None:
@@ -109,7 +108,7 @@ class Services:
             body = json.loads(row["body"])
             if body["status"] != "ACTIVE":
                 raise AWSError("ServiceNotActiveException", "Service was not ACTIVE.")
-            if request.get("desiredCount") is not None:
+            if request.get("desiredCount") is not None and body["schedulingStrategy"] == "REPLICA":
                 if request["desiredCount"] < 0:
                     raise invalid("desiredCount can't be negative.")
                 body["desiredCount"] = request["desiredCount"]
@@ -125,7 +124,7 @@ class Services:
             if changed or request.get("forceNewDeployment") or request.get("networkConfiguration"):
                 definition = json.loads(taskdefs.find(db, request.get("taskDefinition") or body["taskDefinition"],
                                                       active_only=True)["body"])
-                if "FARGATE" not in definition["compatibilities"]:
+                if body["launchType"] == "FARGATE" and "FARGATE" not in definition["compatibilities"]:
                     raise invalid("Task definition does not support launch_type FARGATE.")
                 for d in body["deployments"]:
                     d["status"] = "ACTIVE"
