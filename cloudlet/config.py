@@ -36,6 +36,7 @@ class Config:
     port: int = 4566
     regions: tuple[str, ...] = DEFAULT_REGIONS
     lifecycle_interval: float = 600.0  # seconds between applications of ECR lifecycle policies
+    vpc_pool: str = "172.16.0.0/12"  # VPCs take /16s of it (services/ec2/vpcs.py)
 
     def __post_init__(self):
         self.data_dir = Path(self.data_dir)  # the CLI hands over plain strings

@@ -21,12 +21,21 @@ def cli():
 @click.option("--lifecycle-interval", type=float, default=600, show_default=True,
               help="Seconds between applications of ECR lifecycle policies.")
 @click.option("--cluster", help="Register this host as a container instance of this ECS cluster (made if missing).")
-def up(host, port, data_dir, regions, no_profile, lifecycle_interval, cluster):
+@click.option("--vpc-pool", default="172.16.0.0/12", show_default=True,
+              help="Addresses VPCs take /16s of; another cloudlet on this host needs another pool.")
+def up(host, port, data_dir, regions, no_profile, lifecycle_interval, cluster, vpc_pool):
     """Start the server with its embedded state."""
+    import ipaddress
+
     from cloudlet.cli.server import serve
 
+    try:
+        if ipaddress.ip_network(vpc_pool).prefixlen > 16:
+            raise ValueError("it must hold at least one /16")
+    except ValueError as e:
+        raise click.BadParameter(f"{vpc_pool}: {e}", param_hint="--vpc-pool") from None
     serve(host=host, port=port, data_dir=data_dir, regions=regions, write_profile=not no_profile,
-          lifecycle_interval=lifecycle_interval, cluster=cluster)
+          lifecycle_interval=lifecycle_interval, cluster=cluster, vpc_pool=vpc_pool)
 
 
 @cli.command()

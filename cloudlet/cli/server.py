@@ -35,7 +35,7 @@ def join_cluster(store, cred, region: str, name: str) -> str:
 
 
 def serve(host: str, port: int, data_dir, regions, write_profile: bool, lifecycle_interval: float = 600,
-          cluster: str | None = None) -> None:
+          cluster: str | None = None, vpc_pool: str = "172.16.0.0/12") -> None:
     import uvicorn
 
     from cloudlet.cli import daemon
@@ -44,7 +44,7 @@ def serve(host: str, port: int, data_dir, regions, write_profile: bool, lifecycl
     from cloudlet.edge.app import create_app
 
     region_list = tuple(r.strip() for r in regions.split(",") if r.strip()) if regions else DEFAULT_REGIONS
-    config = Config(host=host, port=port, regions=region_list, lifecycle_interval=lifecycle_interval,
+    config = Config(host=host, port=port, regions=region_list, lifecycle_interval=lifecycle_interval, vpc_pool=vpc_pool,
                     **({"data_dir": Path(data_dir)} if data_dir else {}))
     store = Store(config.db_path)
     cred, created = admin_credential(store)

@@ -48,7 +48,7 @@ def test_service_lifecycle_without_tasks(ecs, network):
     ({"taskDefinition": "nope"}, "ClientException"),
     ({"cluster": "nope"}, "ClusterNotFoundException"),
     ({"networkConfiguration": None}, "InvalidParameterException"),
-    ({"schedulingStrategy": "DAEMON"}, "UnsupportedFeatureException"),
+    ({"schedulingStrategy": "DAEMON"}, "InvalidParameterException"),  # not on FARGATE
     ({"deploymentConfiguration": {"maximumPercent": 100, "minimumHealthyPercent": 100}}, "InvalidParameterException"),
 ])
 def test_services_refused(ecs, network, kw, expected):

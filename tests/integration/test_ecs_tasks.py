@@ -3,8 +3,8 @@ of their subnet, containers sharing it, dependsOn, essential exits and OOM kills
 ECS reports them, images from ECR, start failures, and a task that survives kill -9 of
 `cloudlet up`. The server and the engine share one data dir, as under `cloudlet up`.
 
-All of it in one module: every server's default VPC starts at 172.31.0.0/16, and two of
-them bridging that subnet at once would fight over the host's routes."""
+All of it in one module, with a VPC pool of its own: two servers bridging the same subnet
+at once would fight over the host's routes."""
 
 import json
 import signal
@@ -25,7 +25,8 @@ HTTPD = ["httpd", "-f", "-p", "80", "-h", "/etc"]
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory):
     with busybox_home("nft", "ip") as home:
-        server = Server(tmp_path_factory.mktemp("ecs"))
+        # A pool of its own: a cloudlet under `make up` (or a bench) may have 172.31 bridged.
+        server = Server(tmp_path_factory.mktemp("ecs"), args=("--vpc-pool", "10.96.0.0/12"))
         server.data_dir = home.data_dir
         server.start()
         try:

@@ -2,8 +2,9 @@
 zone and a default security group, made the first time anything asks for them.
 
 All VPCs share this host, where a subnet becomes a bridge, so their address ranges must not
-overlap: the first default VPC gets AWS's 172.31.0.0/16, later ones the /16s below it down
-to 172.16.0.0/16, then /16s of 10.64.0.0/10.
+overlap: each gets a /16 of the host's VPC pool (`cloudlet up --vpc-pool`, 172.16.0.0/12 by
+default), from the top down, so that the first default VPC has AWS's 172.31.0.0/16. Two
+cloudlets on one host need pools of their own.
 """
 
 import ipaddress
@@ -16,23 +17,20 @@ from cloudlet.edge.errors import AWSError
 from cloudlet.services.common import filters
 from cloudlet.store.schema import subnets, vpcs
 
-_POOL = [f"172.{n}.0.0/16" for n in range(31, 15, -1)] + [f"10.{n}.0.0/16" for n in range(64, 128)]
-
-
-def _free_cidr(db) -> str:
+def _free_cidr(db, pool: str) -> str:
     taken = {row[0] for row in db.conn.execute(select(vpcs.c.cidr))}  # every account's: one host
-    for cidr in _POOL:
-        if cidr not in taken:
-            return cidr
+    for cidr in reversed(list(ipaddress.ip_network(pool).subnets(new_prefix=16))):
+        if str(cidr) not in taken:
+            return str(cidr)
     raise AWSError("VpcLimitExceeded", "This host has no address range left for another VPC.")
 
 
-def default_vpc(db) -> dict:
+def default_vpc(db, pool: str) -> dict:
     """The account's default VPC in the region (made, with its subnets, on first use)."""
     row = db.one(vpcs, vpcs.c.is_default == 1)
     if row:
         return row
-    cidr = ipaddress.ip_network(_free_cidr(db))
+    cidr = ipaddress.ip_network(_free_cidr(db, pool))
     vpc_id = ids.resource_id("vpc")
     db.insert(vpcs, vpc_id=vpc_id, cidr=str(cidr), is_default=1, security_group_id=ids.resource_id("sg"))
     for zone, block in zip(zones(db.region), cidr.subnets(new_prefix=20)):
@@ -41,8 +39,8 @@ def default_vpc(db) -> dict:
     return db.one(vpcs, vpcs.c.vpc_id == vpc_id)
 
 
-def find_subnet(db, subnet_id: str) -> dict:
-    default_vpc(db)
+def find_subnet(db, subnet_id: str, pool: str) -> dict:
+    default_vpc(db, pool)
     row = db.one(subnets, subnets.c.subnet_id == subnet_id)
     if row is None:
         raise AWSError("InvalidSubnetID.NotFound", f"The subnet ID '{subnet_id}' does not exist")
@@ -58,7 +56,7 @@ def _missing(wanted, found, code: str, what: str) -> None:
 class Vpcs:
     def describe_vpcs(self, ctx, request):
         with ctx.write() as db:
-            default_vpc(db)
+            default_vpc(db, self.config.vpc_pool)
             rows = db.select(vpcs, order_by=vpcs.c.vpc_id)
         _missing(request.get("VpcIds"), {r["vpc_id"] for r in rows}, "InvalidVpcID.NotFound", "vpc ID")
         out = [{"VpcId": r["vpc_id"], "CidrBlock": r["cidr"], "State": "available", "IsDefault": bool(r["is_default"]),
@@ -73,7 +71,7 @@ class Vpcs:
 
     def describe_subnets(self, ctx, request):
         with ctx.write() as db:
-            default_vpc(db)
+            default_vpc(db, self.config.vpc_pool)
             rows = db.select(subnets, order_by=subnets.c.zone)
         _missing(request.get("SubnetIds"), {r["subnet_id"] for r in rows}, "InvalidSubnetID.NotFound", "subnet ID")
         zone_ids = {z["ZoneName"]: z["ZoneId"] for z in zones(ctx.region)}
@@ -90,7 +88,7 @@ class Vpcs:
 
     def describe_security_groups(self, ctx, request):
         with ctx.write() as db:
-            default_vpc(db)
+            default_vpc(db, self.config.vpc_pool)
             rows = db.select(vpcs, order_by=vpcs.c.vpc_id)
         groups = [{"GroupId": r["security_group_id"], "GroupName": "default", "VpcId": r["vpc_id"],
                    "Description": "default VPC security group", "OwnerId": ctx.account_id,

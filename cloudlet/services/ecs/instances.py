@@ -74,7 +74,12 @@ class ContainerInstances:
                 "pendingTasksCount": u["pending"]}
 
     def register_container_instance(self, ctx, request):
-        identity = json.loads(request.get("instanceIdentityDocument") or "{}")
+        try:
+            identity = json.loads(request.get("instanceIdentityDocument") or "{}")
+            if not isinstance(identity, dict):
+                raise ValueError("not an object")
+        except ValueError:
+            raise invalid("instanceIdentityDocument is not a valid instance identity document.") from None
         total = {r["name"]: r.get("integerValue") for r in request.get("totalResources") or []}
         cpu, memory = host_resources()
         with ctx.write() as db:

@@ -35,7 +35,7 @@ def launch_of(request, cluster: dict) -> tuple[str, str | None]:
     return request.get("launchType") or "EC2", None
 
 
-def network_of(db, request, definition: dict) -> dict:
+def network_of(db, request, definition: dict, pool: str) -> dict:
     mode = definition["networkMode"]
     config = (request.get("networkConfiguration") or {}).get("awsvpcConfiguration")
     if mode != "awsvpc":
@@ -49,11 +49,11 @@ def network_of(db, request, definition: dict) -> dict:
         raise invalid("subnets can not be empty.")
     for subnet_id in subnets:
         try:
-            subnet = find_subnet(db, subnet_id)
+            subnet = find_subnet(db, subnet_id, pool)
         except AWSError as e:
             raise invalid(f"Error retrieving subnet information for [{subnet_id}]: {e.message} "
                           f"(ErrorCode: {e.code})") from None
-    first = find_subnet(db, subnets[0])
+    first = find_subnet(db, subnets[0], pool)
     return {"mode": mode, "subnet": first["subnet_id"], "cidr": first["cidr"], "zone": first["zone"],
             "securityGroups": config.get("securityGroups") or []}
 
@@ -77,7 +77,7 @@ class Tasks:
             launch, provider = launch_of(request, cluster)
             if launch == "FARGATE" and "FARGATE" not in definition["compatibilities"]:
                 raise invalid("Task definition does not support launch_type FARGATE.")
-            network = network_of(db, request, definition)
+            network = network_of(db, request, definition, self.config.vpc_pool)
             overrides = request.get("overrides") or {}
             check_overrides(definition, overrides)
             group = request.get("group") or f"family:{definition['family']}"
