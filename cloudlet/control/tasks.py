@@ -29,7 +29,7 @@ from sqlalchemy import or_, select, update
 from cloudlet.agent.engine import Engine, EngineError, OptionError, RunOptions
 from cloudlet.agent.images import ImageError, ImageNotFound
 from cloudlet.agent.network import NetworkError, PortMapping
-from cloudlet.agent.runtime import ContainerError, Ulimit
+from cloudlet.agent.runtime import BindMount, ContainerError, TmpfsMount, Ulimit, VolumeMount
 from cloudlet.agent.runtime.logs import read_from
 from cloudlet.store import logs
 from cloudlet.store.schema import ecs_tasks
@@ -329,6 +329,8 @@ class TaskController:
         ports = [PortMapping(p["hostPort"], p["containerPort"], p["protocol"]) for p in c.get("portMappings") or []] \
             if mode == "bridge" else []
         cpu = override.get("cpu", c.get("cpu", 0))
+        linux = c.get("linuxParameters") or {}
+        caps = linux.get("capabilities") or {}
         return RunOptions(
             image=image, name=name, command=override.get("command") or c.get("command"),
             entrypoint=c.get("entryPoint"), env=env, ports=ports,
@@ -339,6 +341,8 @@ class TaskController:
             hostname=c.get("hostname") if mode in ("bridge", "none") else None,
             readonly_rootfs=bool(c.get("readonlyRootFilesystem")),
             ulimits=[Ulimit(u["name"], u["softLimit"], u["hardLimit"]) for u in c.get("ulimits") or []],
+            mounts=self._mounts(body, c), cap_add=caps.get("add") or [], cap_drop=caps.get("drop") or [],
+            tmpfs=[TmpfsMount(t["containerPath"], t["size"] * 2**20) for t in linux.get("tmpfs") or []],
             stop_timeout=float(c.get("stopTimeout") or 30),
             labels={TASK_LABEL: body["taskArn"], "com.amazonaws.ecs.container-name": c["name"],
                     "com.amazonaws.ecs.cluster": body["clusterArn"],
@@ -388,6 +392,26 @@ class TaskController:
             note["offset"] = offset
             moved = True
         return moved
+
+    def _mounts(self, body: dict, c: dict, read_only: bool = False) -> list:
+        """mountPoints (and those of volumesFrom's containers) as engine mounts: a host volume
+        is a bind mount, a shared docker volume a named volume, any other a volume of the
+        task's own, which goes with it."""
+        definition = body["_run"]["definition"]
+        volumes = {v["name"]: v for v in definition.get("volumes") or []}
+        out = []
+        for mp in c.get("mountPoints") or []:
+            volume, readonly = volumes[mp["sourceVolume"]], read_only or bool(mp.get("readOnly"))
+            if (volume.get("host") or {}).get("sourcePath"):
+                out.append(BindMount(volume["host"]["sourcePath"], mp["containerPath"], readonly))
+            elif (volume.get("dockerVolumeConfiguration") or {}).get("scope") == "shared":
+                out.append(VolumeMount(volume["name"], mp["containerPath"], readonly))
+            else:
+                out.append(VolumeMount(_task_volume(body, volume["name"]), mp["containerPath"], readonly))
+        for source in c.get("volumesFrom") or []:
+            other = next(x for x in definition["containerDefinitions"] if x["name"] == source["sourceContainer"])
+            out += self._mounts(body, other, read_only or bool(source.get("readOnly")))
+        return out
 
     # -- RUNNING ------------------------------------------------------------------------------
 
@@ -443,6 +467,10 @@ class TaskController:
                 except EngineError:
                     pass
         self.engine.networks.disconnect(task_id)
+        for volume in body["_run"]["definition"].get("volumes") or []:
+            if not (volume.get("host") or {}).get("sourcePath") and \
+                    (volume.get("dockerVolumeConfiguration") or {}).get("scope") != "shared":
+                self.engine.runtime.remove_volume(_task_volume(body, volume["name"]))
         for eni in body.get("attachments") or []:
             eni["status"] = "DELETED"
         stamp = now()
@@ -461,3 +489,8 @@ def _millis(rfc3339: str) -> int:
     m = re.match(r"^(.*?\.\d{1,6})\d*(Z|[+-]\d\d:\d\d)$", rfc3339) or re.match(r"^(.*?)(Z|[+-]\d\d:\d\d)$", rfc3339)
     stamp = datetime.fromisoformat(m.group(1) + ("+00:00" if m.group(2) == "Z" else m.group(2)))
     return int(stamp.timestamp() * 1000)
+
+
+def _task_volume(body: dict, name: str) -> str:
+    """The engine volume behind a task-scoped ECS volume."""
+    return f"ecs-{body['taskArn'].rsplit('/', 1)[1][:12]}-{re.sub(r'[^A-Za-z0-9_.-]', '-', name)}"

@@ -147,3 +147,14 @@ def test_bad_health_checks(ecs, check, words):
     request = {**WALKTHROUGH, "family": "checked", "containerDefinitions": [container(memory=64, healthCheck=check)]}
     code, message = code_and_message(ecs.register_task_definition, **request)
     assert code == "ClientException" and words in message
+
+
+@pytest.mark.parametrize("change, words", [
+    ({"volumes": [{"name": "h", "host": {"sourcePath": "/srv"}}]}, "not supported by the Fargate launch type"),
+    ({"volumes": [{"host": {}}]}, "Volume name should not be null or empty."),
+    ({"containerDefinitions": [container(memory=64, volumesFrom=[{"sourceContainer": "db"}])]},
+     "container 'db' is not defined"),
+])
+def test_bad_volumes(ecs, change, words):
+    code, message = code_and_message(ecs.register_task_definition, **{**WALKTHROUGH, "family": "volumes", **change})
+    assert code == "ClientException" and words in message

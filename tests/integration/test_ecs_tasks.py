@@ -416,3 +416,30 @@ def test_ec2_tasks_on_container_instances(cloud):
     for arn in instances:
         ecs.deregister_container_instance(cluster="fleet", containerInstance=arn)
     assert ecs.list_container_instances(cluster="fleet")["containerInstanceArns"] == []
+
+
+def test_volumes_and_linux_parameters(cloud):
+    definition = cloud.ecs.register_task_definition(
+        family="shared-volume", networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256", memory="512",
+        volumes=[{"name": "scratch"}],
+        containerDefinitions=[
+            {"name": "writer", "image": "busybox", "essential": False, "command": ["sh", "-c", "echo hi > /data/x"],
+             "mountPoints": [{"sourceVolume": "scratch", "containerPath": "/data"}]},
+            {"name": "reader", "image": "busybox", "stopTimeout": 1, "command": ["sleep", "600"],
+             "dependsOn": [{"containerName": "writer", "condition": "SUCCESS"}],
+             "volumesFrom": [{"sourceContainer": "writer", "readOnly": True}],
+             "linuxParameters": {"capabilities": {"drop": ["CHOWN"]},
+                                 "tmpfs": [{"containerPath": "/fast", "size": 16}]}}])["taskDefinition"]
+    arn = run(cloud, definition["taskDefinitionArn"])
+    task = wait(cloud, arn, "RUNNING")
+    reader = next(c["runtimeId"] for c in task["containers"] if c["name"] == "reader")
+    cli = cloud.home_.cli
+    assert cli("exec", reader, "cat", "/data/x").stdout == "hi\n"
+    assert cli("exec", reader, "sh", "-c", "echo no > /data/y", check=False).returncode != 0  # read-only
+    assert cli("exec", reader, "chown", "nobody", "/fast", check=False).returncode != 0  # CHOWN dropped
+    assert "tmpfs /fast" in cli("exec", reader, "cat", "/proc/mounts").stdout
+    volumes = cloud.home_.data_dir / "engine" / "rt" / "volumes"
+    assert [p.name for p in volumes.iterdir() if p.name.endswith("-scratch")]
+    cloud.ecs.stop_task(cluster="shop", task=arn)
+    wait(cloud, arn, "STOPPED")
+    assert not [p.name for p in volumes.iterdir() if p.name.endswith("-scratch")]  # the task's volume went with it

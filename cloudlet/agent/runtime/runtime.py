@@ -257,6 +257,12 @@ class Runtime:
         (self.sockets / cid).unlink(missing_ok=True)
         shutil.rmtree(self.containers / cid, ignore_errors=True)
 
+    def remove_volume(self, name: str) -> None:
+        """A named volume and what is in it (its users are gone: the caller's business)."""
+        if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$", name):
+            raise ContainerError(f"invalid volume name {name!r}")
+        shutil.rmtree(self.volumes / name, ignore_errors=True)
+
     # -- inspection ------------------------------------------------------------------
 
     def state(self, cid: str) -> ContainerState:

@@ -147,6 +147,17 @@ def check(request: dict) -> dict:
     if cpu is not None and sum(c["cpu"] for c in checked) > cpu:
         raise client_error("The total 'cpu' of all containers exceeds the task's 'cpu'.")
     volumes = {v.get("name") for v in request.get("volumes") or []}
+    for v in request.get("volumes") or []:
+        if not v.get("name"):
+            raise client_error("Volume name should not be null or empty.")
+        if fargate and (v.get("host") or {}).get("sourcePath"):
+            raise client_error(f"Invalid volume '{v['name']}': host volumes with a sourcePath are not supported "
+                               "by the Fargate launch type.")
+    for c in checked:
+        for source in c.get("volumesFrom") or []:
+            if source.get("sourceContainer") not in names or source.get("sourceContainer") == c["name"]:
+                raise client_error(f"Invalid 'volumesFrom' setting for container '{c['name']}': container "
+                                   f"'{source.get('sourceContainer')}' is not defined in the task definition.")
     for c in checked:
         for dep in c.get("dependsOn") or []:
             if dep.get("containerName") not in names or dep.get("containerName") == c["name"]:
