@@ -32,6 +32,7 @@ from cloudlet.agent.network import NetworkError, PortMapping
 from cloudlet.agent.runtime import BindMount, ContainerError, TmpfsMount, Ulimit, VolumeMount
 from cloudlet.agent.runtime.logs import read_from
 from cloudlet.store import logs
+from cloudlet.store.parameters import ParameterError
 from cloudlet.store.schema import ecs_tasks
 
 from .health import run_checks
@@ -56,10 +57,11 @@ class TaskFailed(Exception):
 
 
 class TaskController:
-    def __init__(self, store, engine: Engine, registry=None):
+    def __init__(self, store, engine: Engine, registry=None, parameters=None):
         self.store = store
         self.engine = engine
         self.registry = registry  # to pull images of ECR repositories
+        self.parameters = parameters  # SSM parameters, where containers' secrets come from
         self._wake = threading.Event()
         self._busy: set[tuple] = set()
         self._lock = threading.Lock()
@@ -208,6 +210,7 @@ class TaskController:
         body["pullStartedAt"] = now()
         try:
             self._prepare_logs(key, body)
+            secrets_ = {c["name"]: self._secrets(key, c) for c in definition["containerDefinitions"]}
             images = {c["name"]: self._image(c["image"], key) for c in definition["containerDefinitions"]}
         except TaskFailed as e:
             self._fail(body, e.reason, e.container)
@@ -225,7 +228,7 @@ class TaskController:
             for c in ready:
                 pending.remove(c)
                 try:
-                    self._run_container(body, c, images[c["name"]], overrides.get(c["name"], {}))
+                    self._run_container(body, c, images[c["name"]], overrides.get(c["name"], {}), secrets_[c["name"]])
                 except (EngineError, OptionError, ImageError, ContainerError, NetworkError) as e:
                     self._fail(body, "CannotStartContainerError: " + str(e), c["name"])
                     return
@@ -294,7 +297,25 @@ class TaskController:
                     return True
         return False
 
-    def _run_container(self, body: dict, c: dict, image: str, override: dict) -> None:
+    def _secrets(self, key: tuple, c: dict) -> dict[str, str]:
+        """The container's secrets as environment variables, from SSM parameters (by name or
+        ARN). Read at each start, as ECS does, so a changed parameter reaches the next task."""
+        out = {}
+        for secret in c.get("secrets") or []:
+            source = secret["valueFrom"]
+            if source.startswith("arn:") and ":ssm:" not in source:
+                raise TaskFailed(f"ResourceInitializationError: unable to pull secrets: {source}: only SSM "
+                                 "parameters are kept here", c["name"])
+            region = source.split(":")[3] if source.startswith("arn:") else key[1]
+            try:
+                with self.store.scoped(key[0], region, write=False) as db:
+                    out[secret["name"]] = self.parameters.get(db, source, decrypt=True)["value"]
+            except ParameterError as e:
+                raise TaskFailed(f"ResourceInitializationError: unable to pull secrets or registry auth: "
+                                 f"{e.code}: {e.message}", c["name"]) from None
+        return out
+
+    def _run_container(self, body: dict, c: dict, image: str, override: dict, secrets_env: dict) -> None:
         task_id = body["taskArn"].rsplit("/", 1)[1]
         run, entry = body["_run"], self._container(body, c["name"])
         name = f"ecs-{task_id[:12]}-{c['name']}"
@@ -305,7 +326,7 @@ class TaskController:
         if container is None:
             mode = run["network"]["mode"]
             attachment = self.engine.networks.attachment(task_id) if mode == "awsvpc" else None
-            container = self.engine.create(self._options(body, c, image, override, name), attachment)
+            container = self.engine.create(self._options(body, c, image, override, name, secrets_env), attachment)
         if container.state.status == "created":
             self.engine.start(container.id)
             container = self.engine.get(container.id)
@@ -319,13 +340,14 @@ class TaskController:
                                          "hostPort": p["hostPort"], "protocol": p["protocol"]}
                                         for p in c.get("portMappings") or []]
 
-    def _options(self, body: dict, c: dict, image: str, override: dict, name: str) -> RunOptions:
+    def _options(self, body: dict, c: dict, image: str, override: dict, name: str, secrets_env: dict) -> RunOptions:
         run = body["_run"]
         mode = run["network"]["mode"]
         memory = override.get("memory") or c.get("memory") or c.get("memoryReservation") or \
             (int(body["memory"]) if body.get("memory") else None)
         env = {e["name"]: e["value"] for e in c.get("environment") or []}
         env.update({e["name"]: e["value"] for e in override.get("environment") or []})
+        env.update(secrets_env)
         ports = [PortMapping(p["hostPort"], p["containerPort"], p["protocol"]) for p in c.get("portMappings") or []] \
             if mode == "bridge" else []
         cpu = override.get("cpu", c.get("cpu", 0))

@@ -22,6 +22,7 @@ PROVIDERS = {
     "ecr": "cloudlet.services.ecr.provider:ECR",
     "ecs": "cloudlet.services.ecs.provider:ECS",
     "logs": "cloudlet.services.logs.provider:Logs",
+    "ssm": "cloudlet.services.ssm.provider:SSM",
     "sts": "cloudlet.services.sts.provider:STS",
 }
 

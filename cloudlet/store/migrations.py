@@ -230,6 +230,20 @@ STEPS: list[list[str]] = [
         "CREATE INDEX log_events_by_stream ON log_events (account_id, region, log_group, log_stream, timestamp)",
         "CREATE INDEX log_events_by_group ON log_events (account_id, region, log_group, timestamp)",
     ],
+    # 6: SSM Parameter Store (what ECS secrets come from)
+    [
+        """CREATE TABLE ssm_parameters (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            name TEXT NOT NULL,
+            type TEXT NOT NULL,
+            value TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            description TEXT,
+            key_id TEXT,
+            modified_at TEXT NOT NULL,
+            PRIMARY KEY (account_id, region, name))""",
+    ],
 ]
 
 

@@ -302,6 +302,21 @@ log_events = Table(
     Column("message", Text, nullable=False),
 )
 
+# SSM parameters; a SecureString's value is sealed (AES-GCM) under the host's parameter key.
+ssm_parameters = Table(
+    "ssm_parameters",
+    metadata,
+    Column("account_id", String, primary_key=True),
+    Column("region", String, primary_key=True),
+    Column("name", String, primary_key=True),
+    Column("type", String, nullable=False),
+    Column("value", Text, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("description", String),
+    Column("key_id", String),
+    Column("modified_at", String, nullable=False),
+)
+
 schema_version = Table(
     "schema_version",
     metadata,
@@ -313,5 +328,4 @@ schema_version = Table(
 SCOPED = {key_pairs.name, tags.name, ecr_repositories.name, ecr_images.name, ecr_tags.name, ecr_blobs.name,
           ecr_uploads.name, kms_keys.name, ecr_scans.name, vpcs.name, subnets.name, ecs_clusters.name,
           ecs_task_definitions.name, ecs_tasks.name, ecs_services.name, ecs_container_instances.name,
-          log_groups.name, log_streams.name,
-          log_events.name}
+          log_groups.name, log_streams.name, log_events.name, ssm_parameters.name}

@@ -443,3 +443,21 @@ def test_volumes_and_linux_parameters(cloud):
     cloud.ecs.stop_task(cluster="shop", task=arn)
     wait(cloud, arn, "STOPPED")
     assert not [p.name for p in volumes.iterdir() if p.name.endswith("-scratch")]  # the task's volume went with it
+
+
+def test_secrets_from_ssm_parameters(cloud):
+    ssm = cloud.client("ssm")
+    ssm.put_parameter(Name="/shop/token", Value="t0ps3cret", Type="SecureString", Overwrite=True)
+    arn = ssm.get_parameter(Name="/shop/token")["Parameter"]["ARN"]
+    definition = register(cloud, "secretive", {
+        "name": "app", "image": "busybox", "command": ["sh", "-c", "echo $TOKEN $PLAIN > /tmp/seen; sleep 600"],
+        "secrets": [{"name": "TOKEN", "valueFrom": arn}, {"name": "PLAIN", "valueFrom": "/shop/token"}]})
+    task = wait(cloud, run(cloud, definition), "RUNNING")
+    seen = cloud.home_.cli("exec", task["containers"][0]["runtimeId"], "cat", "/tmp/seen").stdout
+    assert seen == "t0ps3cret t0ps3cret\n"
+    cloud.ecs.stop_task(cluster="shop", task=task["taskArn"])
+    wait(cloud, task["taskArn"], "STOPPED")
+    missing = register(cloud, "secretless", {"name": "app", "image": "busybox",
+                                             "secrets": [{"name": "X", "valueFrom": "/shop/absent"}]})
+    failed = wait(cloud, run(cloud, missing), "STOPPED")
+    assert failed["stopCode"] == "TaskFailedToStart" and "ParameterNotFound" in failed["stoppedReason"]

@@ -7,6 +7,7 @@ from cloudlet.control.tasks import TaskController
 from cloudlet.edge.errors import AWSError
 from cloudlet.registry import open_registry
 from cloudlet.services.common.tags import ArnTagging
+from cloudlet.store.parameters import Parameters
 from cloudlet.store.schema import ecs_clusters, ecs_services, ecs_task_definitions, ecs_tasks
 
 from .clusters import Clusters
@@ -20,7 +21,8 @@ class ECS(Clusters, TaskDefinitions, Tasks, Services, ContainerInstances, ArnTag
     def __init__(self, config, store):
         self.config = config
         self.store = store
-        self.controller = TaskController(store, Engine(config.engine_dir), open_registry(store, config.data_dir))
+        self.controller = TaskController(store, Engine(config.engine_dir), open_registry(store, config.data_dir),
+                                         Parameters(config.data_dir))
         self.service_controller = ServiceController(store, self.controller.wake)
 
     def wake_controller(self) -> None:
