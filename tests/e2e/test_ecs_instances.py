@@ -56,12 +56,22 @@ def test_registration_filters_draining_and_failures(server):
         ecs.run_task(cluster="fleet-api", taskDefinition=big, launchType="EC2", placementConstraints=[
             {"type": "memberOf", "expression": "attribute:x ~ y"}])
     assert err.value.response["Error"]["Code"] == "InvalidParameterException"
+    fits = ecs.register_task_definition(family="fits-api", networkMode="none", containerDefinitions=[
+        {"name": "x", "image": "never-pulled", "memory": 128}])["taskDefinition"]["taskDefinitionArn"]
+    started = ecs.start_task(cluster="fleet-api", taskDefinition=fits, containerInstances=[
+        small["containerInstanceArn"], "0123456789abcdef0123456789abcdef"])
+    assert [t["containerInstanceArn"] for t in started["tasks"]] == [small["containerInstanceArn"]]
+    assert [f["reason"] for f in started["failures"]] == ["MISSING"]
+    too_big = ecs.start_task(cluster="fleet-api", taskDefinition=big, containerInstances=[small["containerInstanceArn"]])
+    assert [f["reason"] for f in too_big["failures"]] == ["RESOURCE:MEMORY"]
+    ecs.stop_task(cluster="fleet-api", task=started["tasks"][0]["taskArn"])
     drained = ecs.update_container_instances_state(cluster="fleet-api", containerInstances=[
         small["containerInstanceArn"]], status="DRAINING")["containerInstances"][0]
     assert drained["status"] == "DRAINING"
     none_left = ecs.run_task(cluster="fleet-api", taskDefinition=big, launchType="EC2")
     assert none_left["failures"][0]["reason"] == "No Container Instances were found in your cluster."
-    ecs.deregister_container_instance(cluster="fleet-api", containerInstance=small["containerInstanceArn"])
+    # force: the task started above may still be on its way to STOPPED
+    ecs.deregister_container_instance(cluster="fleet-api", containerInstance=small["containerInstanceArn"], force=True)
     with pytest.raises(ClientError) as err:
         ecs.deregister_container_instance(cluster="fleet-api", containerInstance="0123456789abcdef0123456789abcdef")
     assert err.value.response["Error"]["Code"] == "InvalidParameterException"

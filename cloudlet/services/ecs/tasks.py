@@ -93,6 +93,36 @@ class Tasks:
         self.wake_controller()
         return {"tasks": [public(t) for t in tasks], "failures": failures}
 
+    def start_task(self, ctx, request):
+        """A task on each container instance named: no strategy chooses, but it must fit."""
+        refs = request["containerInstances"]
+        if not 1 <= len(refs) <= MAX_COUNT:
+            raise invalid(f"containerInstances must name between 1 and {MAX_COUNT} container instances.")
+        with ctx.write() as db:
+            cluster = find_cluster(db, request.get("cluster"))
+            definition = json.loads(taskdefs.find(db, request["taskDefinition"], active_only=True)["body"])
+            network = network_of(db, request, definition, self.config.vpc_pool)
+            overrides = request.get("overrides") or {}
+            check_overrides(definition, overrides)
+            group = request.get("group") or f"family:{definition['family']}"
+            by_id = {i.arn.rsplit("/", 1)[1]: i for i in placeable(db, cluster["name"])}
+            tasks, failures = [], []
+            for ref in refs:
+                instance = by_id.get(ref.rsplit("/", 1)[-1])
+                if instance is None:
+                    failures.append({"arn": ref, "reason": "MISSING"})
+                    continue
+                _, refused = place([instance], Need(*task_need({"_run": {"definition": definition}}), group), 1, [],
+                                   request.get("placementConstraints") or [])
+                if refused:
+                    failures += refused
+                    continue
+                tasks.append(new_task(db, cluster, definition, network, provider=None, overrides=overrides,
+                                      group=group, started_by=request.get("startedBy"),
+                                      tags_given=request.get("tags"), instance_arn=instance.arn))
+        self.wake_controller()
+        return {"tasks": [public(t) for t in tasks], "failures": failures}
+
     def _place(self, db, cluster: dict, definition: dict, group: str, count: int, request) -> tuple[list, list]:
         """Container instances for `count` EC2 tasks, and ECS's failures for those left over."""
         instances = placeable(db, cluster["name"])
