@@ -300,6 +300,10 @@ class TaskController:
     def _secrets(self, key: tuple, c: dict) -> dict[str, str]:
         """The container's secrets as environment variables, from SSM parameters (by name or
         ARN). Read at each start, as ECS does, so a changed parameter reaches the next task."""
+        for source in c.get("environmentFiles") or []:
+            # They are S3 objects on AWS, and this cloud has no S3 yet: fail as ECS fails on a missing one.
+            raise TaskFailed(f"ResourceInitializationError: failed to download env files: {source.get('value')}: "
+                             "no S3 object by that name here", c["name"])
         out = {}
         for secret in c.get("secrets") or []:
             source = secret["valueFrom"]

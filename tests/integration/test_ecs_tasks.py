@@ -461,3 +461,48 @@ def test_secrets_from_ssm_parameters(cloud):
                                              "secrets": [{"name": "X", "valueFrom": "/shop/absent"}]})
     failed = wait(cloud, run(cloud, missing), "STOPPED")
     assert failed["stopCode"] == "TaskFailedToStart" and "ParameterNotFound" in failed["stoppedReason"]
+
+
+def test_the_readme_walkthrough_with_the_stock_aws_cli(cloud):
+    def aws(*args: str) -> dict:
+        out = cloud.aws(*args).stdout
+        return json.loads(out) if out.strip() else {}
+
+    aws("ecs", "create-cluster", "--cluster-name", "walk")
+    definition = {"family": "walkserver", "containerDefinitions": [
+        {"name": "web", "image": "busybox", "memory": 100, "cpu": 99, "command": HTTPD, "stopTimeout": 1}],
+        "requiresCompatibilities": ["FARGATE"], "networkMode": "awsvpc", "memory": "512", "cpu": "256"}
+    aws("ecs", "register-task-definition", "--cli-input-json", json.dumps(definition))
+    subnet = aws("ec2", "describe-subnets")["Subnets"][0]["SubnetId"]
+    network = f"awsvpcConfiguration={{subnets=[{subnet}]}}"
+    task = aws("ecs", "run-task", "--cluster", "walk", "--task-definition", "walkserver", "--launch-type", "FARGATE",
+               "--network-configuration", network)["tasks"][0]
+    deadline = time.monotonic() + 60
+    while (described := aws("ecs", "describe-tasks", "--cluster", "walk", "--tasks", task["taskArn"])["tasks"][0])[
+            "lastStatus"] != "RUNNING" and time.monotonic() < deadline:
+        time.sleep(0.3)
+    with urllib.request.urlopen(f"http://{address(described)}/group", timeout=10) as r:
+        assert r.read().startswith(b"root:")
+    aws("ecs", "stop-task", "--cluster", "walk", "--task", task["taskArn"])
+    aws("ecs", "create-service", "--cluster", "walk", "--service-name", "web", "--task-definition", "walkserver",
+        "--desired-count", "3", "--launch-type", "FARGATE", "--network-configuration", network)
+    deadline = time.monotonic() + 60
+    while aws("ecs", "describe-services", "--cluster", "walk", "--services", "web")["services"][0][
+            "runningCount"] != 3 and time.monotonic() < deadline:
+        time.sleep(0.3)
+    aws("ecs", "register-task-definition", "--cli-input-json", json.dumps(definition))
+    aws("ecs", "update-service", "--cluster", "walk", "--service", "web", "--task-definition", "walkserver:2")
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        service = aws("ecs", "describe-services", "--cluster", "walk", "--services", "web")["services"][0]
+        if service["taskDefinition"].endswith(":2") and len(service["deployments"]) == 1 and \
+                service["runningCount"] == 3:
+            break
+        time.sleep(0.3)
+    assert service["deployments"][0]["rolloutState"] == "COMPLETED"
+    aws("ecs", "update-service", "--cluster", "walk", "--service", "web", "--desired-count", "0")
+    aws("ecs", "delete-service", "--cluster", "walk", "--service", "web")
+    deadline = time.monotonic() + 60
+    while aws("ecs", "list-tasks", "--cluster", "walk")["taskArns"] and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert aws("ecs", "list-tasks", "--cluster", "walk")["taskArns"] == []
