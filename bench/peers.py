@@ -27,8 +27,8 @@ class Podman:
     def _network(network: str | None) -> list[str]:
         return ["--network", network] if network else []
 
-    def start(self, network: str | None) -> str:
-        return self._run("run", "-d", *self._network(network), *_ULIMITS, "busybox", "sleep", "86400").strip()
+    def start(self, network: str | None, command: tuple[str, ...] = ("sleep", "86400")) -> str:
+        return self._run("run", "-d", *self._network(network), *_ULIMITS, "busybox", *command).strip()
 
     def run_true(self, network: str | None) -> None:
         self._run("run", "--rm", *self._network(network), *_ULIMITS, "busybox", "true")
