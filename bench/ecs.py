@@ -16,11 +16,18 @@ same container in the same run, and how fast a service goes from 0 to N running 
 cloudlet runs as `cloudlet up` with an engine of its own (EngineHome: network names no
 other cloudlet uses), as tests/integration/test_ecs_tasks.py does; the busybox image comes
 from `cloudlet image bootstrap`, and podman gets the very same image through an OCI archive.
-Do not run it beside tests/integration/test_ecs_tasks.py: each server's default VPC is
-172.31.0.0/16, and two engines bridging it at once fight over the host's route.
+3. Placement: 1,000 simulated container instances (RegisterContainerInstance, 3 zones, 4
+   instance types), then EC2 RunTask calls of 10 tasks each, which the scheduler places by
+   memory (binpack) within a zone spread, with a memberOf constraint; placements per
+   second through the API, and of the placement code alone on the same fleet. No peer can
+   be measured here for this row (ECS's scheduler runs only at AWS).
+
+The server takes its VPC addresses from a pool of its own (--vpc-pool), so that neither a
+cloudlet under `make up` nor tests/integration/test_ecs_tasks.py bridges the same subnet.
 """
 
 import argparse
+import json
 import os
 import shutil
 import tempfile
@@ -117,10 +124,48 @@ class Ecs:
             time.sleep(0.5)
 
 
+STRATEGY = [{"type": "spread", "field": "attribute:ecs.availability-zone"}, {"type": "binpack", "field": "memory"}]
+CONSTRAINT = [{"type": "memberOf", "expression": "attribute:ecs.instance-type != t3.nano"}]
+
+
+def placement(server: Server, count: int, calls: int = 30) -> tuple[float, float]:
+    """Tasks placed per second on `count` simulated instances: through RunTask (tasks that
+    are placed, then fail to start at once: their image does not exist, and they have no
+    network to set up), and by control/placement.py alone on the same fleet."""
+    from cloudlet.control.placement import Instance, Need, place
+
+    api = server.client("ecs")
+    api.create_cluster(clusterName="sim")
+    kinds = ["t3.nano", "t3.small", "m5.large", "c5.xlarge"]
+    for n in range(count):
+        api.register_container_instance(
+            cluster="sim", instanceIdentityDocument=json.dumps({
+                "instanceId": f"i-sim{n:013d}", "availabilityZone": f"us-east-1{'abc'[n % 3]}",
+                "instanceType": kinds[n % 4]}),
+            totalResources=[{"name": "CPU", "type": "INTEGER", "integerValue": 2048},
+                            {"name": "MEMORY", "type": "INTEGER", "integerValue": 4096}])
+    api.register_task_definition(family="placed", networkMode="none", containerDefinitions=[
+        {"name": "x", "image": "not-pulled-anywhere", "memory": 128, "cpu": 64}])
+    t0 = time.perf_counter()
+    for _ in range(calls):
+        answer = api.run_task(cluster="sim", taskDefinition="placed", launchType="EC2", count=10,
+                              placementStrategy=STRATEGY, placementConstraints=CONSTRAINT)
+        if answer["failures"]:
+            raise RuntimeError(f"placement failed: {answer['failures'][:3]}")
+    api_rate = calls * 10 / (time.perf_counter() - t0)
+    fleet = [Instance(f"arn:{n}", f"i-{n}", 2048, 4096, set(), {"ecs.availability-zone": f"us-east-1{'abc'[n % 3]}",
+                                                                "ecs.instance-type": kinds[n % 4]})
+             for n in range(count)]
+    t0 = time.perf_counter()
+    placed, _ = place(fleet, Need(64, 128, set(), "g"), calls * 10, STRATEGY, CONSTRAINT)
+    return api_rate, len(placed) / (time.perf_counter() - t0)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--service", type=int, default=100, help="tasks the service scales out to")
+    parser.add_argument("--instances", type=int, default=1000, help="simulated container instances to place on")
     args = parser.parse_args()
     home = EngineHome()
     scratch = Path(tempfile.mkdtemp(prefix="clbench", dir="/var/tmp"))
@@ -128,7 +173,7 @@ def main():
     try:
         images = home.engine().images
         bootstrap(images, ["busybox"])
-        server = Server(scratch / "up")
+        server = Server(scratch / "up", args=("--vpc-pool", "10.112.0.0/12"))
         server.data_dir = home.data_dir  # the server's task controller runs containers in home's engine
         server.start()
         ecs = Ecs(server)
@@ -151,6 +196,11 @@ def main():
         print(f"{'create_service -> runningCount N':<44}{args.service:>9}{seconds:>9.1f}"
               f"{args.service / seconds:>9.1f}", flush=True)
         ecs.remove_service(timeout)
+
+        api_rate, engine_rate = placement(server, args.instances)
+        print(f"{'placement on simulated instances':<44}{'N':>9}{'tasks/s':>9}")
+        print(f"{'EC2 RunTask (10 tasks a call), API':<44}{args.instances:>9}{api_rate:>9.1f}")
+        print(f"{'placement code alone':<44}{args.instances:>9}{engine_rate:>9.1f}", flush=True)
     finally:
         if podman:
             podman.reset()

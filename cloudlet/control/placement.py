@@ -70,12 +70,11 @@ def member_of(expression: str):
     return holds
 
 
-def _refusal(instance: Instance, need: Need, constraints: list[dict]) -> str | None:
-    for c in constraints:
-        if c.get("type") == "distinctInstance" and instance.groups.get(need.group):
-            return "DistinctInstance placement constraint unsatisfied."
-        if c.get("type") == "memberOf" and not member_of(c.get("expression", ""))(instance):
-            return "MemberOf placement constraint unsatisfied."
+def _refusal(instance: Instance, need: Need, distinct: bool, members: list) -> str | None:
+    if distinct and instance.groups.get(need.group):
+        return "DistinctInstance placement constraint unsatisfied."
+    if not all(holds(instance) for holds in members):
+        return "MemberOf placement constraint unsatisfied."
     if instance.cpu < need.cpu:
         return "RESOURCE:CPU"
     if instance.memory < need.memory:
@@ -85,8 +84,9 @@ def _refusal(instance: Instance, need: Need, constraints: list[dict]) -> str | N
     return None
 
 
-def _order(candidates: list[Instance], strategies: list[dict], need: Need) -> list[Instance]:
-    """Sorted by the strategies, the first deciding, the next breaking its ties."""
+def _rank(candidates: list[Instance], strategies: list[dict], need: Need):
+    """The key that orders candidates by the strategies, the first deciding, the next
+    breaking its ties."""
     keys = []
     for s in strategies:
         kind, fld = s.get("type"), s.get("field") or ""
@@ -104,7 +104,7 @@ def _order(candidates: list[Instance], strategies: list[dict], need: Need) -> li
             keys.append(lambda i, r={id(i): random.random() for i in candidates}: r[id(i)])
         else:
             raise PlacementError(f"unsupported placement strategy type {kind!r}")
-    return sorted(candidates, key=lambda i: tuple(k(i) for k in keys))
+    return lambda i: tuple(k(i) for k in keys)
 
 
 def place(instances: list[Instance], need: Need, count: int, strategies: list[dict], constraints: list[dict]
@@ -112,13 +112,15 @@ def place(instances: list[Instance], need: Need, count: int, strategies: list[di
     """The instances chosen for `count` tasks (each choice taking its resources), and ECS's
     failures for the tasks that found no room."""
     chosen, failures = [], []
+    distinct = any(c.get("type") == "distinctInstance" for c in constraints)
+    members = [member_of(c.get("expression", "")) for c in constraints if c.get("type") == "memberOf"]
     for _ in range(count):
-        refusals = {i.arn: _refusal(i, need, constraints) for i in instances}
+        refusals = {i.arn: _refusal(i, need, distinct, members) for i in instances}
         fits = [i for i in instances if refusals[i.arn] is None]
         if not fits:
             failures = [{"arn": arn, "reason": reason} for arn, reason in refusals.items()]
             break
-        best = _order(fits, strategies, need)[0]
+        best = min(fits, key=_rank(fits, strategies, need))
         best.cpu -= need.cpu
         best.memory -= need.memory
         best.ports |= need.ports
