@@ -113,6 +113,7 @@ class TaskController:
                 log.info("removing container %s of task %s, which %s", container.name, task_id,
                          "has stopped" if task_id in known else "does not exist")
                 self.engine.remove(container.id, force=True)
+        self.engine.runtime.remove_half_made()
         for task_id in self.engine.networks.endpoints():
             if task_id in known and task_id not in live and task_id not in busy:
                 self.engine.networks.disconnect(task_id)

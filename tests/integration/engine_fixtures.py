@@ -57,6 +57,7 @@ class EngineHome:
                 eng.remove(c.id, force=True)
             except Exception as e:  # keep cleaning; report at the end
                 errors.append(e)
+        eng.runtime.remove_half_made(min_age=0)  # what a server killed mid-create left mounted
         eng.networks.destroy()
         shutil.rmtree(self.data_dir, ignore_errors=True)
         if errors:

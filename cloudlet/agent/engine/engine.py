@@ -139,7 +139,9 @@ class Engine:
         self.networks.disconnect(cid)
 
     def prune(self) -> dict:
-        """Exited containers, network leftovers, then images and layers nothing uses."""
+        """Exited containers, half-made ones, network leftovers, then images and layers
+        nothing uses."""
+        self.runtime.remove_half_made()
         removed = []
         for c in self.list():
             if c.state.status in ("exited", "created"):

@@ -257,6 +257,21 @@ class Runtime:
         (self.sockets / cid).unlink(missing_ok=True)
         shutil.rmtree(self.containers / cid, ignore_errors=True)
 
+    def remove_half_made(self, min_age: float = 60.0) -> list[str]:
+        """Remove what a create() killed midway left: a bundle without a record, or a mounted
+        root with no bundle. Only older than min_age seconds, so a create under way is safe."""
+        cutoff = time.time() - min_age
+        bundles = {d.name: d for d in self.containers.iterdir()}
+        gone = []
+        for key in set(self.snapshots.keys()) | set(bundles):
+            if key in bundles and Record.load(bundles[key]) is not None:
+                continue
+            made = (bundles[key] if key in bundles else self.snapshots.mountpoint(key).parent).stat().st_mtime
+            if made < cutoff:
+                self._remove_files(key)
+                gone.append(key)
+        return gone
+
     def remove_volume(self, name: str) -> None:
         """A named volume and what is in it (its users are gone: the caller's business)."""
         if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$", name):
