@@ -16,6 +16,7 @@ PROGRAMS = {
     "docker-registry": "docker-registry",
     "ssh": "openssh-client",
     "newuidmap": "uidmap",
+    "lz4": "lz4",  # Debian's cloud kernel is LZ4-compressed: VMs boot it unpacked
     # Not driven by cloudlet: the tests check its key files with them.
     "openssl": "openssl",
     "puttygen": "putty-tools",

@@ -1,0 +1,115 @@
+"""What a microVM boots, made from Debian packages: the Debian cloud kernel, unpacked from its
+bzImage into a plain ELF vmlinux (QEMU's microvm boots that directly through PVH, skipping
+the decompressor, which crawls under TCG), and a busybox initramfs.
+
+    <root>/kernel/<version>/vmlinux     the kernel, named by the package's version
+    <root>/initramfs/busybox.gz          busybox-static, an /init, nothing else
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import shutil
+import struct
+import subprocess
+import tempfile
+from pathlib import Path
+
+KERNEL_PACKAGE = "linux-image-cloud-amd64"
+ELF = b"\x7fELF"
+
+
+class KernelError(RuntimeError):
+    pass
+
+
+def _run(args: list[str], cwd: Path | None = None) -> str:
+    res = subprocess.run(args, cwd=cwd, capture_output=True, text=True)
+    if res.returncode != 0:
+        raise KernelError(f"{' '.join(args[:2])} failed: {res.stderr.strip()[-500:]}")
+    return res.stdout
+
+
+def _package() -> tuple[str, str]:
+    """(the kernel image package the metapackage depends on, its version)."""
+    for line in _run(["apt-cache", "depends", KERNEL_PACKAGE]).splitlines():
+        if line.strip().startswith("Depends: linux-image-"):
+            name = line.split(":", 1)[1].strip()
+            version = _run(["apt-cache", "policy", name]).split("Candidate:", 1)[1].split()[0]
+            return name, version
+    raise KernelError(f"apt knows no kernel behind {KERNEL_PACKAGE} (apt-get update?)")
+
+
+def unpack_bzimage(bzimage: bytes) -> bytes:
+    """The ELF kernel inside a bzImage: its compressed payload, found by the boot protocol's
+    header fields (payload_offset and payload_length), decompressed."""
+    setup_sectors = bzimage[0x1F1] or 4
+    offset, length = struct.unpack_from("<II", bzimage, 0x248)
+    start = (setup_sectors + 1) * 512 + offset
+    payload = bzimage[start:start + length]
+    if payload.startswith(b"\x02\x21\x4c\x18"):  # LZ4's legacy frame, which Debian's cloud kernel uses
+        out = subprocess.run(["lz4", "-dc"], input=payload, capture_output=True).stdout
+    elif payload.startswith(b"\x1f\x8b"):
+        out = gzip.decompress(payload)
+    else:
+        raise KernelError(f"unsupported kernel compression (payload starts {payload[:4].hex()})")
+    if not out.startswith(ELF):
+        raise KernelError("the bzImage's payload is not an ELF kernel")
+    return out
+
+
+def kernel(root: Path) -> Path:
+    """The cloud kernel's vmlinux, downloaded and unpacked once per package version."""
+    name, version = _package()
+    target = root / "kernel" / version / "vmlinux"
+    if target.exists():
+        return target
+    with tempfile.TemporaryDirectory(dir=root if root.exists() else None) as tmp:
+        _run(["apt-get", "download", f"{name}={version}"], cwd=Path(tmp))
+        deb = next(Path(tmp).glob("*.deb"))
+        _run(["dpkg-deb", "-x", str(deb), str(Path(tmp) / "tree")])
+        bzimage = next((Path(tmp) / "tree" / "boot").glob("vmlinuz-*")).read_bytes()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(".partial")
+        partial.write_bytes(unpack_bzimage(bzimage))
+        os.replace(partial, target)
+    return target
+
+
+# The fastest AMI's init: say it runs (with the guest's uptime: the boot time's inside
+# half), then keep the VM up until it is told to power off.
+INIT = """#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev 2>/dev/null
+hostname cloudlet
+echo "cloudlet-init: running after $(cut -d' ' -f1 /proc/uptime) s"
+while true; do sleep 3600; done
+"""
+
+
+def busybox_initramfs(root: Path) -> Path:
+    """A gzipped newc initramfs of busybox-static and INIT, made once."""
+    target = root / "initramfs" / "busybox.gz"
+    if target.exists():
+        return target
+    busybox = shutil.which("busybox")
+    if busybox is None:
+        raise KernelError("busybox is not installed (cloudlet setup installs busybox-static)")
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = Path(tmp) / "tree"
+        for d in ("bin", "proc", "sys", "dev"):
+            (tree / d).mkdir(parents=True)
+        shutil.copy2(busybox, tree / "bin" / "busybox")
+        (tree / "init").write_text(INIT)
+        (tree / "init").chmod(0o755)
+        names = "\n".join(sorted(str(p.relative_to(tree)) for p in tree.rglob("*"))) + "\n"
+        archive = subprocess.run([busybox, "cpio", "-o", "-H", "newc"], cwd=tree, input=names.encode(),
+                                 capture_output=True, check=True).stdout
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(".partial")
+        partial.write_bytes(gzip.compress(archive, mtime=0))
+        os.replace(partial, target)
+    return target
