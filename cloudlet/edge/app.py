@@ -35,6 +35,7 @@ def create_app(config, store) -> Starlette:
         return JSONResponse({"status": "ok", "version": __version__})
 
     edge.provider("ecs")  # its task controller picks up where the last run left off
+    edge.provider("ec2")  # and its instance controller
     ecr = edge.provider("ecr")
     registry = DistributionAPI(ecr.registry, ecr.tokens, config.regions)
 

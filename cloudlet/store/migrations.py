@@ -244,6 +244,18 @@ STEPS: list[list[str]] = [
             modified_at TEXT NOT NULL,
             PRIMARY KEY (account_id, region, name))""",
     ],
+    # 7: EC2 instances
+    [
+        """CREATE TABLE ec2_instances (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            instance_id TEXT NOT NULL,
+            desired TEXT NOT NULL,
+            state TEXT NOT NULL,
+            body TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (account_id, region, instance_id))""",
+    ],
 ]
 
 

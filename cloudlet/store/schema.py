@@ -317,6 +317,20 @@ ssm_parameters = Table(
     Column("modified_at", String, nullable=False),
 )
 
+# An instance's body is the Instance as DescribeInstances returns it (JSON), plus "_run";
+# desired is what the API asked for (running, stopped, terminated), state where it is.
+ec2_instances = Table(
+    "ec2_instances",
+    metadata,
+    Column("account_id", String, primary_key=True),
+    Column("region", String, primary_key=True),
+    Column("instance_id", String, primary_key=True),
+    Column("desired", String, nullable=False),
+    Column("state", String, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("updated_at", String, nullable=False),
+)
+
 schema_version = Table(
     "schema_version",
     metadata,
@@ -328,4 +342,4 @@ schema_version = Table(
 SCOPED = {key_pairs.name, tags.name, ecr_repositories.name, ecr_images.name, ecr_tags.name, ecr_blobs.name,
           ecr_uploads.name, kms_keys.name, ecr_scans.name, vpcs.name, subnets.name, ecs_clusters.name,
           ecs_task_definitions.name, ecs_tasks.name, ecs_services.name, ecs_container_instances.name,
-          log_groups.name, log_streams.name, log_events.name, ssm_parameters.name}
+          log_groups.name, log_streams.name, log_events.name, ssm_parameters.name, ec2_instances.name}

@@ -98,6 +98,11 @@ class Server:
             for c in engine.list():
                 engine.remove(c.id, force=True)
             engine.networks.destroy()
+            from cloudlet.agent.vms import VMs
+
+            vms = VMs(self.data_dir / "vms")  # instances' VMs outlive the server by design
+            for vm in vms.list():
+                vms.remove(vm.id)
 
     def profile(self) -> dict:
         creds = configparser.ConfigParser()

@@ -1,12 +1,18 @@
-"""The EC2 provider: one method per implemented operation, grouped by area."""
+"""The EC2 provider: one method per implemented operation, grouped by area. Its instance
+controller (cloudlet/control/instances.py) runs the VMs behind the instances."""
 
+from cloudlet.control.instances import InstanceController
+from cloudlet.services.ec2.images import Images
+from cloudlet.services.ec2.instance_types import InstanceTypes
+from cloudlet.services.ec2.instances import Instances
 from cloudlet.services.ec2.keypairs import KeyPairs
 from cloudlet.services.ec2.regions import Regions
 from cloudlet.services.ec2.tagging import Tagging
 from cloudlet.services.ec2.vpcs import Vpcs
 
 
-class EC2(Regions, KeyPairs, Tagging, Vpcs):
+class EC2(Regions, KeyPairs, Tagging, Vpcs, Images, InstanceTypes, Instances):
     def __init__(self, config, store):
         self.config = config
         self.store = store
+        self.controller = InstanceController(store, config.data_dir)

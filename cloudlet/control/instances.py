@@ -1,0 +1,118 @@
+"""The instance controller: boots, stops and removes the VM behind each EC2 instance so that
+it matches what the API asked for, and writes the state back, with AWS's state names:
+
+    pending -> running        the VM started and its init said so on the console
+    stopping -> stopped       the VM powered off (its files kept, to start again)
+    shutting-down -> terminated   the VM removed (the instance stays visible, terminated)
+
+A VM is named after its instance and found again from its files, so a controller that
+restarts picks each instance up where it was."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlalchemy import select, update
+
+from cloudlet.agent.vms import VMError, VMs
+from cloudlet.store.schema import ec2_instances
+
+log = logging.getLogger("cloudlet.control.instances")
+POLL = 0.25
+INIT_MARKER = "cloudlet-init: running"  # what the AMIs' init prints (bootstrap/kernel.py)
+_CODES = {"pending": 0, "running": 16, "shutting-down": 32, "terminated": 48, "stopping": 64, "stopped": 80}
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat()
+
+
+class InstanceController:
+    def __init__(self, store, data_dir: Path):
+        self.store = store
+        self.vms = VMs(Path(data_dir) / "vms")
+        self.boot_dir = Path(data_dir) / "boot"  # kernels and initramfs, made on first use
+        self._wake = threading.Event()
+        self._lock = threading.Lock()
+        threading.Thread(target=self._loop, name="instance-controller", daemon=True).start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def has_room(self, memory_mib: int) -> bool:
+        """Whether the host can give VMs memory_mib more (MemAvailable, less a reserve)."""
+        with open("/proc/meminfo") as f:
+            available = next(int(line.split()[1]) for line in f if line.startswith("MemAvailable:")) // 1024
+        return memory_mib <= available - 512
+
+    def console(self, instance_id: str) -> str:
+        return self.vms.console(instance_id)
+
+    def _loop(self) -> None:
+        while True:
+            self._wake.wait(POLL)
+            self._wake.clear()
+            try:
+                with self.store.begin(write=False) as conn:
+                    rows = conn.execute(select(ec2_instances).where(ec2_instances.c.state != "terminated")).all()
+                for row in rows:
+                    try:
+                        self._step(row)
+                    except Exception:  # one VM that will not start must not stall the others
+                        log.exception("instance %s", row.instance_id)
+            except Exception:
+                log.exception("listing instances")
+
+    def _step(self, row) -> None:
+        body = json.loads(row.body)
+        vm_id = row.instance_id
+        if row.desired == "running" and row.state == "pending":
+            if not self._exists(vm_id) or self.vms.get(vm_id).status != "running":
+                self._boot(vm_id, body)
+            if INIT_MARKER in self.vms.console(vm_id):
+                self._set(row, "running", body, PrivateDnsName=f"ip-{vm_id[2:10]}.{row.region}.compute.internal")
+        elif row.desired == "rebooted":
+            self.vms.stop(vm_id)
+            self._boot(vm_id, body)
+            self._set(row, "pending", body, desired="running")
+        elif row.desired == "stopped" and row.state in ("stopping", "pending", "running"):
+            if self._exists(vm_id):
+                self.vms.stop(vm_id)
+            self._set(row, "stopped", body, StateTransitionReason=f"User initiated ({_now()})")
+        elif row.desired == "terminated":
+            if self._exists(vm_id):
+                self.vms.remove(vm_id)
+            self._set(row, "terminated", body)
+        elif row.desired == "running" and row.state == "running" and self.vms.get(vm_id).status != "running":
+            # the VM went away behind our back (killed, or the host rebooted): as AWS, it stopped
+            self._set(row, "stopped", body, StateTransitionReason="Server.InternalError: the VM ended",
+                      desired="stopped")
+
+    def _exists(self, vm_id: str) -> bool:
+        try:
+            self.vms.get(vm_id)
+            return True
+        except VMError:
+            return False
+
+    def _boot(self, vm_id: str, body: dict) -> None:
+        from cloudlet.bootstrap.kernel import busybox_initramfs, kernel
+
+        with self._lock:  # one download and unpack, however many instances start at once
+            vmlinux, initrd = kernel(self.boot_dir), busybox_initramfs(self.boot_dir)
+        run = body["_run"]
+        self.vms.start(vm_id, vmlinux, initrd, memory_mib=run["memory"], vcpus=run["vcpus"],
+                       cmdline=f"cloudlet.instance={vm_id}")
+
+    def _set(self, row, state: str, body: dict, desired: str | None = None, **fields) -> None:
+        body.update(State={"Code": _CODES[state], "Name": state}, **fields)
+        with self.store.begin() as conn:
+            conn.execute(update(ec2_instances).where(
+                ec2_instances.c.account_id == row.account_id, ec2_instances.c.region == row.region,
+                ec2_instances.c.instance_id == row.instance_id, ec2_instances.c.desired == row.desired,
+            ).values(state=state, body=json.dumps(body), updated_at=_now(),
+                     **({"desired": desired} if desired else {})))

@@ -1,0 +1,183 @@
+"""EC2 instances: RunInstances records VMs that should run and answers at once (pending);
+the instance controller (cloudlet/control/instances.py) boots them. Stop, start, reboot and
+terminate only ask; DescribeInstances and GetConsoleOutput read what is recorded."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime, timezone
+
+from cloudlet import ids
+from cloudlet.edge.errors import AWSError
+from cloudlet.services.common import filters, tags
+from cloudlet.store.schema import ec2_instances as table
+from cloudlet.store.schema import key_pairs, subnets
+
+from . import images, instance_types
+from .vpcs import default_vpc, find_subnet
+
+def _exists(db, instance_id: str) -> bool:
+    return db.one(table, table.c.instance_id == instance_id) is not None
+
+
+tags.register(tags.ResourceKind("i", "instance", _exists, "InvalidInstanceID.NotFound"))
+
+_verbs = {"running": "started", "stopped": "stopped", "rebooted": "rebooted", "terminated": "terminated"}
+STATES = {"pending": 0, "running": 16, "shutting-down": 32, "terminated": 48, "stopping": 64, "stopped": 80}
+MAX_COUNT = 20  # AWS's default On-Demand limit for a RunInstances call of small types
+
+
+def state(name: str) -> dict:
+    return {"Code": STATES[name], "Name": name}
+
+
+def public(body: dict) -> dict:
+    return {k: v for k, v in body.items() if not k.startswith("_")}
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat()
+
+
+class Instances:
+    def run_instances(self, ctx, request):
+        lo, hi = request["MinCount"], request["MaxCount"]
+        if lo < 1 or hi < lo:
+            raise AWSError("InvalidParameterValue", "MinCount must be at least 1 and at most MaxCount.")
+        name = images.find(ctx.region, request["ImageId"])
+        kind = request.get("InstanceType") or "m1.small"
+        vcpus, memory = instance_types.check(kind)
+        user_data = request.get("UserData")
+        if user_data:
+            try:
+                base64.b64decode(user_data, validate=True)
+            except ValueError:
+                raise AWSError("InvalidParameterValue", "Invalid BASE64 encoding of user data.") from None
+        count = min(hi, MAX_COUNT)
+        if count < lo:
+            raise AWSError("InstanceLimitExceeded", f"You have requested more instances ({lo}) than your current "
+                           f"instance limit of {MAX_COUNT} allows for the specified instance type.")
+        if not self.controller.has_room(memory * count):
+            raise AWSError("InsufficientInstanceCapacity", f"We currently do not have sufficient {kind} capacity "
+                           "in the Availability Zone you requested. Our system will be working on provisioning "
+                           "additional capacity.", 500, sender=False)
+        reservation = ids.resource_id("r")
+        with ctx.write() as db:
+            if request.get("KeyName") and not db.one(key_pairs, key_pairs.c.key_name == request["KeyName"]):
+                raise AWSError("InvalidKeyPair.NotFound", f"The key pair '{request['KeyName']}' does not exist")
+            subnet = find_subnet(db, request["SubnetId"], self.config.vpc_pool) if request.get("SubnetId") else \
+                db.select(subnets, subnets.c.vpc_id == default_vpc(db, self.config.vpc_pool)["vpc_id"],
+                          order_by=subnets.c.zone)[0]
+            bodies = []
+            for index in range(count):
+                instance_id = ids.resource_id("i")
+                body = {
+                    "InstanceId": instance_id, "ImageId": request["ImageId"], "InstanceType": kind,
+                    "State": state("pending"), "LaunchTime": _now(), "AmiLaunchIndex": index,
+                    "Placement": {"AvailabilityZone": subnet["zone"], "Tenancy": "default"},
+                    "SubnetId": subnet["subnet_id"], "VpcId": subnet["vpc_id"], "Architecture": "x86_64",
+                    "RootDeviceType": "ebs", "RootDeviceName": "/dev/xvda", "VirtualizationType": "hvm",
+                    "Hypervisor": "xen", "Monitoring": {"State": "disabled"}, "StateTransitionReason": "",
+                    "PrivateDnsName": "", "PublicDnsName": "", "CpuOptions": {"CoreCount": max(1, vcpus // 2),
+                                                                               "ThreadsPerCore": 2 if vcpus > 1
+                                                                               else 1},
+                    "KeyName": request.get("KeyName"), "Tags": [], "ProductCodes": [], "BlockDeviceMappings": [],
+                    "_run": {"ami": name, "vcpus": vcpus, "memory": memory, "user_data": user_data,
+                             "reservation": reservation, "disable_api_termination":
+                             bool(request.get("DisableApiTermination"))},
+                }
+                applied = tags.apply_specifications(db, request.get("TagSpecifications"), "instance", instance_id,
+                                                    allowed=("instance", "volume", "network-interface"))
+                body["Tags"] = tags.to_pairs(applied)
+                db.insert(table, instance_id=instance_id, desired="running", state="pending", body=json.dumps(body),
+                          updated_at=_now())
+                bodies.append(body)
+        self.controller.wake()
+        return {"ReservationId": reservation, "OwnerId": ctx.account_id, "Groups": [],
+                "Instances": [public(b) for b in bodies]}
+
+    def _rows(self, db, wanted: list[str] | None) -> list[dict]:
+        rows = db.select(table, order_by=table.c.instance_id)
+        known = {r["instance_id"] for r in rows}
+        missing = [i for i in wanted or [] if i not in known]
+        if missing:
+            code = "InvalidInstanceID.Malformed" if not missing[0].startswith("i-") else "InvalidInstanceID.NotFound"
+            raise AWSError(code, f"The instance ID '{missing[0]}' does not exist")
+        return [r for r in rows if not wanted or r["instance_id"] in wanted]
+
+    def describe_instances(self, ctx, request):
+        with ctx.read() as db:
+            rows = self._rows(db, request.get("InstanceIds"))
+            tag_map = tags.get_many(db, [r["instance_id"] for r in rows])
+        bodies = []
+        for r in rows:
+            body = json.loads(r["body"])
+            body["Tags"] = tags.to_pairs(tag_map.get(r["instance_id"], {}))
+            bodies.append(body)
+        getters = {"instance-id": lambda b: b["InstanceId"], "instance-state-name": lambda b: b["State"]["Name"],
+                   "instance-state-code": lambda b: b["State"]["Code"], "instance-type": lambda b: b["InstanceType"],
+                   "image-id": lambda b: b["ImageId"], "key-name": lambda b: b.get("KeyName"),
+                   "subnet-id": lambda b: b["SubnetId"], "vpc-id": lambda b: b["VpcId"],
+                   "availability-zone": lambda b: b["Placement"]["AvailabilityZone"],
+                   "reservation-id": lambda b: b["_run"]["reservation"]}
+        bodies = filters.apply(bodies, request.get("Filters"), getters,
+                               tags_of=lambda b: {t["Key"]: t["Value"] for t in b["Tags"]})
+        reservations: dict[str, dict] = {}
+        for b in bodies:
+            res = reservations.setdefault(b["_run"]["reservation"], {
+                "ReservationId": b["_run"]["reservation"], "OwnerId": ctx.account_id, "Groups": [], "Instances": []})
+            res["Instances"].append(public(b))
+        return {"Reservations": list(reservations.values())}
+
+    def _change(self, ctx, request, desired: str, transition: str | None) -> list[dict]:
+        changes = []
+        with ctx.write() as db:
+            for r in self._rows(db, request["InstanceIds"]):
+                body = json.loads(r["body"])
+                before = body["State"]
+                if before["Name"] in ("terminated", "shutting-down") and desired != "terminated":
+                    raise AWSError("IncorrectInstanceState", f"The instance '{r['instance_id']}' is not in a state "
+                                   f"from which it can be {_verbs[desired]}.")
+                if before["Name"] == "terminated" or (desired == r["desired"] and desired != "rebooted"):
+                    changes.append({"InstanceId": r["instance_id"], "CurrentState": before, "PreviousState": before})
+                    continue
+                if desired == "terminated" and body["_run"]["disable_api_termination"]:
+                    raise AWSError("OperationNotPermitted", f"The instance '{r['instance_id']}' may not be "
+                                   "terminated. Modify its 'disableApiTermination' instance attribute and try again.")
+                allowed = {"running": ("stopped",), "stopped": ("running", "pending"),
+                           "rebooted": ("running", "pending")}.get(desired)
+                if allowed and r["state"] not in allowed:
+                    raise AWSError("IncorrectInstanceState", f"The instance '{r['instance_id']}' is not in a state "
+                                   f"from which it can be {_verbs[desired]}.")
+                if transition:
+                    body["State"] = state(transition)
+                    body["StateTransitionReason"] = f"User initiated ({_now()})"
+                db.update(table, table.c.instance_id == r["instance_id"], desired=desired,
+                          state=transition or r["state"], body=json.dumps(body), updated_at=_now())
+                changes.append({"InstanceId": r["instance_id"], "CurrentState": body["State"],
+                                "PreviousState": before})
+        self.controller.wake()
+        return changes
+
+    def stop_instances(self, ctx, request):
+        return {"StoppingInstances": self._change(ctx, request, "stopped", "stopping")}
+
+    def start_instances(self, ctx, request):
+        return {"StartingInstances": self._change(ctx, request, "running", "pending")}
+
+    def terminate_instances(self, ctx, request):
+        return {"TerminatingInstances": self._change(ctx, request, "terminated", "shutting-down")}
+
+    def reboot_instances(self, ctx, request):
+        self._change(ctx, request, "rebooted", None)
+        return {}
+
+    def get_console_output(self, ctx, request):
+        with ctx.read() as db:
+            self._rows(db, [request["InstanceId"]])
+        text = self.controller.console(request["InstanceId"])
+        out = {"InstanceId": request["InstanceId"], "Timestamp": _now()}
+        if text:
+            out["Output"] = base64.b64encode(text[-64 * 1024:].encode()).decode()  # AWS keeps the last 64 KB
+        return out

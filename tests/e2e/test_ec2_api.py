@@ -1,0 +1,47 @@
+"""EC2 AMIs, instance types and the RunInstances refusals, through boto3; nothing boots here
+(tests/integration/test_ec2_instances.py boots VMs)."""
+
+import pytest
+from botocore.exceptions import ClientError
+
+
+@pytest.fixture(scope="module")
+def ec2(server):
+    return server.client("ec2")
+
+
+def code(call, **kw) -> str:
+    with pytest.raises(ClientError) as err:
+        call(**kw)
+    return err.value.response["Error"]["Code"]
+
+
+def test_builtin_amis_and_instance_types(ec2):
+    images = ec2.describe_images(Owners=["amazon"])["Images"]
+    assert [i["Name"] for i in images] == ["cloudlet-busybox"] and images[0]["State"] == "available"
+    assert ec2.describe_images(Owners=["self"])["Images"] == []
+    assert ec2.describe_images(Filters=[{"Name": "name", "Values": ["cloudlet-*"]}])["Images"] == images
+    types = {t["InstanceType"]: (t["VCpuInfo"]["DefaultVCpus"], t["MemoryInfo"]["SizeInMiB"])
+             for t in ec2.describe_instance_types(InstanceTypes=["t3.micro", "t3.small", "c5.large"])["InstanceTypes"]}
+    assert types == {"t3.micro": (2, 1024), "t3.small": (2, 2048), "c5.large": (2, 4096)}
+    offered = ec2.describe_instance_type_offerings(LocationType="availability-zone", Filters=[
+        {"Name": "instance-type", "Values": ["t3.micro"]}])["InstanceTypeOfferings"]
+    assert [o["Location"] for o in offered] == ["us-east-1a", "us-east-1b", "us-east-1c"]
+    assert code(ec2.describe_instance_types, InstanceTypes=["p4d.24xlarge"]) == "InvalidInstanceType"
+
+
+def test_run_instances_refusals(ec2):
+    ami = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    assert code(ec2.run_instances, ImageId="ami-0123456789abcdef0", InstanceType="t3.micro", MinCount=1,
+                MaxCount=1) == "InvalidAMIID.NotFound"
+    assert code(ec2.run_instances, ImageId="bogus", InstanceType="t3.micro", MinCount=1, MaxCount=1) == \
+        "InvalidAMIID.Malformed"
+    assert code(ec2.run_instances, ImageId=ami, InstanceType="t9.huge", MinCount=1, MaxCount=1) == \
+        "InvalidParameterValue"
+    assert code(ec2.run_instances, ImageId=ami, InstanceType="t3.micro", MinCount=1, MaxCount=1,
+                KeyName="no-such-key") == "InvalidKeyPair.NotFound"
+    assert code(ec2.run_instances, ImageId=ami, InstanceType="r5.2xlarge", MinCount=20, MaxCount=20) == \
+        "InsufficientInstanceCapacity"
+    assert code(ec2.describe_instances, InstanceIds=["i-0123456789abcdef0"]) == "InvalidInstanceID.NotFound"
+    assert code(ec2.terminate_instances, InstanceIds=["i-0123456789abcdef0"]) == "InvalidInstanceID.NotFound"
+    assert code(ec2.get_console_output, InstanceId="i-0123456789abcdef0") == "InvalidInstanceID.NotFound"

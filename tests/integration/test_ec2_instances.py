@@ -1,0 +1,64 @@
+"""EC2 instances that are VMs, through boto3 and its waiters: RunInstances boots the busybox
+AMI (Debian's cloud kernel), the console shows the kernel's boot log, and stop, start, reboot
+and terminate move the real VM through AWS's states; refusals for the wrong state."""
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.e2e.server import Server
+from tests.hostcaps import need_binaries, need_root
+
+pytestmark = [pytest.mark.root, pytest.mark.qemu]
+WAIT = {"Delay": 1, "MaxAttempts": 120}
+
+
+@pytest.fixture(scope="module")
+def ec2(tmp_path_factory):
+    need_root()
+    need_binaries("qemu-system-x86_64", "lz4", "busybox")
+    server = Server(tmp_path_factory.mktemp("ec2")).start()
+    yield server.client("ec2")
+    server.stop()  # removes any VM left
+
+
+def test_an_instance_boots_and_goes_through_its_states(ec2):
+    ami = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    reservation = ec2.run_instances(ImageId=ami, InstanceType="t3.micro", MinCount=1, MaxCount=1,
+                                    UserData="ZWNobyBoaQ==", TagSpecifications=[
+                                        {"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": "web"}]}])
+    instance = reservation["Instances"][0]
+    iid = instance["InstanceId"]
+    assert instance["State"] == {"Code": 0, "Name": "pending"} and instance["InstanceType"] == "t3.micro"
+    ec2.get_waiter("instance_running").wait(InstanceIds=[iid], WaiterConfig=WAIT)
+    console = ec2.get_console_output(InstanceId=iid)["Output"]  # botocore decodes the base64
+    assert "Linux version" in console and "cloudlet-init: running" in console
+    found = ec2.describe_instances(Filters=[{"Name": "tag:Name", "Values": ["web"]},
+                                            {"Name": "instance-state-name", "Values": ["running"]}])
+    assert [i["InstanceId"] for r in found["Reservations"] for i in r["Instances"]] == [iid]
+    assert found["Reservations"][0]["ReservationId"] == reservation["ReservationId"]
+
+    assert ec2.start_instances(InstanceIds=[iid])["StartingInstances"][0]["CurrentState"]["Name"] == "running"
+    ec2.stop_instances(InstanceIds=[iid])
+    ec2.get_waiter("instance_stopped").wait(InstanceIds=[iid], WaiterConfig=WAIT)
+    ec2.start_instances(InstanceIds=[iid])
+    ec2.get_waiter("instance_running").wait(InstanceIds=[iid], WaiterConfig=WAIT)
+    ec2.reboot_instances(InstanceIds=[iid])
+    ec2.get_waiter("instance_running").wait(InstanceIds=[iid], WaiterConfig=WAIT)
+    ec2.terminate_instances(InstanceIds=[iid])
+    ec2.get_waiter("instance_terminated").wait(InstanceIds=[iid], WaiterConfig=WAIT)
+    again = ec2.terminate_instances(InstanceIds=[iid])["TerminatingInstances"][0]  # twice: no error, as AWS
+    assert again["CurrentState"]["Name"] == "terminated"
+    with pytest.raises(ClientError) as err:
+        ec2.start_instances(InstanceIds=[iid])
+    assert err.value.response["Error"]["Code"] == "IncorrectInstanceState"
+
+
+def test_termination_protection(ec2):
+    ami = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    iid = ec2.run_instances(ImageId=ami, InstanceType="t3.nano", MinCount=1, MaxCount=1,
+                            DisableApiTermination=True)["Instances"][0]["InstanceId"]
+    with pytest.raises(ClientError) as err:
+        ec2.terminate_instances(InstanceIds=[iid])
+    assert err.value.response["Error"]["Code"] == "OperationNotPermitted"
+    ec2.stop_instances(InstanceIds=[iid])
+    ec2.get_waiter("instance_stopped").wait(InstanceIds=[iid], WaiterConfig=WAIT)
