@@ -51,7 +51,8 @@ def validate(pairs: dict[str, str]) -> None:
 
 
 def from_pairs(items: list[dict] | None, key: str = "Key", value: str = "Value") -> dict[str, str]:
-    return {item[key]: item.get(value) or "" for item in items or []}
+    """A tag list as a map; a tag without a key becomes an empty key, which validate() refuses."""
+    return {item.get(key) or "": item.get(value) or "" for item in items or []}
 
 
 def to_pairs(tags: dict[str, str], key: str = "Key", value: str = "Value") -> list[dict]:
