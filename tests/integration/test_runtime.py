@@ -433,3 +433,11 @@ def test_what_a_killed_create_left_is_removed(h):
     assert not h.rt.snapshots.is_mounted(mounted) and not (h.rt.containers / bundled).exists()
     assert h.rt.state(live).status == "running"  # a real container is left alone
     h.rt.delete(live, force=True)
+
+
+def test_a_start_killed_after_runc_create_starts_again(h):
+    spec = h.spec(["sleep", "60"])
+    h.rt.create(spec)
+    h.rt._launch(h.rt._record(spec.id), h.rt.containers / spec.id)  # what a start killed midway left: runc's state
+    assert h.rt.start(spec.id).status == "running"
+    h.rt.delete(spec.id, force=True)

@@ -26,7 +26,7 @@ from typing import Iterator
 from ..snapshots import Snapshotter
 from . import oci
 from .cgroups import PARENT, Cgroup
-from .errors import ContainerConflict, ContainerError, ContainerNotFound
+from .errors import ContainerConflict, ContainerError, ContainerNotFound, OCIError
 from .events import Event, EventLog
 from .exec import ExecResult, exec_process
 from .logs import LogLine, read_logs
@@ -165,8 +165,15 @@ class Runtime:
             (bundle / stale).unlink(missing_ok=True)
         # Mounted since create, unless the host rebooted meanwhile: then mount it again.
         self.snapshots.prepare(cid, rec.layers, owner=tuple(rec.rootfs_owner) if rec.rootfs_owner else None)
-        pid = self.conmon.launch(cid=cid, name=rec.name, bundle=bundle, log_path=bundle / "ctr.log",
-                                 exit_dir=self.exits, socket_dir=self.sockets)
+        try:
+            pid = self._launch(rec, bundle)
+        except OCIError as e:
+            if "already exists" not in str(e):
+                raise
+            # A start killed between runc create and our record of it: clear that, start again.
+            self.runc.delete(cid)
+            wait_conmon_gone(bundle / "conmon.pid", cid)
+            pid = self._launch(rec, bundle)
         rec.started_at = now()
         rec.save(bundle)
         try:
@@ -178,6 +185,10 @@ class Runtime:
         self.event_log.emit(cid, rec.name, "start", restartCount=rec.restart_count)
         # runc has just said so: no need to ask it again (a runc call costs milliseconds).
         return self._state(rec, {cid: {"status": "running", "pid": pid}})
+
+    def _launch(self, rec: Record, bundle: Path) -> int:
+        return self.conmon.launch(cid=rec.id, name=rec.name, bundle=bundle, log_path=bundle / "ctr.log",
+                                  exit_dir=self.exits, socket_dir=self.sockets)
 
     def run(self, spec: ContainerSpec) -> ContainerState:
         self.create(spec)
