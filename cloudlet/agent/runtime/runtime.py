@@ -159,10 +159,8 @@ class Runtime:
         if rec.started_at:
             wait_conmon_gone(bundle / "conmon.pid", cid)  # the last run's conmon still holds the log
             self.runc.delete(cid)
-            (self.exits / cid).unlink(missing_ok=True)
             rec.finished_at, rec.exit_code, rec.oom_killed = None, None, False
-        for stale in ("pidfile", "conmon.pid", "persist/exit", "persist/oom", "oom"):
-            (bundle / stale).unlink(missing_ok=True)
+        self._clear_last_run(cid, bundle)
         # Mounted since create, unless the host rebooted meanwhile: then mount it again.
         self.snapshots.prepare(cid, rec.layers, owner=tuple(rec.rootfs_owner) if rec.rootfs_owner else None)
         try:
@@ -173,6 +171,7 @@ class Runtime:
             # A start killed between runc create and our record of it: clear that, start again.
             self.runc.delete(cid)
             wait_conmon_gone(bundle / "conmon.pid", cid)
+            self._clear_last_run(cid, bundle)
             pid = self._launch(rec, bundle)
         rec.started_at = now()
         rec.save(bundle)
@@ -185,6 +184,12 @@ class Runtime:
         self.event_log.emit(cid, rec.name, "start", restartCount=rec.restart_count)
         # runc has just said so: no need to ask it again (a runc call costs milliseconds).
         return self._state(rec, {cid: {"status": "running", "pid": pid}})
+
+    def _clear_last_run(self, cid: str, bundle: Path) -> None:
+        """What a previous run's conmon left: its exit code, OOM marks, pid files."""
+        (self.exits / cid).unlink(missing_ok=True)
+        for stale in ("pidfile", "conmon.pid", "persist/exit", "persist/oom", "oom"):
+            (bundle / stale).unlink(missing_ok=True)
 
     def _launch(self, rec: Record, bundle: Path) -> int:
         return self.conmon.launch(cid=rec.id, name=rec.name, bundle=bundle, log_path=bundle / "ctr.log",
