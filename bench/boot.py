@@ -60,7 +60,8 @@ def main():
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="clboot", dir="/var/tmp") as tmp:
         scratch = Path(tmp)
-        vmlinux, initrd = kernel(scratch), busybox_initramfs(scratch)
+        vmlinux = kernel(scratch)
+        initrd = busybox_initramfs(vmlinux)
         vms = VMs(scratch / "vms")
         ours = [cloudlet_boot(vms, vmlinux, initrd, n) for n in range(args.runs)]
         vms.start("probe", vmlinux, initrd, memory_mib=128)  # for the same kernel command line as cloudlet's

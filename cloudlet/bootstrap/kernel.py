@@ -2,8 +2,9 @@
 bzImage into a plain ELF vmlinux (QEMU's microvm boots that directly through PVH, skipping
 the decompressor, which crawls under TCG), and a busybox initramfs.
 
-    <root>/kernel/<version>/vmlinux     the kernel, named by the package's version
-    <root>/initramfs/busybox.gz          busybox-static, an /init, nothing else
+    <root>/kernel/<version>/vmlinux       the kernel, named by the package's version
+    <root>/kernel/<version>/modules/      the virtio modules the cloud kernel builds as modules
+    <root>/kernel/<version>/busybox.gz    busybox-static, those modules, an /init
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from pathlib import Path
 
 KERNEL_PACKAGE = "linux-image-cloud-amd64"
 ELF = b"\x7fELF"
+# Loaded in this order: each needs the ones before it (virtio_ring before virtio, too).
+MODULES = ["drivers/virtio/virtio_ring.ko", "drivers/virtio/virtio.ko", "drivers/virtio/virtio_mmio.ko",
+           "net/core/failover.ko", "drivers/net/net_failover.ko", "drivers/net/virtio_net.ko"]
 
 
 class KernelError(RuntimeError):
@@ -63,7 +67,7 @@ def kernel(root: Path) -> Path:
     """The cloud kernel's vmlinux, downloaded and unpacked once per package version."""
     name, version = _package()
     target = root / "kernel" / version / "vmlinux"
-    if target.exists():
+    if target.exists() and (target.parent / "modules").is_dir():
         return target
     with tempfile.TemporaryDirectory(dir=root if root.exists() else None) as tmp:
         _run(["apt-get", "download", f"{name}={version}"], cwd=Path(tmp))
@@ -71,28 +75,40 @@ def kernel(root: Path) -> Path:
         _run(["dpkg-deb", "-x", str(deb), str(Path(tmp) / "tree")])
         bzimage = next((Path(tmp) / "tree" / "boot").glob("vmlinuz-*")).read_bytes()
         target.parent.mkdir(parents=True, exist_ok=True)
+        (target.parent / "modules").mkdir(exist_ok=True)
+        kernel_tree = next((Path(tmp) / "tree" / "lib" / "modules").iterdir()) / "kernel"
+        for module in MODULES:
+            shutil.copy2(kernel_tree / module, target.parent / "modules" / Path(module).name)
         partial = target.with_suffix(".partial")
         partial.write_bytes(unpack_bzimage(bzimage))
         os.replace(partial, target)
     return target
 
 
-# The fastest AMI's init: say it runs (with the guest's uptime: the boot time's inside
-# half), then keep the VM up until it is told to power off.
+# The fastest AMI's init: the virtio network, the address the host gave on the kernel
+# command line (cloudlet.ip=, cloudlet.gw=), then it says it runs (with the guest's uptime:
+# the boot time's inside half) and keeps the VM up until it is powered off.
 INIT = """#!/bin/busybox sh
 /bin/busybox --install -s /bin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev 2>/dev/null
-hostname cloudlet
+for m in %s; do insmod /lib/modules/$m.ko || echo "cloudlet-init: insmod $m failed"; done
+for kv in $(cat /proc/cmdline); do
+    case $kv in cloudlet.ip=*) IP=${kv#cloudlet.ip=};; cloudlet.gw=*) GW=${kv#cloudlet.gw=};;
+                cloudlet.instance=*) hostname ${kv#cloudlet.instance=};; esac
+done
+ip link set lo up
+if [ -n "$IP" ]; then ip link set eth0 up && ip addr add $IP dev eth0 && ip route add default via $GW; fi
 echo "cloudlet-init: running after $(cut -d' ' -f1 /proc/uptime) s"
 while true; do sleep 3600; done
-"""
+""" % " ".join(Path(m).stem for m in MODULES)
 
 
-def busybox_initramfs(root: Path) -> Path:
-    """A gzipped newc initramfs of busybox-static and INIT, made once."""
-    target = root / "initramfs" / "busybox.gz"
+def busybox_initramfs(vmlinux: Path) -> Path:
+    """A gzipped newc initramfs of busybox-static, the kernel's virtio modules and INIT, made
+    once per kernel."""
+    target = vmlinux.parent / "busybox.gz"
     if target.exists():
         return target
     busybox = shutil.which("busybox")
@@ -100,9 +116,11 @@ def busybox_initramfs(root: Path) -> Path:
         raise KernelError("busybox is not installed (cloudlet setup installs busybox-static)")
     with tempfile.TemporaryDirectory() as tmp:
         tree = Path(tmp) / "tree"
-        for d in ("bin", "proc", "sys", "dev"):
+        for d in ("bin", "proc", "sys", "dev", "lib/modules"):
             (tree / d).mkdir(parents=True)
         shutil.copy2(busybox, tree / "bin" / "busybox")
+        for module in (vmlinux.parent / "modules").iterdir():
+            shutil.copy2(module, tree / "lib" / "modules" / module.name)
         (tree / "init").write_text(INIT)
         (tree / "init").chmod(0o755)
         names = "\n".join(sorted(str(p.relative_to(tree)) for p in tree.rglob("*"))) + "\n"

@@ -18,7 +18,10 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
+from cloudlet.agent.engine import Engine
+from cloudlet.agent.network import NetworkError
 from cloudlet.agent.vms import VMError, VMs
+from cloudlet.config import engine_dir
 from cloudlet.store.schema import ec2_instances
 
 log = logging.getLogger("cloudlet.control.instances")
@@ -35,6 +38,7 @@ class InstanceController:
     def __init__(self, store, data_dir: Path):
         self.store = store
         self.vms = VMs(Path(data_dir) / "vms")
+        self.engine = Engine(engine_dir(Path(data_dir)))  # its networks: VMs plug into subnets' bridges
         self.boot_dir = Path(data_dir) / "boot"  # kernels and initramfs, made on first use
         self._wake = threading.Event()
         self._lock = threading.Lock()
@@ -73,6 +77,8 @@ class InstanceController:
         if row.desired == "running" and row.state == "pending":
             if not self._exists(vm_id) or self.vms.get(vm_id).status != "running":
                 self._boot(vm_id, body)
+            else:
+                self._plug(vm_id, body)  # the address in this round's copy, too
             if INIT_MARKER in self.vms.console(vm_id):
                 self._set(row, "running", body, PrivateDnsName=f"ip-{vm_id[2:10]}.{row.region}.compute.internal")
         elif row.desired == "rebooted":
@@ -86,6 +92,7 @@ class InstanceController:
         elif row.desired == "terminated":
             if self._exists(vm_id):
                 self.vms.remove(vm_id)
+            self.engine.networks.disconnect(vm_id)
             self._set(row, "terminated", body)
         elif row.desired == "running" and row.state == "running" and self.vms.get(vm_id).status != "running":
             # the VM went away behind our back (killed, or the host rebooted): as AWS, it stopped
@@ -103,10 +110,29 @@ class InstanceController:
         from cloudlet.bootstrap.kernel import busybox_initramfs, kernel
 
         with self._lock:  # one download and unpack, however many instances start at once
-            vmlinux, initrd = kernel(self.boot_dir), busybox_initramfs(self.boot_dir)
+            vmlinux = kernel(self.boot_dir)
+            initrd = busybox_initramfs(vmlinux)
         run = body["_run"]
-        self.vms.start(vm_id, vmlinux, initrd, memory_mib=run["memory"], vcpus=run["vcpus"],
-                       cmdline=f"cloudlet.instance={vm_id}")
+        tap = self._plug(vm_id, body)
+        self.vms.start(vm_id, vmlinux, initrd, memory_mib=run["memory"], vcpus=run["vcpus"], tap=tap.device,
+                       cmdline=f"cloudlet.instance={vm_id} cloudlet.ip={tap.ip}/{tap.prefix} cloudlet.gw={tap.gateway}")
+
+    def _plug(self, vm_id: str, body: dict):
+        """The instance's tap on its subnet's bridge, kept across stops (its address too, as on AWS)."""
+        network = self.engine.networks
+        subnet = body["SubnetId"]
+        if subnet not in network.list():
+            try:
+                network.create(subnet, body["_run"]["cidr"])
+            except NetworkError as e:
+                if "already exists" not in str(e):  # a task or another instance made it just now
+                    raise
+        tap = network.connect_tap(vm_id, vm_id, subnet)
+        body.update(PrivateIpAddress=tap.ip, NetworkInterfaces=[{
+            "NetworkInterfaceId": "eni-" + vm_id[2:], "SubnetId": subnet, "VpcId": body["VpcId"],
+            "PrivateIpAddress": tap.ip, "Status": "in-use", "InterfaceType": "interface",
+            "PrivateIpAddresses": [{"Primary": True, "PrivateIpAddress": tap.ip}]}])
+        return tap
 
     def _set(self, row, state: str, body: dict, desired: str | None = None, **fields) -> None:
         body.update(State={"Code": _CODES[state], "Name": state}, **fields)

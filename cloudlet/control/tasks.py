@@ -201,7 +201,7 @@ class TaskController:
             except NetworkError as e:
                 if "already exists" not in str(e):  # another task's worker made it just now
                     raise
-        return networks.connect(task_id, f"task-{task_id[:12]}", net["subnet"])
+        return networks.connect(task_id, f"task-{task_id[:12]}", net["subnet"], owner="task")
 
     # -- PENDING ------------------------------------------------------------------------------
 

@@ -1,6 +1,8 @@
 """EC2 instances that are VMs, through boto3 and its waiters: RunInstances boots the busybox
-AMI (Debian's cloud kernel), the console shows the kernel's boot log, and stop, start, reboot
-and terminate move the real VM through AWS's states; refusals for the wrong state."""
+AMI (Debian's cloud kernel), the console shows the kernel's boot log, it answers on its subnet's
+address, and stop, start, reboot and terminate move the real VM through AWS's states; refusals for the wrong state."""
+
+import subprocess
 
 import pytest
 from botocore.exceptions import ClientError
@@ -16,7 +18,7 @@ WAIT = {"Delay": 1, "MaxAttempts": 120}
 def ec2(tmp_path_factory):
     need_root()
     need_binaries("qemu-system-x86_64", "lz4", "busybox")
-    server = Server(tmp_path_factory.mktemp("ec2")).start()
+    server = Server(tmp_path_factory.mktemp("ec2"), args=("--vpc-pool", "10.128.0.0/12")).start()
     yield server.client("ec2")
     server.stop()  # removes any VM left
 
@@ -32,6 +34,8 @@ def test_an_instance_boots_and_goes_through_its_states(ec2):
     ec2.get_waiter("instance_running").wait(InstanceIds=[iid], WaiterConfig=WAIT)
     console = ec2.get_console_output(InstanceId=iid)["Output"]  # botocore decodes the base64
     assert "Linux version" in console and "cloudlet-init: running" in console
+    address = ec2.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]["PrivateIpAddress"]
+    assert subprocess.run(["busybox", "ping", "-c", "1", "-W", "5", address]).returncode == 0  # on its subnet
     found = ec2.describe_instances(Filters=[{"Name": "tag:Name", "Values": ["web"]},
                                             {"Name": "instance-state-name", "Values": ["running"]}])
     assert [i["InstanceId"] for r in found["Reservations"] for i in r["Instances"]] == [iid]

@@ -19,7 +19,8 @@ def boot_files(tmp_path_factory):
     need_root()  # apt-get download
     need_binaries("qemu-system-x86_64", "lz4", "busybox", "apt-get")
     root = tmp_path_factory.mktemp("kernels")
-    return kernel(root), busybox_initramfs(root)
+    vmlinux = kernel(root)
+    return vmlinux, busybox_initramfs(vmlinux)
 
 
 def until(predicate, timeout: float = 60):

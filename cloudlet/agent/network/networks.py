@@ -36,6 +36,15 @@ class Attachment:
 
 
 @dataclass
+class Tap:
+    """A VM's plug into a network: its tap device and the address it should take."""
+    device: str
+    ip: str
+    prefix: int
+    gateway: str
+
+
+@dataclass
 class Settings:
     """Names and ranges of one engine; tests give each engine its own so they run side by side."""
     table: str = "cloudlet"
@@ -143,7 +152,8 @@ class Networks:
 
     # -- containers -----------------------------------------------------------------
 
-    def connect(self, cid: str, name: str, network: str, *, ports=(), aliases=()) -> Attachment:
+    def connect(self, cid: str, name: str, network: str, *, ports=(), aliases=(), owner: str = "container"
+                ) -> Attachment:
         if network in ("none", "host"):
             if ports and network == "none":
                 raise NetworkError("ports cannot be published with --network none")
@@ -158,7 +168,7 @@ class Networks:
             address = allocate(net["subnet"], taken)
             endpoint = {"network": network, "ip": address, "name": name, "aliases": list(aliases),
                         "netns": f"{self.settings.table}-{cid[:16]}", "veth": f"v{cid[:12]}",
-                        "ports": [p.__dict__ for p in ports]}
+                        "ports": [p.__dict__ for p in ports], "owner": owner}
             try:
                 self._plumb(endpoint, net)
                 rules.publish(self.settings.table, ports, address)
@@ -186,6 +196,27 @@ class Networks:
         net = self._default() if endpoint["network"] == DEFAULT else data["networks"].get(endpoint["network"])
         return self._attachment(cid, endpoint, net) if net else None
 
+    def connect_tap(self, key: str, name: str, network: str) -> Tap:
+        """A tap device on the network's bridge, for a VM, with an address of the network
+        for the VM to take (the VM configures it: the host only plugs the cable)."""
+        with self.state.locked() as data:
+            net = self._default() if network == DEFAULT else data["networks"].get(network)
+            if net is None:
+                raise NetworkError(f"network {network} not found")
+            found = data["endpoints"].get(key)
+            if found is None:
+                self._ensure_bridge(net)
+                taken = {e["ip"] for e in data["endpoints"].values() if e["network"] == network}
+                found = {"network": network, "ip": allocate(net["subnet"], taken), "name": name, "aliases": [],
+                         "tap": f"t{key.replace('-', '')[-12:]}", "ports": [], "owner": "vm"}
+                if link_exists(found["tap"]):  # left by a connect killed before it was recorded
+                    ip("link", "del", found["tap"], check=False)
+                ip("tuntap", "add", "dev", found["tap"], "mode", "tap")
+                ip("link", "set", found["tap"], "master", net["bridge"], "up")
+                data["endpoints"][key] = found
+        subnet = ipaddress.ip_network(net["subnet"])
+        return Tap(found["tap"], found["ip"], subnet.prefixlen, gateway(net["subnet"]))
+
     def _plumb(self, endpoint: dict, net: dict) -> None:
         ns, veth = endpoint["netns"], endpoint["veth"]
         if Path(f"/run/netns/{ns}").exists():  # left by a connect that was killed before it was recorded
@@ -200,6 +231,9 @@ class Networks:
         ip("-n", ns, "route", "add", "default", "via", gateway(net["subnet"]))
 
     def _unplumb(self, endpoint: dict) -> None:
+        if endpoint.get("tap"):
+            ip("link", "del", endpoint["tap"], check=False)
+            return
         if link_exists(endpoint["veth"]):
             ip("link", "del", endpoint["veth"], check=False)
         ip("netns", "del", endpoint["netns"], check=False)
@@ -222,13 +256,14 @@ class Networks:
         return {cid: (e["ip"], _ports(e)) for cid, e in self.state.read()["endpoints"].items()}
 
     def prune(self, live: set[str]) -> list[str]:
-        """Disconnect endpoints of containers that no longer exist; returns their ids."""
+        """Disconnect endpoints of containers that no longer exist; returns their ids. Endpoints
+        others own (an ECS task's namespace, a VM's tap) are theirs to release."""
         known = self.state.read()["endpoints"]
-        gone = [cid for cid in known if cid not in live]
+        gone = [cid for cid, e in known.items() if cid not in live and e.get("owner", "container") == "container"]
         for cid in gone:
             self.disconnect(cid)
         # Namespaces of a connect() killed before it recorded its endpoint.
-        ours = {e["netns"] for cid, e in known.items() if cid in live}
+        ours = {e.get("netns") for cid, e in known.items() if cid not in gone}
         netns_dir = Path("/run/netns")
         for ns in netns_dir.glob(f"{self.settings.table}-*") if netns_dir.is_dir() else []:
             if ns.name not in ours:

@@ -74,7 +74,8 @@ class VMs:
         return self.root / vm_id
 
     def start(self, vm_id: str, kernel: str | os.PathLike, initrd: str | os.PathLike | None = None, *,
-              memory_mib: int = 256, vcpus: int = 1, cmdline: str = "") -> VM:
+              memory_mib: int = 256, vcpus: int = 1, cmdline: str = "", tap: str | None = None) -> VM:
+        """Boot a VM; tap: a tap device for its virtio network card (microvm: virtio-mmio)."""
         d = self._dir(vm_id)
         if self._pid(vm_id) is not None:
             raise VMError(f"VM {vm_id} is already running")
@@ -92,6 +93,9 @@ class VMs:
                 "-daemonize"]
         if vm.initrd:
             args += ["-initrd", vm.initrd]
+        if tap:
+            args += ["-netdev", f"tap,id=net0,ifname={tap},script=no,downscript=no",
+                     "-device", "virtio-net-device,netdev=net0"]
         if vm.accel == "kvm":
             args += ["-cpu", "host"]
         res = subprocess.run(args, capture_output=True, text=True, stdin=subprocess.DEVNULL)

@@ -84,6 +84,7 @@ class Instances:
                                                                                else 1},
                     "KeyName": request.get("KeyName"), "Tags": [], "ProductCodes": [], "BlockDeviceMappings": [],
                     "_run": {"ami": name, "vcpus": vcpus, "memory": memory, "user_data": user_data,
+                             "cidr": subnet["cidr"],
                              "reservation": reservation, "disable_api_termination":
                              bool(request.get("DisableApiTermination"))},
                 }
