@@ -101,6 +101,11 @@ done
 ip link set lo up
 if [ -n "$IP" ]; then ip link set eth0 up && ip addr add $IP dev eth0 && ip route add default via $GW; fi
 echo "cloudlet-init: running after $(cut -d' ' -f1 /proc/uptime) s"
+# Who we are, from the metadata service (IMDSv1: busybox's wget cannot PUT for a v2 token;
+# timeout, not wget -T, which crashes Debian's busybox-static 1.35).
+if [ -n "$IP" ] && ID=$(timeout 10 wget -q -O - http://169.254.169.254/latest/meta-data/instance-id); then
+    echo "cloudlet-init: metadata says instance $ID"
+fi
 while true; do sleep 3600; done
 """ % " ".join(Path(m).stem for m in MODULES)
 

@@ -27,6 +27,7 @@ from cloudlet.store.schema import ec2_instances
 log = logging.getLogger("cloudlet.control.instances")
 POLL = 0.25
 INIT_MARKER = "cloudlet-init: running"  # what the AMIs' init prints (bootstrap/kernel.py)
+IMDS_ADDRESS = "169.254.169.254"
 _CODES = {"pending": 0, "running": 16, "shutting-down": 32, "terminated": 48, "stopping": 64, "stopped": 80}
 
 
@@ -35,8 +36,9 @@ def _now() -> str:
 
 
 class InstanceController:
-    def __init__(self, store, data_dir: Path):
+    def __init__(self, store, data_dir: Path, port: int):
         self.store = store
+        self.port = port  # where guests' metadata requests go (services/ec2/metadata.py)
         self.vms = VMs(Path(data_dir) / "vms")
         self.engine = Engine(engine_dir(Path(data_dir)))  # its networks: VMs plug into subnets' bridges
         self.boot_dir = Path(data_dir) / "boot"  # kernels and initramfs, made on first use
@@ -77,6 +79,7 @@ class InstanceController:
         if row.desired == "running" and row.state == "pending":
             if not self._exists(vm_id) or self.vms.get(vm_id).status != "running":
                 self._boot(vm_id, body)
+                self._set(row, row.state, body)  # its address, for the metadata service it asks at once
             else:
                 self._plug(vm_id, body)  # the address in this round's copy, too
             if INIT_MARKER in self.vms.console(vm_id):
@@ -128,6 +131,7 @@ class InstanceController:
                 if "already exists" not in str(e):  # a task or another instance made it just now
                     raise
         tap = network.connect_tap(vm_id, vm_id, subnet)
+        network.serve_guests(IMDS_ADDRESS, 80, "127.0.0.1", self.port)
         body.update(PrivateIpAddress=tap.ip, NetworkInterfaces=[{
             "NetworkInterfaceId": "eni-" + vm_id[2:], "SubnetId": subnet, "VpcId": body["VpcId"],
             "PrivateIpAddress": tap.ip, "Status": "in-use", "InterfaceType": "interface",

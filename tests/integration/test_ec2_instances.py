@@ -1,8 +1,9 @@
 """EC2 instances that are VMs, through boto3 and its waiters: RunInstances boots the busybox
-AMI (Debian's cloud kernel), the console shows the kernel's boot log, it answers on its subnet's
-address, and stop, start, reboot and terminate move the real VM through AWS's states; refusals for the wrong state."""
+AMI (Debian's cloud kernel), the console shows the kernel's boot log, its init asks the
+metadata service who it is, it answers on its subnet's address, and stop, start, reboot and terminate move the real VM through AWS's states; refusals for the wrong state."""
 
 import subprocess
+import time
 
 import pytest
 from botocore.exceptions import ClientError
@@ -34,6 +35,11 @@ def test_an_instance_boots_and_goes_through_its_states(ec2):
     ec2.get_waiter("instance_running").wait(InstanceIds=[iid], WaiterConfig=WAIT)
     console = ec2.get_console_output(InstanceId=iid)["Output"]  # botocore decodes the base64
     assert "Linux version" in console and "cloudlet-init: running" in console
+    deadline = time.monotonic() + 30  # the init asks 169.254.169.254 who it is
+    while f"cloudlet-init: metadata says instance {iid}" not in (
+            console := ec2.get_console_output(InstanceId=iid)["Output"]):
+        assert time.monotonic() < deadline, console[-2000:]
+        time.sleep(0.5)
     address = ec2.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]["PrivateIpAddress"]
     assert subprocess.run(["busybox", "ping", "-c", "1", "-W", "5", address]).returncode == 0  # on its subnet
     found = ec2.describe_instances(Filters=[{"Name": "tag:Name", "Values": ["web"]},

@@ -145,6 +145,13 @@ class Networks:
         sysctl(f"net.ipv4.conf.{bridge}.route_localnet", "1")
         rules.add_network(self.settings.table, bridge, net["subnet"])
 
+    def serve_guests(self, address: str, port: int, to_address: str, to_port: int) -> None:
+        """Guests on this engine's bridges reach a host service at address:port (the
+        instance metadata service, 169.254.169.254:80)."""
+        with self.state.locked():
+            rules.ensure_table(self.settings.table)
+            rules.serve(self.settings.table, address, port, to_address, to_port)
+
     def _drop_bridge(self, net: dict) -> None:
         rules.remove_network(self.settings.table, net["bridge"], net["subnet"])
         if link_exists(net["bridge"]):

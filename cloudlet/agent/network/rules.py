@@ -12,9 +12,11 @@ def table_script(table: str) -> str:
     return f"""table ip {table} {{
   map ports_any {{ type inet_proto . inet_service : ipv4_addr . inet_service; }}
   map ports_ip {{ type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; }}
+  map services {{ type ipv4_addr . inet_service : ipv4_addr . inet_service; }}
   set subnets {{ type ipv4_addr; flags interval; }}
   set bridges {{ type ifname; }}
   chain prerouting {{ type nat hook prerouting priority dstnat; policy accept;
+    iifname @bridges dnat ip to ip daddr . tcp dport map @services
     {dnat}
   }}
   chain output {{ type nat hook output priority -100; policy accept;
@@ -71,3 +73,10 @@ def unpublish(table: str, ports) -> None:
 
 def drop_table(table: str) -> None:
     nft(f"delete table ip {table}\n", check=False)
+
+
+def serve(table: str, address: str, port: int, to_address: str, to_port: int) -> None:
+    """Send what a bridged guest sends to address:port (the instance metadata service's
+    169.254.169.254:80) to a service of the host's, replacing any earlier target."""
+    nft(f"delete element ip {table} services {{ {address} . {port} }}\n", check=False)
+    nft(f"add element ip {table} services {{ {address} . {port} : {to_address} . {to_port} }}\n")

@@ -15,4 +15,4 @@ class EC2(Regions, KeyPairs, Tagging, Vpcs, Images, InstanceTypes, Instances):
     def __init__(self, config, store):
         self.config = config
         self.store = store
-        self.controller = InstanceController(store, config.data_dir)
+        self.controller = InstanceController(store, config.data_dir, config.port)
