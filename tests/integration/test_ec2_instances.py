@@ -63,12 +63,25 @@ def test_an_instance_boots_and_goes_through_its_states(ec2):
     assert err.value.response["Error"]["Code"] == "IncorrectInstanceState"
 
 
-def test_termination_protection(ec2):
+def test_termination_protection_and_attributes(ec2):
     ami = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
     iid = ec2.run_instances(ImageId=ami, InstanceType="t3.nano", MinCount=1, MaxCount=1,
                             DisableApiTermination=True)["Instances"][0]["InstanceId"]
     with pytest.raises(ClientError) as err:
         ec2.terminate_instances(InstanceIds=[iid])
     assert err.value.response["Error"]["Code"] == "OperationNotPermitted"
+    with pytest.raises(ClientError) as err:
+        ec2.modify_instance_attribute(InstanceId=iid, InstanceType={"Value": "t3.small"})  # not stopped yet
+    assert err.value.response["Error"]["Code"] == "IncorrectInstanceState"
     ec2.stop_instances(InstanceIds=[iid])
     ec2.get_waiter("instance_stopped").wait(InstanceIds=[iid], WaiterConfig=WAIT)
+    ec2.modify_instance_attribute(InstanceId=iid, InstanceType={"Value": "t3.small"})
+    ec2.modify_instance_attribute(InstanceId=iid, DisableApiTermination={"Value": False})
+    assert ec2.describe_instance_attribute(InstanceId=iid, Attribute="instanceType")["InstanceType"] == \
+        {"Value": "t3.small"}
+    ec2.start_instances(InstanceIds=[iid])
+    ec2.get_waiter("instance_status_ok").wait(InstanceIds=[iid], WaiterConfig=WAIT)
+    status = ec2.describe_instance_status(InstanceIds=[iid])["InstanceStatuses"][0]
+    assert status["InstanceStatus"]["Status"] == "ok" and status["InstanceState"]["Name"] == "running"
+    ec2.terminate_instances(InstanceIds=[iid])
+    ec2.get_waiter("instance_terminated").wait(InstanceIds=[iid], WaiterConfig=WAIT)

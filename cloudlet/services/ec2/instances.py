@@ -174,6 +174,60 @@ class Instances:
         self._change(ctx, request, "rebooted", None)
         return {}
 
+    def describe_instance_status(self, ctx, request):
+        """Status checks pass once the guest's init has run (the instance is running)."""
+        with ctx.read() as db:
+            rows = self._rows(db, request.get("InstanceIds"))
+        out = []
+        for r in rows:
+            body = json.loads(r["body"])
+            if body["State"]["Name"] != "running" and not request.get("IncludeAllInstances"):
+                continue
+            check = "ok" if body["State"]["Name"] == "running" else "not-applicable"
+            details = [{"Name": "reachability", "Status": "passed" if check == "ok" else "initializing"}]
+            out.append({"InstanceId": r["instance_id"], "AvailabilityZone": body["Placement"]["AvailabilityZone"],
+                        "InstanceState": body["State"], "InstanceStatus": {"Status": check, "Details": details},
+                        "SystemStatus": {"Status": check, "Details": details}})
+        getters = {"instance-state-name": lambda s: s["InstanceState"]["Name"],
+                   "instance-status.status": lambda s: s["InstanceStatus"]["Status"],
+                   "availability-zone": lambda s: s["AvailabilityZone"]}
+        return {"InstanceStatuses": filters.apply(out, request.get("Filters"), getters)}
+
+    def modify_instance_attribute(self, ctx, request):
+        """The instance type and user-data of a stopped instance; termination protection any time."""
+        iid = request["InstanceId"]
+        with ctx.write() as db:
+            row = self._rows(db, [iid])[0]
+            body = json.loads(row["body"])
+            kind = (request.get("InstanceType") or {}).get("Value")
+            data = (request.get("UserData") or {}).get("Value")
+            if (kind or data) and row["state"] != "stopped":
+                raise AWSError("IncorrectInstanceState", f"The instance '{iid}' is not in the 'stopped' state.")
+            if kind:
+                body["_run"]["vcpus"], body["_run"]["memory"] = instance_types.check(kind)
+                body["InstanceType"] = kind
+            if data is not None:
+                body["_run"]["user_data"] = base64.b64encode(data).decode() if isinstance(data, bytes) else data
+            protection = (request.get("DisableApiTermination") or {}).get("Value")
+            if protection is not None:
+                body["_run"]["disable_api_termination"] = bool(protection)
+            db.update(table, table.c.instance_id == iid, body=json.dumps(body), updated_at=_now())
+        return {}
+
+    def describe_instance_attribute(self, ctx, request):
+        iid, attribute = request["InstanceId"], request["Attribute"]
+        with ctx.read() as db:
+            body = json.loads(self._rows(db, [iid])[0]["body"])
+        values = {"instanceType": {"Value": body["InstanceType"]},
+                  "userData": {"Value": body["_run"].get("user_data")} if body["_run"].get("user_data") else {},
+                  "disableApiTermination": {"Value": body["_run"]["disable_api_termination"]}}
+        if attribute not in values:
+            raise AWSError("InvalidParameterValue", f"Value ({attribute}) for parameter attribute is invalid. "
+                           "Supported here: instanceType, userData, disableApiTermination.")
+        key = {"instanceType": "InstanceType", "userData": "UserData",
+               "disableApiTermination": "DisableApiTermination"}[attribute]
+        return {"InstanceId": iid, key: values[attribute]}
+
     def get_console_output(self, ctx, request):
         with ctx.read() as db:
             self._rows(db, [request["InstanceId"]])
