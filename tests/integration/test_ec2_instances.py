@@ -2,8 +2,10 @@
 AMI (Debian's cloud kernel), the console shows the kernel's boot log, its init asks the
 metadata service who it is, it answers on its subnet's address, and stop, start, reboot and terminate move the real VM through AWS's states; refusals for the wrong state."""
 
+import signal
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
@@ -16,12 +18,17 @@ WAIT = {"Delay": 1, "MaxAttempts": 120}
 
 
 @pytest.fixture(scope="module")
-def ec2(tmp_path_factory):
+def server(tmp_path_factory):
     need_root()
     need_binaries("qemu-system-x86_64", "lz4", "busybox")
-    server = Server(tmp_path_factory.mktemp("ec2"), args=("--vpc-pool", "10.128.0.0/12")).start()
-    yield server.client("ec2")
-    server.stop()  # removes any VM left
+    srv = Server(tmp_path_factory.mktemp("ec2"), args=("--vpc-pool", "10.128.0.0/12")).start()
+    yield srv
+    srv.stop()  # removes any VM left
+
+
+@pytest.fixture
+def ec2(server):
+    return server.client("ec2")
 
 
 def test_an_instance_boots_and_goes_through_its_states(ec2):
@@ -85,3 +92,20 @@ def test_termination_protection_and_attributes(ec2):
     assert status["InstanceStatus"]["Status"] == "ok" and status["InstanceState"]["Name"] == "running"
     ec2.terminate_instances(InstanceIds=[iid])
     ec2.get_waiter("instance_terminated").wait(InstanceIds=[iid], WaiterConfig=WAIT)
+
+
+def test_an_instance_outlives_a_kill_9_of_the_server(server, ec2):
+    ami = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    iid = ec2.run_instances(ImageId=ami, InstanceType="t3.nano", MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    ec2.get_waiter("instance_running").wait(InstanceIds=[iid], WaiterConfig=WAIT)
+    pid = int((server.data_dir / "vms" / iid / "qemu.pid").read_text())
+    server.proc.send_signal(signal.SIGKILL)
+    server.proc.wait()
+    server.start()
+    again = server.client("ec2")
+    state = again.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]["State"]["Name"]
+    assert state == "running" and int((server.data_dir / "vms" / iid / "qemu.pid").read_text()) == pid
+    assert Path(f"/proc/{pid}/cmdline").read_bytes().startswith(b"qemu-system")  # the very same VM
+    again.terminate_instances(InstanceIds=[iid])
+    again.get_waiter("instance_terminated").wait(InstanceIds=[iid], WaiterConfig=WAIT)
+
