@@ -170,12 +170,17 @@ def main():
         if podman:
             print(density("podman", counts[0], lambda: podman.start("none"), podman.pids, podman.remove), flush=True)
     finally:
-        if podman:
-            podman.reset()
-        if server:
-            server.stop()
-        home.destroy()
-        shutil.rmtree(scratch, ignore_errors=True)
+        tear_down(podman, server, home, scratch)
+
+
+def tear_down(podman, server, home: EngineHome, scratch: Path) -> None:
+    """Everything a bench stood up, peers first (whichever of them it got to)."""
+    if podman:
+        podman.reset()
+    if server:
+        server.stop()
+    home.destroy()
+    shutil.rmtree(scratch, ignore_errors=True)
 
 
 if __name__ == "__main__":

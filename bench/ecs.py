@@ -29,12 +29,11 @@ cloudlet under `make up` nor tests/integration/test_ecs_tasks.py bridges the sam
 import argparse
 import json
 import os
-import shutil
 import tempfile
 import time
 from pathlib import Path
 
-from bench.container_start import row, timed
+from bench.container_start import row, tear_down, timed
 from bench.peers import Podman
 from cloudlet.agent.images import export_archive
 from cloudlet.bootstrap.images import bootstrap
@@ -202,12 +201,7 @@ def main():
         print(f"{'EC2 RunTask (10 tasks a call), API':<44}{args.instances:>9}{api_rate:>9.1f}")
         print(f"{'placement code alone':<44}{args.instances:>9}{engine_rate:>9.1f}", flush=True)
     finally:
-        if podman:
-            podman.reset()
-        if server:
-            server.stop()
-        home.destroy()
-        shutil.rmtree(scratch, ignore_errors=True)
+        tear_down(podman, server, home, scratch)
 
 
 if __name__ == "__main__":

@@ -15,14 +15,10 @@ def missing_packages() -> list[str]:
 
 
 def accelerator() -> str:
-    """KVM only where the CPU offers hardware virtualization; PVM-backed /dev/kvm crawls."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = next((line for line in f if line.startswith("flags")), "").split()
-    except OSError:
-        flags = []
-    hw = "vmx" in flags or "svm" in flags
-    if hw and os.path.exists("/dev/kvm"):
+    """Which accelerator VMs get (agent/vms decides), and why."""
+    from cloudlet.agent.vms import accelerator as chosen
+
+    if chosen() == "kvm":
         return "kvm (hardware virtualization)"
     if os.path.exists("/dev/kvm"):
         return "tcg (/dev/kvm exists but the CPU shows no vmx/svm: PVM guests would crawl)"

@@ -24,6 +24,8 @@ from cloudlet.agent.vms import VMError, VMs
 from cloudlet.config import engine_dir
 from cloudlet.store.schema import ec2_instances
 
+from .loop import Loop
+
 log = logging.getLogger("cloudlet.control.instances")
 POLL = 0.25
 INIT_MARKER = "cloudlet-init: running"  # what the AMIs' init prints (bootstrap/kernel.py)
@@ -35,19 +37,15 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat()
 
 
-class InstanceController:
+class InstanceController(Loop):
     def __init__(self, store, data_dir: Path, port: int):
         self.store = store
         self.port = port  # where guests' metadata requests go (services/ec2/metadata.py)
         self.vms = VMs(Path(data_dir) / "vms")
         self.engine = Engine(engine_dir(Path(data_dir)))  # its networks: VMs plug into subnets' bridges
         self.boot_dir = Path(data_dir) / "boot"  # kernels and initramfs, made on first use
-        self._wake = threading.Event()
         self._lock = threading.Lock()
-        threading.Thread(target=self._loop, name="instance-controller", daemon=True).start()
-
-    def wake(self) -> None:
-        self._wake.set()
+        self.start("instance-controller", POLL)
 
     def has_room(self, memory_mib: int) -> bool:
         """Whether the host can give VMs memory_mib more (MemAvailable, less a reserve)."""
@@ -58,20 +56,14 @@ class InstanceController:
     def console(self, instance_id: str) -> str:
         return self.vms.console(instance_id)
 
-    def _loop(self) -> None:
-        while True:
-            self._wake.wait(POLL)
-            self._wake.clear()
+    def round(self) -> None:
+        with self.store.begin(write=False) as conn:
+            rows = conn.execute(select(ec2_instances).where(ec2_instances.c.state != "terminated")).all()
+        for row in rows:
             try:
-                with self.store.begin(write=False) as conn:
-                    rows = conn.execute(select(ec2_instances).where(ec2_instances.c.state != "terminated")).all()
-                for row in rows:
-                    try:
-                        self._step(row)
-                    except Exception:  # one VM that will not start must not stall the others
-                        log.exception("instance %s", row.instance_id)
-            except Exception:
-                log.exception("listing instances")
+                self._step(row)
+            except Exception:  # one VM that will not start must not stall the others
+                log.exception("instance %s", row.instance_id)
 
     def _step(self, row) -> None:
         body = json.loads(row.body)

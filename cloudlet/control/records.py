@@ -14,6 +14,14 @@ def now() -> str:
     return datetime.now(timezone.utc).isoformat()
 
 
+class TaskFailed(Exception):
+    """The task cannot start: (stop code, reason of the task, reason of the container)."""
+
+    def __init__(self, reason: str, container: str | None = None):
+        super().__init__(reason)
+        self.reason, self.container = reason, container
+
+
 def public(body: dict) -> dict:
     """A task or service as the API shows it (the controllers' notes left out)."""
     return {k: v for k, v in body.items() if not k.startswith("_")}

@@ -15,13 +15,13 @@ import json
 import logging
 import math
 import secrets
-import threading
 
 from sqlalchemy import select
 
 from cloudlet.store.schema import ecs_clusters, ecs_services, ecs_tasks
 
 from .capacity import placeable, task_need
+from .loop import Loop
 from .placement import Need, place
 from .records import new_task, now
 
@@ -36,40 +36,25 @@ def breaker_threshold(desired: int) -> int:
     return min(200, max(3, math.ceil(desired * 0.5)))
 
 
-class ServiceController:
+class ServiceController(Loop):
     def __init__(self, store, on_tasks_changed):
         self.store = store
         self._tasks_changed = on_tasks_changed  # wakes the task controller
-        self._wake = threading.Event()
-        self._stopped = threading.Event()
-        threading.Thread(target=self._loop, name="service-controller", daemon=True).start()
+        self.start("service-controller", POLL)
 
-    def wake(self) -> None:
-        self._wake.set()
-
-    def stop(self) -> None:
-        self._stopped.set()
-        self._wake.set()
-
-    def _loop(self) -> None:
-        while not self._stopped.is_set():
-            self._wake.wait(POLL)
-            self._wake.clear()
+    def round(self) -> None:
+        with self.store.begin(write=False) as conn:
+            keys = [tuple(r) for r in conn.execute(select(
+                ecs_services.c.account_id, ecs_services.c.region, ecs_services.c.cluster, ecs_services.c.name
+            ).where(ecs_services.c.status != "INACTIVE"))]
+        changed = False
+        for key in keys:
             try:
-                with self.store.begin(write=False) as conn:
-                    keys = [tuple(r) for r in conn.execute(select(
-                        ecs_services.c.account_id, ecs_services.c.region, ecs_services.c.cluster, ecs_services.c.name
-                    ).where(ecs_services.c.status != "INACTIVE"))]
-                changed = False
-                for key in keys:
-                    try:
-                        changed |= self._reconcile(key)
-                    except Exception:  # one broken service must not stall the others
-                        log.exception("service %s", key[3])
-                if changed:
-                    self._tasks_changed()
-            except Exception:
-                log.exception("listing services")
+                changed |= self._reconcile(key)
+            except Exception:  # one broken service must not stall the others
+                log.exception("service %s", key[3])
+        if changed:
+            self._tasks_changed()
 
     def _reconcile(self, key: tuple) -> bool:
         account, region, cluster_name, name = key

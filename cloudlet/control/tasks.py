@@ -22,80 +22,54 @@ import secrets
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
 
 from sqlalchemy import or_, select, update
 
 from cloudlet.agent.engine import Engine, EngineError, OptionError, RunOptions
-from cloudlet.agent.images import ImageError, ImageNotFound
+from cloudlet.agent.images import ImageError
 from cloudlet.agent.network import NetworkError, PortMapping
 from cloudlet.agent.runtime import BindMount, ContainerError, TmpfsMount, Ulimit, VolumeMount
-from cloudlet.agent.runtime.logs import read_from
-from cloudlet.store import logs
-from cloudlet.store.parameters import ParameterError
 from cloudlet.store.schema import ecs_tasks
 
+from . import awslogs
 from .health import run_checks
-from .records import now
+from .loop import Loop
+from .records import TaskFailed, now
+from .sources import Sources
 
 log = logging.getLogger("cloudlet.control.tasks")
 POLL = 0.5  # seconds between looks at running tasks when nothing wakes the controller
 WORKERS = 4
 SWEEP = 30.0  # seconds between sweeps for containers whose task is over (and once at start)
 TASK_LABEL = "com.amazonaws.ecs.task-arn"
-_ECR = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.[^/]+/([^:@]+)(?::([^@]+))?$")
 # What the API owns on a task: StopTask may change these while a step runs.
 _API_FIELDS = ("desiredStatus", "stopCode", "stoppedReason", "stoppingAt")
 
 
-class TaskFailed(Exception):
-    """The task cannot start: (stop code, reason of the task, reason of the container)."""
-
-    def __init__(self, reason: str, container: str | None = None):
-        super().__init__(reason)
-        self.reason, self.container = reason, container
-
-
-class TaskController:
+class TaskController(Loop):
     def __init__(self, store, engine: Engine, registry=None, parameters=None):
         self.store = store
         self.engine = engine
-        self.registry = registry  # to pull images of ECR repositories
-        self.parameters = parameters  # SSM parameters, where containers' secrets come from
-        self._wake = threading.Event()
+        self.sources = Sources(store, engine, registry, parameters)
         self._busy: set[tuple] = set()
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="task")
-        self._stopped = threading.Event()
-        threading.Thread(target=self._loop, name="task-controller", daemon=True).start()
+        self._next_sweep = 0.0
+        self.start("task-controller", POLL)
 
-    def wake(self) -> None:
-        self._wake.set()
-
-    def stop(self) -> None:
-        self._stopped.set()
-        self._wake.set()
-
-    def _loop(self) -> None:
-        next_sweep = 0.0
-        while not self._stopped.is_set():
-            self._wake.wait(POLL)
-            self._wake.clear()
-            if time.monotonic() >= next_sweep:
-                next_sweep = time.monotonic() + SWEEP
-                try:
-                    self._sweep()
-                except Exception:
-                    log.exception("sweeping orphans")
+    def round(self) -> None:
+        if time.monotonic() >= self._next_sweep:
+            self._next_sweep = time.monotonic() + SWEEP
             try:
-                for key in self._active():
-                    with self._lock:
-                        if key in self._busy:
-                            continue
-                        self._busy.add(key)
-                    self._pool.submit(self._step, key)
-            except Exception:  # the store briefly unavailable, say: try again next round
-                log.exception("listing tasks")
+                self._sweep()
+            except Exception:  # orphans wait for the next sweep; the tasks must not
+                log.exception("sweeping orphans")
+        for key in self._active():
+            with self._lock:
+                if key in self._busy:
+                    continue
+                self._busy.add(key)
+            self._pool.submit(self._step, key)
 
     def _sweep(self) -> None:
         """Remove containers and task namespaces of tasks that are over or unknown: what a
@@ -149,7 +123,7 @@ class TaskController:
         finally:
             with self._lock:
                 self._busy.discard(key)
-            self._wake.set()  # a step may have made work for the next one
+            self.wake()  # a step may have made work for the next one
 
     def _load(self, key: tuple) -> dict | None:
         with self.store.scoped(key[0], key[1], write=False) as db:
@@ -210,9 +184,9 @@ class TaskController:
         overrides = {o["name"]: o for o in body["overrides"]["containerOverrides"]}
         body["pullStartedAt"] = now()
         try:
-            self._prepare_logs(key, body)
-            secrets_ = {c["name"]: self._secrets(key, c) for c in definition["containerDefinitions"]}
-            images = {c["name"]: self._image(c["image"], key) for c in definition["containerDefinitions"]}
+            awslogs.prepare(self.store, key, body)
+            secrets_ = {c["name"]: self.sources.secrets(key, c) for c in definition["containerDefinitions"]}
+            images = {c["name"]: self.sources.image(c["image"], key) for c in definition["containerDefinitions"]}
         except TaskFailed as e:
             self._fail(body, e.reason, e.container)
             return
@@ -234,40 +208,6 @@ class TaskController:
                     self._fail(body, "CannotStartContainerError: " + str(e), c["name"])
                     return
         body.update(lastStatus="RUNNING", startedAt=now(), connectivity="CONNECTED", connectivityAt=now())
-
-    def _image(self, image: str, key: tuple) -> str:
-        m = _ECR.match(image)
-        try:
-            if m:
-                return self._pull(m, image, key)
-            try:
-                self.engine.images.get(image)
-            except ImageNotFound:
-                from cloudlet.bootstrap.images import bootstrap
-                from cloudlet.bootstrap.recipes import recipe_for
-                try:
-                    recipe_for(image)
-                except ValueError:
-                    raise TaskFailed(f"CannotPullContainerError: pull image manifest has been retried 1 time(s): "
-                                     f"{image}: not found (neither in ECR nor one of the bootstrap images)") from None
-                bootstrap(self.engine.images, [image])
-            return image
-        except (ImageError, RuntimeError) as e:
-            raise TaskFailed(f"CannotPullContainerError: {image}: {e}") from None
-
-    def _pull(self, m, image: str, key: tuple) -> str:
-        from cloudlet.registry import RegistryError
-        from cloudlet.registry.local import pull
-        from cloudlet.registry.registry import Scope
-
-        account, region, repo, tag = m.group(1), m.group(2), m.group(3), m.group(4) or "latest"
-        if account != key[0]:
-            raise TaskFailed(f"CannotPullContainerError: access denied to the repository of account {account}")
-        try:
-            pull(self.registry, self.engine.images, Scope(account, region), repo, tag, image)
-        except RegistryError as e:
-            raise TaskFailed(f"CannotPullContainerError: {image}: {e.message}") from None
-        return image
 
     @staticmethod
     def _container(body: dict, name: str) -> dict:
@@ -297,28 +237,6 @@ class TaskController:
                                f"{other['exitCode']}, {c['name']} needs it to succeed", c["name"])
                     return True
         return False
-
-    def _secrets(self, key: tuple, c: dict) -> dict[str, str]:
-        """The container's secrets as environment variables, from SSM parameters (by name or
-        ARN). Read at each start, as ECS does, so a changed parameter reaches the next task."""
-        for source in c.get("environmentFiles") or []:
-            # They are S3 objects on AWS, and this cloud has no S3 yet: fail as ECS fails on a missing one.
-            raise TaskFailed(f"ResourceInitializationError: failed to download env files: {source.get('value')}: "
-                             "no S3 object by that name here", c["name"])
-        out = {}
-        for secret in c.get("secrets") or []:
-            source = secret["valueFrom"]
-            if source.startswith("arn:") and ":ssm:" not in source:
-                raise TaskFailed(f"ResourceInitializationError: unable to pull secrets: {source}: only SSM "
-                                 "parameters are kept here", c["name"])
-            region = source.split(":")[3] if source.startswith("arn:") else key[1]
-            try:
-                with self.store.scoped(key[0], region, write=False) as db:
-                    out[secret["name"]] = self.parameters.get(db, source, decrypt=True)["value"]
-            except ParameterError as e:
-                raise TaskFailed(f"ResourceInitializationError: unable to pull secrets or registry auth: "
-                                 f"{e.code}: {e.message}", c["name"]) from None
-        return out
 
     def _run_container(self, body: dict, c: dict, image: str, override: dict, secrets_env: dict) -> None:
         task_id = body["taskArn"].rsplit("/", 1)[1]
@@ -376,49 +294,8 @@ class TaskController:
                     "com.amazonaws.ecs.task-definition-family": run["definition"]["family"],
                     **(c.get("dockerLabels") or {})})
 
-    # -- awslogs ------------------------------------------------------------------------------
-
-    def _prepare_logs(self, key: tuple, body: dict) -> None:
-        """Each awslogs container's group (made if the options say so) and stream, as ECS names
-        it: <prefix>/<container>/<task id>."""
-        task_id = body["taskArn"].rsplit("/", 1)[1]
-        notes = body["_run"].setdefault("logs", {})
-        for c in body["_run"]["definition"]["containerDefinitions"]:
-            config = c.get("logConfiguration") or {}
-            if config.get("logDriver") != "awslogs" or c["name"] in notes:
-                continue
-            options = config.get("options") or {}
-            group, region = options.get("awslogs-group"), options.get("awslogs-region") or key[1]
-            prefix = options.get("awslogs-stream-prefix")
-            stream = f"{prefix}/{c['name']}/{task_id}" if prefix else task_id
-            try:
-                with self.store.scoped(key[0], region) as db:
-                    if options.get("awslogs-create-group") == "true":
-                        logs.create_group(db, group, exist_ok=True)
-                    logs.create_stream(db, group, stream, exist_ok=True)  # the group must exist
-            except logs.LogsError as e:
-                raise TaskFailed(f"ResourceInitializationError: failed to validate logger args: {e.message} : "
-                                 "exit status 1", c["name"]) from None
-            notes[c["name"]] = {"group": group, "region": region, "stream": stream, "offset": 0}
-
     def _ship(self, key: tuple, body: dict) -> bool:
-        """Move what each awslogs container wrote since last time into its stream."""
-        moved = False
-        for entry in body["containers"]:
-            note = body["_run"].get("logs", {}).get(entry["name"])
-            if not note or not entry.get("runtimeId"):
-                continue
-            path = self.engine.runtime.containers / entry["runtimeId"] / "ctr.log"
-            lines, offset = read_from(path, note["offset"])
-            if offset == note["offset"]:
-                continue
-            events = sorted(((_millis(line.time), line.text) for line in lines), key=lambda e: e[0])
-            with self.store.scoped(key[0], note["region"]) as db:
-                for i in range(0, len(events), 10_000):
-                    logs.put_events(db, note["group"], note["stream"], events[i:i + 10_000])
-            note["offset"] = offset
-            moved = True
-        return moved
+        return awslogs.ship(self.store, self.engine.runtime.containers, key, body)
 
     def _mounts(self, body: dict, c: dict, read_only: bool = False) -> list:
         """mountPoints (and those of volumesFrom's containers) as engine mounts: a host volume
@@ -509,13 +386,6 @@ class TaskController:
         body.update(desiredStatus="STOPPED", stopCode="TaskFailedToStart", stoppedReason=reason, stoppingAt=now())
         if container:
             self._container(body, container)["reason"] = reason
-
-
-def _millis(rfc3339: str) -> int:
-    """conmon's RFC 3339 times (nanoseconds, Z or an offset) in milliseconds since the epoch."""
-    m = re.match(r"^(.*?\.\d{1,6})\d*(Z|[+-]\d\d:\d\d)$", rfc3339) or re.match(r"^(.*?)(Z|[+-]\d\d:\d\d)$", rfc3339)
-    stamp = datetime.fromisoformat(m.group(1) + ("+00:00" if m.group(2) == "Z" else m.group(2)))
-    return int(stamp.timestamp() * 1000)
 
 
 def _task_volume(body: dict, name: str) -> str:

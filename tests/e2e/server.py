@@ -123,11 +123,16 @@ class Server:
 
     def new_account(self, name: str) -> tuple[str, str]:
         """(access key id, secret) of a new account, made as a user would: `cloudlet accounts create`."""
-        proc = subprocess.run([sys.executable, "-m", "cloudlet.cli.main", "accounts", "create", name,
-                               "--data-dir", str(self.data_dir)], capture_output=True, text=True, check=True,
-                              env=self.env())
+        proc = self.cloudlet("accounts", "create", name)
+        if proc.returncode != 0:
+            raise AssertionError(f"cloudlet accounts create {name} failed: {proc.stderr}")
         lines = dict(line.split(" = ") for line in proc.stdout.splitlines() if " = " in line)
         return lines["aws_access_key_id"], lines["aws_secret_access_key"]
+
+    def cloudlet(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+        """`cloudlet <args> --data-dir <this server's>`, as a user on the host would run it."""
+        return subprocess.run([sys.executable, "-m", "cloudlet.cli.main", *args, "--data-dir", str(self.data_dir)],
+                              capture_output=True, text=True, env=self.env(), timeout=timeout)
 
     def aws(self, *args: str, check: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess:
         """The stock AWS CLI with nothing but the `cloudlet` profile `cloudlet up` wrote."""

@@ -7,7 +7,6 @@ import gzip
 import io
 import json
 import subprocess
-import sys
 import tarfile
 import time
 from pathlib import Path
@@ -81,8 +80,7 @@ def own(tmp_path_factory):
 
 
 def scan_db(server, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "cloudlet.cli.main", "scan-db", *args, "--data-dir",
-                           str(server.data_dir)], capture_output=True, text=True, env=server.env(), timeout=60)
+    return server.cloudlet("scan-db", *args)
 
 
 def scan_result(ecr, repo: str, tag: str) -> dict:

@@ -2,7 +2,6 @@
 `cloudlet registry gc` removes what no image uses while sparing a push under way."""
 
 import subprocess
-import sys
 
 import pytest
 
@@ -21,8 +20,7 @@ def own(tmp_path_factory):
 
 
 def cli(server, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "cloudlet.cli.main", "registry", *args, "--data-dir",
-                           str(server.data_dir)], capture_output=True, text=True, env=server.env(), timeout=120)
+    return server.cloudlet("registry", *args)
 
 
 def test_kill_9_mid_upload_then_resume(own):

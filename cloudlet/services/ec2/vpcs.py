@@ -54,56 +54,57 @@ def _missing(wanted, found, code: str, what: str) -> None:
 
 
 class Vpcs:
-    def describe_vpcs(self, ctx, request):
+    def _listed(self, ctx, table, order, key: str, wanted: list[str] | None, code: str, what: str) -> list[dict]:
+        """The rows asked for (all when none is named), the default VPC made first if need be;
+        a name that matches nothing is AWS's not-found error."""
         with ctx.write() as db:
             default_vpc(db, self.config.vpc_pool)
-            rows = db.select(vpcs, order_by=vpcs.c.vpc_id)
-        _missing(request.get("VpcIds"), {r["vpc_id"] for r in rows}, "InvalidVpcID.NotFound", "vpc ID")
+            rows = db.select(table, order_by=order)
+        _missing(wanted, {r[key] for r in rows}, code, what)
+        return [r for r in rows if not wanted or r[key] in wanted]
+
+    def describe_vpcs(self, ctx, request):
+        rows = self._listed(ctx, vpcs, vpcs.c.vpc_id, "vpc_id", request.get("VpcIds"), "InvalidVpcID.NotFound",
+                            "vpc ID")
         out = [{"VpcId": r["vpc_id"], "CidrBlock": r["cidr"], "State": "available", "IsDefault": bool(r["is_default"]),
                 "OwnerId": ctx.account_id, "InstanceTenancy": "default", "DhcpOptionsId": "default",
                 "CidrBlockAssociationSet": [{"AssociationId": f"vpc-cidr-assoc-{r['vpc_id'][4:]}",
                                              "CidrBlock": r["cidr"], "CidrBlockState": {"State": "associated"}}]}
-               for r in rows if not request.get("VpcIds") or r["vpc_id"] in request["VpcIds"]]
+               for r in rows]
         getters = {"vpc-id": lambda v: v["VpcId"], "is-default": lambda v: v["IsDefault"],
                    "cidr": lambda v: v["CidrBlock"], "cidr-block-association.cidr-block": lambda v: v["CidrBlock"],
                    "state": lambda v: v["State"], "owner-id": lambda v: v["OwnerId"]}
         return {"Vpcs": filters.apply(out, request.get("Filters"), getters)}
 
     def describe_subnets(self, ctx, request):
-        with ctx.write() as db:
-            default_vpc(db, self.config.vpc_pool)
-            rows = db.select(subnets, order_by=subnets.c.zone)
-        _missing(request.get("SubnetIds"), {r["subnet_id"] for r in rows}, "InvalidSubnetID.NotFound", "subnet ID")
+        rows = self._listed(ctx, subnets, subnets.c.zone, "subnet_id", request.get("SubnetIds"),
+                            "InvalidSubnetID.NotFound", "subnet ID")
         zone_ids = {z["ZoneName"]: z["ZoneId"] for z in zones(ctx.region)}
         out = [{"SubnetId": r["subnet_id"], "VpcId": r["vpc_id"], "CidrBlock": r["cidr"],
                 "AvailabilityZone": r["zone"], "AvailabilityZoneId": zone_ids.get(r["zone"]),
                 "AvailableIpAddressCount": ipaddress.ip_network(r["cidr"]).num_addresses - 5,
                 "DefaultForAz": bool(r["default_for_az"]), "MapPublicIpOnLaunch": True, "State": "available",
                 "OwnerId": ctx.account_id, "SubnetArn": ctx.arn("ec2", f"subnet/{r['subnet_id']}")}
-               for r in rows if not request.get("SubnetIds") or r["subnet_id"] in request["SubnetIds"]]
+               for r in rows]
         getters = {"subnet-id": lambda s: s["SubnetId"], "vpc-id": lambda s: s["VpcId"],
                    "availability-zone": lambda s: s["AvailabilityZone"], "default-for-az": lambda s: s["DefaultForAz"],
                    "cidr-block": lambda s: s["CidrBlock"], "state": lambda s: s["State"]}
         return {"Subnets": filters.apply(out, request.get("Filters"), getters)}
 
     def describe_security_groups(self, ctx, request):
-        with ctx.write() as db:
-            default_vpc(db, self.config.vpc_pool)
-            rows = db.select(vpcs, order_by=vpcs.c.vpc_id)
+        rows = self._listed(ctx, vpcs, vpcs.c.vpc_id, "security_group_id", request.get("GroupIds"),
+                            "InvalidGroup.NotFound", "security group")
         groups = [{"GroupId": r["security_group_id"], "GroupName": "default", "VpcId": r["vpc_id"],
                    "Description": "default VPC security group", "OwnerId": ctx.account_id,
                    "IpPermissions": [{"IpProtocol": "-1", "UserIdGroupPairs": [
                        {"GroupId": r["security_group_id"], "UserId": ctx.account_id}]}],
                    "IpPermissionsEgress": [{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]}
                   for r in rows]
-        _missing(request.get("GroupIds"), {g["GroupId"] for g in groups}, "InvalidGroup.NotFound", "security group")
         names = request.get("GroupNames")
         if names and any(n != "default" for n in names):
             raise AWSError("InvalidGroup.NotFound",
                            f"The security group '{next(n for n in names if n != 'default')}' does not exist "
                            "in default VPC")
-        if request.get("GroupIds"):
-            groups = [g for g in groups if g["GroupId"] in request["GroupIds"]]
         getters = {"group-id": lambda g: g["GroupId"], "group-name": lambda g: g["GroupName"],
                    "vpc-id": lambda g: g["VpcId"], "description": lambda g: g["Description"]}
         return {"SecurityGroups": filters.apply(groups, request.get("Filters"), getters)}

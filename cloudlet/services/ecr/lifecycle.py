@@ -3,8 +3,8 @@ background (LifecycleJob), as ECR does some time after a push."""
 
 import json
 import logging
-import threading
 
+from cloudlet.control.loop import Loop
 from cloudlet.edge.errors import AWSError
 from cloudlet.registry import lifecycle
 from cloudlet.services.common import pagination
@@ -81,21 +81,13 @@ class Lifecycle:
                             nextToken=token, summary={"expiringImageTotalCount": len(preview["results"])})
 
 
-class LifecycleJob:
+class LifecycleJob(Loop):
     """Applies every repository's lifecycle policy every `interval` seconds."""
 
     def __init__(self, registry, interval: float):
-        self._registry, self._interval = registry, interval
-        self._stop = threading.Event()
-        threading.Thread(target=self._loop, name="ecr-lifecycle", daemon=True).start()
+        self._registry = registry
+        self.start("ecr-lifecycle", interval)
 
-    def _loop(self) -> None:
-        while not self._stop.wait(self._interval):
-            try:
-                for expired in self._registry.apply_lifecycle_policies():
-                    log.info("lifecycle policy expired %s", expired)
-            except Exception:  # one bad policy must not stop the job for every other repository
-                log.exception("applying lifecycle policies")
-
-    def stop(self) -> None:
-        self._stop.set()
+    def round(self) -> None:
+        for expired in self._registry.apply_lifecycle_policies():
+            log.info("lifecycle policy expired %s", expired)

@@ -1,0 +1,28 @@
+"""What every reconciler shares: a thread that runs a round every `poll` seconds, or at once
+when woken, and logs a failed round instead of dying of it (the next round tries again)."""
+
+import logging
+import threading
+
+
+class Loop:
+    def start(self, name: str, poll: float) -> None:
+        """Call last in the subclass's __init__: rounds may begin at once."""
+        self._wake = threading.Event()
+        self._log = logging.getLogger(f"cloudlet.control.{name}")
+        threading.Thread(target=self._run, args=(poll,), name=name, daemon=True).start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _run(self, poll: float) -> None:
+        while True:
+            self._wake.wait(poll)
+            self._wake.clear()
+            try:
+                self.round()
+            except Exception:  # the store briefly unavailable, say
+                self._log.exception("a round failed")
+
+    def round(self) -> None:
+        raise NotImplementedError
