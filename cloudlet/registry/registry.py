@@ -111,7 +111,9 @@ class Registry:
         db.insert(ecr_blobs, repository=repo, digest=digest, size=size, wrapped_key=wrapped, linked_at=now())
 
     def link_blob(self, scope: Scope, repo: str, digest: str) -> int:
-        """Give a repository a blob the content store has (a push of what this host built)."""
+        """Give a repository a blob the content store has (a push of what this host built).
+        The holder file is brought up to date by the put_manifest that follows, once for
+        all the blobs: meanwhile the engine's own tag keeps them."""
         digest = _digest(digest)
         if not self.content.exists(digest):
             raise errors.blob_unknown(digest)
@@ -119,7 +121,6 @@ class Registry:
         with self.db(scope, write=True) as db:
             self.repository(db, repo)
             self._link(db, repo, digest, size)
-        self.sync_holder()
         return size
 
     def mount(self, scope: Scope, repo: str, source: str, digest: str) -> bool:
