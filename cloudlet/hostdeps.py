@@ -16,7 +16,8 @@ PROGRAMS = {
     "docker-registry": "docker-registry",
     "ssh": "openssh-client",
     "newuidmap": "uidmap",
-    "lz4": "lz4",  # Debian's cloud kernel is LZ4-compressed: VMs boot it unpacked
+    "lz4": "lz4",
+    "dropbear": "dropbear-bin",  # the busybox AMI's SSH server, copied in with its libraries  # Debian's cloud kernel is LZ4-compressed: VMs boot it unpacked
     # Not driven by cloudlet: the tests check its key files with them.
     "openssl": "openssl",
     "puttygen": "putty-tools",

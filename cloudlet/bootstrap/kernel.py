@@ -4,12 +4,13 @@ the decompressor, which crawls under TCG), and a busybox initramfs.
 
     <root>/kernel/<version>/vmlinux       the kernel, named by the package's version
     <root>/kernel/<version>/modules/      the virtio modules the cloud kernel builds as modules
-    <root>/kernel/<version>/busybox.gz    busybox-static, those modules, an /init
+    <root>/kernel/<version>/initramfs-<hash>.gz   busybox-static, those modules, an /init
 """
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import os
 import shutil
 import struct
@@ -20,8 +21,13 @@ from pathlib import Path
 KERNEL_PACKAGE = "linux-image-cloud-amd64"
 ELF = b"\x7fELF"
 # Loaded in this order: each needs the ones before it (virtio_ring before virtio, too).
+# virtio_pci: volumes attached while the VM runs are PCIe hot-plugged; button and evdev:
+# the ACPI power button, which a stop presses so the guest shuts down cleanly.
 MODULES = ["drivers/virtio/virtio_ring.ko", "drivers/virtio/virtio.ko", "drivers/virtio/virtio_mmio.ko",
-           "net/core/failover.ko", "drivers/net/net_failover.ko", "drivers/net/virtio_net.ko"]
+           "drivers/virtio/virtio_pci_legacy_dev.ko", "drivers/virtio/virtio_pci_modern_dev.ko",
+           "drivers/virtio/virtio_pci.ko", "net/core/failover.ko", "drivers/net/net_failover.ko",
+           "drivers/net/virtio_net.ko", "drivers/block/virtio_blk.ko", "drivers/acpi/button.ko",
+           "drivers/input/evdev.ko"]
 
 
 class KernelError(RuntimeError):
@@ -67,7 +73,7 @@ def kernel(root: Path) -> Path:
     """The cloud kernel's vmlinux, downloaded and unpacked once per package version."""
     name, version = _package()
     target = root / "kernel" / version / "vmlinux"
-    if target.exists() and (target.parent / "modules").is_dir():
+    if target.exists() and all((target.parent / "modules" / Path(m).name).exists() for m in MODULES):
         return target
     with tempfile.TemporaryDirectory(dir=root if root.exists() else None) as tmp:
         _run(["apt-get", "download", f"{name}={version}"], cwd=Path(tmp))
@@ -85,35 +91,36 @@ def kernel(root: Path) -> Path:
     return target
 
 
-# The fastest AMI's init: the virtio network, the address the host gave on the kernel
-# command line (cloudlet.ip=, cloudlet.gw=), then it says it runs (with the guest's uptime:
-# the boot time's inside half) and keeps the VM up until it is powered off.
+# The initramfs's init: the modules, then the root disk the kernel command line names
+# (cloudlet.root=), whose /sbin/init takes over (an AMI's, bootstrap/amis.py). Without one,
+# it says it runs and waits for the power button: a VM that boots only to init.
 INIT = """#!/bin/busybox sh
 /bin/busybox --install -s /bin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
-mount -t devtmpfs dev /dev 2>/dev/null
+mount -t devtmpfs dev /dev
 for m in %s; do insmod /lib/modules/$m.ko || echo "cloudlet-init: insmod $m failed"; done
-for kv in $(cat /proc/cmdline); do
-    case $kv in cloudlet.ip=*) IP=${kv#cloudlet.ip=};; cloudlet.gw=*) GW=${kv#cloudlet.gw=};;
-                cloudlet.instance=*) hostname ${kv#cloudlet.instance=};; esac
-done
-ip link set lo up
-if [ -n "$IP" ]; then ip link set eth0 up && ip addr add $IP dev eth0 && ip route add default via $GW; fi
-echo "cloudlet-init: running after $(cut -d' ' -f1 /proc/uptime) s"
-# Who we are, from the metadata service (IMDSv1: busybox's wget cannot PUT for a v2 token;
-# timeout, not wget -T, which crashes Debian's busybox-static 1.35).
-if [ -n "$IP" ] && ID=$(timeout 10 wget -q -O - http://169.254.169.254/latest/meta-data/instance-id); then
-    echo "cloudlet-init: metadata says instance $ID"
+for kv in $(cat /proc/cmdline); do case $kv in cloudlet.root=*) ROOT=${kv#cloudlet.root=};; esac; done
+if [ -n "$ROOT" ]; then
+    mkdir -p /newroot
+    if mount -t ext4 "$ROOT" /newroot; then
+        for d in proc sys dev; do mount --move /$d /newroot/$d; done
+        exec switch_root /newroot /sbin/init
+    fi
+    echo "cloudlet-init: cannot mount the root disk $ROOT"
 fi
+mkdir -p /etc/acpi && printf '#!/bin/sh\\nexec poweroff -f\\n' > /etc/acpi/power && chmod +x /etc/acpi/power
+printf 'PWRB power\\nPWRF power\\n' > /etc/acpid.conf
+acpid -c /etc/acpi -a /etc/acpid.conf
+echo "cloudlet-init: running after $(cut -d' ' -f1 /proc/uptime) s"
 while true; do sleep 3600; done
 """ % " ".join(Path(m).stem for m in MODULES)
 
 
 def busybox_initramfs(vmlinux: Path) -> Path:
     """A gzipped newc initramfs of busybox-static, the kernel's virtio modules and INIT, made
-    once per kernel."""
-    target = vmlinux.parent / "busybox.gz"
+    once per kernel (and per INIT: a changed one is a new file)."""
+    target = vmlinux.parent / f"initramfs-{hashlib.sha256(INIT.encode()).hexdigest()[:12]}.gz"
     if target.exists():
         return target
     busybox = shutil.which("busybox")

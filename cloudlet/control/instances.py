@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from types import SimpleNamespace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -20,17 +21,22 @@ from sqlalchemy import select, update
 
 from cloudlet.agent.engine import Engine
 from cloudlet.agent.network import NetworkError
-from cloudlet.agent.vms import VMError, VMs
+from cloudlet.agent.vms import Disk, Disks, VMError, VMs
 from cloudlet.config import engine_dir
-from cloudlet.store.schema import ec2_instances
+from cloudlet.store.schema import ec2_instances, ec2_snapshots, ec2_volumes
 
 from .loop import Loop
+from .volumes import ROOT_DEVICE, VolumeController
 
 log = logging.getLogger("cloudlet.control.instances")
 POLL = 0.25
 INIT_MARKER = "cloudlet-init: running"  # what the AMIs' init prints (bootstrap/kernel.py)
 IMDS_ADDRESS = "169.254.169.254"
 _CODES = {"pending": 0, "running": 16, "shutting-down": 32, "terminated": 48, "stopping": 64, "stopped": 80}
+
+
+def _ephemeral(instance_id: str) -> str:
+    return "eph-" + instance_id[2:]
 
 
 def _now() -> str:
@@ -42,6 +48,8 @@ class InstanceController(Loop):
         self.store = store
         self.port = port  # where guests' metadata requests go (services/ec2/metadata.py)
         self.vms = VMs(Path(data_dir) / "vms")
+        self.volumes = VolumeController(store, data_dir, self.vms)
+        self.instance_store = Disks(Path(data_dir) / "ebs" / "ephemeral")  # wiped at every stop
         self.engine = Engine(engine_dir(Path(data_dir)))  # its networks: VMs plug into subnets' bridges
         self.boot_dir = Path(data_dir) / "boot"  # kernels and initramfs, made on first use
         self._lock = threading.Lock()
@@ -70,24 +78,30 @@ class InstanceController(Loop):
         vm_id = row.instance_id
         if row.desired == "running" and row.state == "pending":
             if not self._exists(vm_id) or self.vms.get(vm_id).status != "running":
-                self._boot(vm_id, body)
+                if not self._boot(row, body):
+                    return  # its root volume is still being made
                 self._set(row, row.state, body)  # its address, for the metadata service it asks at once
             else:
                 self._plug(vm_id, body)  # the address in this round's copy, too
             if INIT_MARKER in self.vms.console(vm_id):
-                self._set(row, "running", body, PrivateDnsName=f"ip-{vm_id[2:10]}.{row.region}.compute.internal")
+                name = "ip-" + body["PrivateIpAddress"].replace(".", "-")
+                self._set(row, "running", body, PrivateDnsName=f"{name}.{row.region}.compute.internal")
         elif row.desired == "rebooted":
             self.vms.stop(vm_id)
-            self._boot(vm_id, body)
-            self._set(row, "pending", body, desired="running")
+            self._snapshots_at_reboot(row)
+            if self._boot(row, body):
+                self._set(row, "pending", body, desired="running")
         elif row.desired == "stopped" and row.state in ("stopping", "pending", "running"):
             if self._exists(vm_id):
-                self.vms.stop(vm_id)
+                self.vms.stop(vm_id, force=body["_run"].get("force_stop", False))
+            self.instance_store.remove(_ephemeral(vm_id))
             self._set(row, "stopped", body, StateTransitionReason=f"User initiated ({_now()})")
         elif row.desired == "terminated":
             if self._exists(vm_id):
                 self.vms.remove(vm_id)
+            self.instance_store.remove(_ephemeral(vm_id))
             self.engine.networks.disconnect(vm_id)
+            self._release_volumes(row)
             self._set(row, "terminated", body)
         elif row.desired == "running" and row.state == "running" and self.vms.get(vm_id).status != "running":
             # the VM went away behind our back (killed, or the host rebooted): as AWS, it stopped
@@ -101,16 +115,64 @@ class InstanceController(Loop):
         except VMError:
             return False
 
-    def _boot(self, vm_id: str, body: dict) -> None:
+    def _attached(self, row) -> list:
+        """The instance's volumes (rows), the root one first, then by device name."""
+        with self.store.scoped(row.account_id, row.region, write=False) as db:
+            rows = db.select(ec2_volumes, ec2_volumes.c.instance_id == row.instance_id)
+        devices = {v["volume_id"]: json.loads(v["body"])["Attachments"][0]["Device"] for v in rows}
+        return sorted(rows, key=lambda v: (devices[v["volume_id"]] != ROOT_DEVICE, devices[v["volume_id"]]))
+
+    def _boot(self, row, body: dict) -> bool:
+        """Start the VM with its volumes; False while its root volume is not made yet."""
         from cloudlet.bootstrap.kernel import busybox_initramfs, kernel
 
+        vm_id, run = row.instance_id, body["_run"]
+        volumes = self._attached(row)
+        if not volumes or volumes[0]["state"] == "creating":
+            self.volumes.wake()
+            return False
         with self._lock:  # one download and unpack, however many instances start at once
             vmlinux = kernel(self.boot_dir)
             initrd = busybox_initramfs(vmlinux)
-        run = body["_run"]
+        disks = [self._disk(volumes[0]["volume_id"], self.volumes.volumes)]
+        if run.get("instance_store_gib"):  # empty at every start, as instance store is after a stop
+            self.instance_store.remove(_ephemeral(vm_id))
+            self.instance_store.create(_ephemeral(vm_id), run["instance_store_gib"])
+            disks.append(self._disk(_ephemeral(vm_id), self.instance_store))
+        extra = [self._disk(v["volume_id"], self.volumes.volumes) for v in volumes[1:] if v["state"] != "creating"
+                 and json.loads(v["body"])["Attachments"][0]["State"] != "detaching"]
         tap = self._plug(vm_id, body)
         self.vms.start(vm_id, vmlinux, initrd, memory_mib=run["memory"], vcpus=run["vcpus"], tap=tap.device,
-                       cmdline=f"cloudlet.instance={vm_id} cloudlet.ip={tap.ip}/{tap.prefix} cloudlet.gw={tap.gateway}")
+                       disks=disks, volumes=extra, cmdline=f"cloudlet.instance={vm_id} cloudlet.root=/dev/vda "
+                       f"cloudlet.ip={tap.ip}/{tap.prefix} cloudlet.gw={tap.gateway}")
+        return True
+
+    @staticmethod
+    def _disk(disk_id: str, disks: Disks) -> Disk:
+        return Disk(disk_id, str(disks.path(disk_id)))
+
+    def _snapshots_at_reboot(self, row) -> None:
+        """Copy the snapshots CreateImage asked for while the VM is down."""
+        attached = {v["volume_id"] for v in self._attached(row)}
+        with self.store.scoped(row.account_id, row.region, write=False) as db:
+            pending = db.select(ec2_snapshots, ec2_snapshots.c.state == "pending")
+        for snap in pending:
+            body = json.loads(snap["body"])
+            if body["_wait_reboot"] and body["_source"].get("volume") in attached:
+                self.volumes.copy_snapshot(SimpleNamespace(**snap), body)
+
+    def _release_volumes(self, row) -> None:
+        """At termination: volumes marked DeleteOnTermination go, the others are detached."""
+        for volume in self._attached(row):
+            body = json.loads(volume["body"])
+            with self.store.scoped(row.account_id, row.region) as db:
+                if body["Attachments"][0]["DeleteOnTermination"]:
+                    db.delete(ec2_volumes, ec2_volumes.c.volume_id == volume["volume_id"])
+                else:
+                    body.update(State="available", Attachments=[])
+                    db.update(ec2_volumes, ec2_volumes.c.volume_id == volume["volume_id"], state="available",
+                              instance_id=None, body=json.dumps(body), updated_at=_now())
+        self.volumes.wake()
 
     def _plug(self, vm_id: str, body: dict):
         """The instance's tap on its subnet's bridge, kept across stops (its address too, as on AWS)."""

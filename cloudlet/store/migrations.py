@@ -256,6 +256,35 @@ STEPS: list[list[str]] = [
             updated_at TEXT NOT NULL,
             PRIMARY KEY (account_id, region, instance_id))""",
     ],
+    # 8: EBS volumes and snapshots, and AMIs made by accounts
+    [
+        """CREATE TABLE ec2_volumes (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            volume_id TEXT NOT NULL,
+            state TEXT NOT NULL,
+            instance_id TEXT,
+            body TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (account_id, region, volume_id))""",
+        """CREATE TABLE ec2_snapshots (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            snapshot_id TEXT NOT NULL,
+            state TEXT NOT NULL,
+            body TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (account_id, region, snapshot_id))""",
+        """CREATE TABLE ec2_images (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            image_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            state TEXT NOT NULL,
+            body TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (account_id, region, image_id))""",
+    ],
 ]
 
 

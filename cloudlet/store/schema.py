@@ -331,6 +331,41 @@ ec2_instances = Table(
     Column("updated_at", String, nullable=False),
 )
 
+ec2_volumes = Table(
+    "ec2_volumes",
+    metadata,
+    Column("account_id", String, primary_key=True),
+    Column("region", String, primary_key=True),
+    Column("volume_id", String, primary_key=True),
+    Column("state", String, nullable=False),  # creating, available, in-use, deleting
+    Column("instance_id", String),  # the instance it is attached to
+    Column("body", Text, nullable=False),
+    Column("updated_at", String, nullable=False),
+)
+
+ec2_snapshots = Table(
+    "ec2_snapshots",
+    metadata,
+    Column("account_id", String, primary_key=True),
+    Column("region", String, primary_key=True),
+    Column("snapshot_id", String, primary_key=True),
+    Column("state", String, nullable=False),  # pending, completed, error
+    Column("body", Text, nullable=False),
+    Column("updated_at", String, nullable=False),
+)
+
+ec2_images = Table(
+    "ec2_images",
+    metadata,
+    Column("account_id", String, primary_key=True),
+    Column("region", String, primary_key=True),
+    Column("image_id", String, primary_key=True),
+    Column("name", String, nullable=False),
+    Column("state", String, nullable=False),  # pending, available, failed
+    Column("body", Text, nullable=False),
+    Column("updated_at", String, nullable=False),
+)
+
 schema_version = Table(
     "schema_version",
     metadata,
@@ -342,4 +377,5 @@ schema_version = Table(
 SCOPED = {key_pairs.name, tags.name, ecr_repositories.name, ecr_images.name, ecr_tags.name, ecr_blobs.name,
           ecr_uploads.name, kms_keys.name, ecr_scans.name, vpcs.name, subnets.name, ecs_clusters.name,
           ecs_task_definitions.name, ecs_tasks.name, ecs_services.name, ecs_container_instances.name,
-          log_groups.name, log_streams.name, log_events.name, ssm_parameters.name, ec2_instances.name}
+          log_groups.name, log_streams.name, log_events.name, ssm_parameters.name, ec2_instances.name,
+          ec2_volumes.name, ec2_snapshots.name, ec2_images.name}

@@ -26,13 +26,18 @@ def server(tmp_path_factory):
     srv.stop()  # removes any VM left
 
 
+def busybox_ami(ec2) -> str:
+    return ec2.describe_images(Owners=["amazon"], Filters=[{"Name": "name", "Values": ["cloudlet-busybox"]}])[
+        "Images"][0]["ImageId"]
+
+
 @pytest.fixture
 def ec2(server):
     return server.client("ec2")
 
 
 def test_an_instance_boots_and_goes_through_its_states(ec2):
-    ami = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    ami = busybox_ami(ec2)
     reservation = ec2.run_instances(ImageId=ami, InstanceType="t3.micro", MinCount=1, MaxCount=1,
                                     UserData="ZWNobyBoaQ==", TagSpecifications=[
                                         {"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": "web"}]}])
@@ -71,7 +76,7 @@ def test_an_instance_boots_and_goes_through_its_states(ec2):
 
 
 def test_termination_protection_and_attributes(ec2):
-    ami = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    ami = busybox_ami(ec2)
     iid = ec2.run_instances(ImageId=ami, InstanceType="t3.nano", MinCount=1, MaxCount=1,
                             DisableApiTermination=True)["Instances"][0]["InstanceId"]
     with pytest.raises(ClientError) as err:
@@ -95,7 +100,7 @@ def test_termination_protection_and_attributes(ec2):
 
 
 def test_an_instance_outlives_a_kill_9_of_the_server(server, ec2):
-    ami = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    ami = busybox_ami(ec2)
     iid = ec2.run_instances(ImageId=ami, InstanceType="t3.nano", MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
     ec2.get_waiter("instance_running").wait(InstanceIds=[iid], WaiterConfig=WAIT)
     pid = int((server.data_dir / "vms" / iid / "qemu.pid").read_text())

@@ -5,6 +5,11 @@ process per VM, its serial console in a file, controlled through QMP.
     <root>/<id>/qemu.pid      QEMU's pid (it daemonizes: it outlives the agent)
     <root>/<id>/qmp.sock      its QMP socket
     <root>/<id>/console.log   what the guest wrote to its serial port
+    <root>/<id>/slots.json    which disk is in which hot-plug slot
+
+Disks given at start are virtio-mmio devices (the guest's /dev/vda, vdb, ... in order).
+Volumes go in PCIe hot-plug slots, at start or while the VM runs (attach/detach); each
+disk's serial is its id, which the guest reads in /sys/block/vdX/serial.
 
 KVM where the CPU offers hardware virtualization; TCG otherwise. A /dev/kvm without vmx or
 svm (PVM, on these machines) runs stock guests thousands of times slower than TCG.
@@ -25,6 +30,7 @@ from pathlib import Path
 from . import qmp
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+SLOTS = 8  # PCIe root ports for hot-plugged volumes
 
 
 class VMError(Exception):
@@ -51,6 +57,19 @@ def _tsc_khz() -> int | None:
 
 
 @dataclass
+class Disk:
+    id: str  # a QEMU node name, and the serial the guest sees (dashes dropped: 20 characters at most)
+    path: str  # a qcow2 file
+
+    def args(self, device: str, bus: str | None = None) -> list[str]:
+        serial = self.id.replace("-", "")[:20]
+        return ["-blockdev", f"driver=qcow2,node-name={self.id},discard=unmap,file.driver=file,"
+                f"file.filename={self.path}",
+                "-device", f"{device},drive={self.id},serial={serial},id=dev-{self.id}"
+                + (f",bus={bus}" if bus else "")]
+
+
+@dataclass
 class VM:
     id: str
     kernel: str
@@ -74,8 +93,12 @@ class VMs:
         return self.root / vm_id
 
     def start(self, vm_id: str, kernel: str | os.PathLike, initrd: str | os.PathLike | None = None, *,
-              memory_mib: int = 256, vcpus: int = 1, cmdline: str = "", tap: str | None = None) -> VM:
-        """Boot a VM; tap: a tap device for its virtio network card (microvm: virtio-mmio)."""
+              memory_mib: int = 256, vcpus: int = 1, cmdline: str = "", tap: str | None = None,
+              disks: list[Disk] = (), volumes: list[Disk] = ()) -> VM:
+        """Boot a VM; tap: a tap device for its virtio network card (microvm: virtio-mmio);
+        disks: its fixed disks, in order; volumes: hot-pluggable disks it starts with."""
+        if len(volumes) > SLOTS:
+            raise VMError(f"at most {SLOTS} volumes can be attached to VM {vm_id}")
         d = self._dir(vm_id)
         if self._pid(vm_id) is not None:
             raise VMError(f"VM {vm_id} is already running")
@@ -83,10 +106,11 @@ class VMs:
         (d / "console.log").unlink(missing_ok=True)
         khz = _tsc_khz()
         vm = VM(vm_id, str(kernel), str(initrd) if initrd else None, memory_mib, vcpus,
-                " ".join(filter(None, ["console=ttyS0 reboot=t panic=-1",
+                # pcie_ports=native: microvm's ACPI tables do not hand hot-plug to the OS otherwise
+                " ".join(filter(None, ["console=ttyS0 reboot=t panic=-1 pcie_ports=native",
                                        f"tsc_early_khz={khz}" if khz else "", cmdline])), accelerator())
         (d / "vm.json").write_text(json.dumps(asdict(vm)))
-        args = ["qemu-system-x86_64", "-M", "microvm", "-accel", vm.accel, "-m", str(memory_mib),
+        args = ["qemu-system-x86_64", "-M", "microvm,pcie=on,acpi=on", "-accel", vm.accel, "-m", str(memory_mib),
                 "-smp", str(vcpus), "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
                 "-kernel", vm.kernel, "-append", vm.cmdline, "-serial", f"file:{d / 'console.log'}",
                 "-qmp", f"unix:{d / 'qmp.sock'},server=on,wait=off", "-pidfile", str(d / "qemu.pid"),
@@ -98,6 +122,13 @@ class VMs:
                      "-device", "virtio-net-device,netdev=net0"]
         if vm.accel == "kvm":
             args += ["-cpu", "host"]
+        for disk in disks:
+            args += disk.args("virtio-blk-device")
+        for n in range(SLOTS):
+            args += ["-device", f"pcie-root-port,id=rp{n},bus=pcie.0,chassis={n + 1},slot={n}"]
+        for n, disk in enumerate(volumes):
+            args += disk.args("virtio-blk-pci", f"rp{n}")
+        self._save_slots(vm_id, {n: disk for n, disk in enumerate(volumes)})
         res = subprocess.run(args, capture_output=True, text=True, stdin=subprocess.DEVNULL)
         if res.returncode != 0:
             raise VMError(f"qemu did not start VM {vm_id}: {res.stderr.strip()}")
@@ -133,21 +164,91 @@ class VMs:
     def query(self, vm_id: str, command: str, arguments: dict | None = None):
         return qmp.command(str(self._dir(vm_id) / "qmp.sock"), command, arguments)
 
-    def stop(self, vm_id: str, timeout: float = 10.0) -> None:
-        """Power the VM off: QMP quit, then SIGKILL if QEMU does not go within timeout."""
+    def _slots(self, vm_id: str) -> dict[int, Disk]:
+        try:
+            saved = json.loads((self._dir(vm_id) / "slots.json").read_text())
+        except FileNotFoundError:
+            return {}
+        return {int(n): Disk(**disk) for n, disk in saved.items()}
+
+    def _save_slots(self, vm_id: str, slots: dict[int, Disk]) -> None:
+        partial = self._dir(vm_id) / "slots.json.partial"
+        partial.write_text(json.dumps({n: asdict(disk) for n, disk in slots.items()}))
+        os.replace(partial, self._dir(vm_id) / "slots.json")
+
+    def volumes(self, vm_id: str) -> list[Disk]:
+        return list(self._slots(vm_id).values())
+
+    def attach(self, vm_id: str, disk: Disk) -> None:
+        """Hot-plug a volume into a free slot of a running VM."""
+        slots = self._slots(vm_id)
+        if any(d.id == disk.id for d in slots.values()):
+            return
+        free = next((n for n in range(SLOTS) if n not in slots), None)
+        if free is None:
+            raise VMError(f"VM {vm_id} has no free slot for a volume")
+        self.query(vm_id, "blockdev-add", {"driver": "qcow2", "node-name": disk.id, "discard": "unmap",
+                                           "file": {"driver": "file", "filename": disk.path}})
+        try:
+            self.query(vm_id, "device_add", {"driver": "virtio-blk-pci", "id": f"dev-{disk.id}", "drive": disk.id,
+                                             "bus": f"rp{free}", "serial": disk.id.replace("-", "")[:20]})
+        except qmp.QMPError:
+            self.query(vm_id, "blockdev-del", {"node-name": disk.id})
+            raise
+        slots[free] = disk
+        self._save_slots(vm_id, slots)
+
+    def detach(self, vm_id: str, disk_id: str, timeout: float = 30.0) -> None:
+        """Unplug a volume: the guest is asked (PCIe's attention button: it lets go after ~5 s)."""
+        slots = self._slots(vm_id)
+        slot = next((n for n, d in slots.items() if d.id == disk_id), None)
+        if slot is None:
+            return
+        if self._pid(vm_id) is not None:
+            try:
+                self.query(vm_id, "device_del", {"id": f"dev-{disk_id}"})
+            except qmp.QMPError as e:
+                if "not found" not in str(e):
+                    raise
+            deadline = time.monotonic() + timeout
+            while True:  # the node is in use until the device is gone
+                try:
+                    self.query(vm_id, "blockdev-del", {"node-name": disk_id})
+                    break
+                except qmp.QMPError as e:
+                    if "not found" in str(e).lower():
+                        break
+                    if time.monotonic() > deadline:
+                        raise VMError(f"the guest of VM {vm_id} did not let go of {disk_id}") from None
+                time.sleep(0.1)
+        del slots[slot]
+        self._save_slots(vm_id, slots)
+
+    def stop(self, vm_id: str, grace: float = 20.0, force: bool = False) -> None:
+        """Power the VM off: the ACPI power button, for the guest to shut down cleanly and
+        write out what it holds, then QMP quit once grace runs out (at once if force), then
+        SIGKILL."""
         pid = self._pid(vm_id)
         if pid is None:
             return
+        if not force:
+            try:
+                self.query(vm_id, "system_powerdown")
+                deadline = time.monotonic() + grace
+                while self._pid(vm_id) is not None and time.monotonic() < deadline:
+                    time.sleep(0.05)
+            except qmp.QMPError:
+                pass
         try:
             self.query(vm_id, "quit")
         except qmp.QMPError:
             pass
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + 10
         while self._pid(vm_id) is not None:
             if time.monotonic() > deadline:
                 os.kill(pid, signal.SIGKILL)
             time.sleep(0.02)
 
-    def remove(self, vm_id: str) -> None:
-        self.stop(vm_id)
+    def remove(self, vm_id: str, force: bool = False) -> None:
+        self.stop(vm_id, force=force)
         shutil.rmtree(self._dir(vm_id), ignore_errors=True)

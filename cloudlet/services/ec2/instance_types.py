@@ -23,6 +23,12 @@ TYPES: dict[str, tuple[int, int, bool]] = {
     **_family("c5", ["large", "xlarge", "2xlarge"], memory_factor=0.5),
     **_family("r5", ["large", "xlarge", "2xlarge"], memory_factor=2.0),
 }
+# The "d" families: the same, with NVMe instance store (GB, one disk), wiped at every stop.
+STORE_GB = {f"{family}.{size}": gb * factor for family, gb in (("m5d", 75), ("c5d", 50), ("r5d", 75))
+            for size, factor in (("large", 1), ("xlarge", 2), ("2xlarge", 4))}
+TYPES.update({**_family("m5d", ["large", "xlarge", "2xlarge"]),
+              **_family("c5d", ["large", "xlarge", "2xlarge"], memory_factor=0.5),
+              **_family("r5d", ["large", "xlarge", "2xlarge"], memory_factor=2.0)})
 # AWS's own exceptions to the pattern above.
 TYPES.update({"t2.nano": (1, 512, True), "t2.micro": (1, 1024, True), "t2.small": (1, 2048, True),
               "t2.medium": (2, 4096, True), "t2.large": (2, 8192, True)})
@@ -43,7 +49,10 @@ def _info(name: str) -> dict:
             "Hypervisor": "nitro", "ProcessorInfo": {"SupportedArchitectures": ["x86_64"]},
             "VCpuInfo": {"DefaultVCpus": vcpus, "DefaultCores": max(1, vcpus // 2), "DefaultThreadsPerCore":
                          2 if vcpus > 1 else 1}, "MemoryInfo": {"SizeInMiB": memory},
-            "InstanceStorageSupported": False, "BurstablePerformanceSupported": burstable,
+            "InstanceStorageSupported": name in STORE_GB, **({"InstanceStorageInfo": {
+                "TotalSizeInGB": STORE_GB[name], "Disks": [{"SizeInGB": STORE_GB[name], "Count": 1, "Type": "ssd"}],
+                "NvmeSupport": "required"}} if name in STORE_GB else {}),
+            "BurstablePerformanceSupported": burstable,
             "HibernationSupported": False, "SupportedBootModes": ["legacy-bios", "uefi"]}
 
 

@@ -14,7 +14,7 @@ from cloudlet.services.common import filters, tags
 from cloudlet.store.schema import ec2_instances as table
 from cloudlet.store.schema import key_pairs, subnets
 
-from . import images, instance_types
+from . import images, instance_types, volumes
 from .vpcs import default_vpc, find_subnet
 
 def _exists(db, instance_id: str) -> bool:
@@ -40,12 +40,47 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat()
 
 
+def _block_devices(body: dict, attachments: list[dict]) -> dict:
+    body["BlockDeviceMappings"] = [
+        {"DeviceName": a["Device"], "Ebs": {"AttachTime": a["AttachTime"], "DeleteOnTermination":
+                                            a["DeleteOnTermination"], "Status": a["State"], "VolumeId": a["VolumeId"]}}
+        for a in sorted(attachments, key=lambda a: (a["Device"] != volumes.ROOT_DEVICE, a["Device"]))]
+    return body
+
+
+def _mappings(requested: list[dict], image_size: int) -> dict[str, dict]:
+    """device -> the EBS volume to make for it: the root volume (the image's, resized or kept
+    at termination as asked) and any others the request maps (empty, or from a snapshot)."""
+    out = {volumes.ROOT_DEVICE: {"VolumeSize": image_size, "VolumeType": "gp2", "DeleteOnTermination": True}}
+    for m in requested:
+        device, ebs = m.get("DeviceName") or "", m.get("Ebs")
+        if m.get("VirtualName") or m.get("NoDevice") is not None or ebs is None:
+            continue  # instance store comes with the instance type, as on Nitro
+        if ebs.get("Encrypted") or ebs.get("KmsKeyId"):
+            raise AWSError("UnsupportedOperation", "cloudlet does not encrypt EBS volumes.")
+        kind = ebs.get("VolumeType") or "gp2"
+        if device == volumes.ROOT_DEVICE:
+            if ebs.get("SnapshotId"):
+                raise AWSError("InvalidBlockDeviceMapping", "The root device's snapshot comes from the image.")
+            size = ebs.get("VolumeSize") or image_size
+            volumes.check_size(kind, size, image_size)
+        else:
+            if not volumes.DEVICE.match(device):
+                raise AWSError("InvalidBlockDeviceMapping", f"Invalid device name {device}")
+            if not ebs.get("SnapshotId") and not ebs.get("VolumeSize"):
+                raise AWSError("InvalidBlockDeviceMapping", f"The device {device} needs a volume size or a snapshot.")
+            size = ebs.get("VolumeSize")
+            volumes.check_size(kind, size)
+        out[device] = {"VolumeSize": size, "VolumeType": kind, "SnapshotId": ebs.get("SnapshotId"),
+                       "DeleteOnTermination": ebs.get("DeleteOnTermination", True)}
+    return out
+
+
 class Instances:
     def run_instances(self, ctx, request):
         lo, hi = request["MinCount"], request["MaxCount"]
         if lo < 1 or hi < lo:
             raise AWSError("InvalidParameterValue", "MinCount must be at least 1 and at most MaxCount.")
-        name = images.find(ctx.region, request["ImageId"])
         kind = request.get("InstanceType") or "m1.small"
         vcpus, memory = instance_types.check(kind)
         user_data = request.get("UserData")
@@ -64,6 +99,8 @@ class Instances:
                            "additional capacity.", 500, sender=False)
         reservation = ids.resource_id("r")
         with ctx.write() as db:
+            root_source, image_size = images.launchable(db, ctx.region, request["ImageId"])
+            mappings = _mappings(request.get("BlockDeviceMappings") or [], image_size)
             if request.get("KeyName") and not db.one(key_pairs, key_pairs.c.key_name == request["KeyName"]):
                 raise AWSError("InvalidKeyPair.NotFound", f"The key pair '{request['KeyName']}' does not exist")
             subnet = find_subnet(db, request["SubnetId"], self.config.vpc_pool) if request.get("SubnetId") else \
@@ -83,8 +120,8 @@ class Instances:
                                                                                "ThreadsPerCore": 2 if vcpus > 1
                                                                                else 1},
                     "KeyName": request.get("KeyName"), "Tags": [], "ProductCodes": [], "BlockDeviceMappings": [],
-                    "_run": {"ami": name, "vcpus": vcpus, "memory": memory, "user_data": user_data,
-                             "cidr": subnet["cidr"],
+                    "_run": {"vcpus": vcpus, "memory": memory, "user_data": user_data, "cidr": subnet["cidr"],
+                             "instance_store_gib": instance_types.STORE_GB.get(kind, 0),
                              "reservation": reservation, "disable_api_termination":
                              bool(request.get("DisableApiTermination"))},
                 }
@@ -93,10 +130,24 @@ class Instances:
                 body["Tags"] = tags.to_pairs(applied)
                 db.insert(table, instance_id=instance_id, desired="running", state="pending", body=json.dumps(body),
                           updated_at=_now())
+                for device, ebs in mappings.items():
+                    source = root_source if device == volumes.ROOT_DEVICE else \
+                        {"snapshot": ebs["SnapshotId"]} if ebs.get("SnapshotId") else None
+                    volumes.new_volume(db, subnet["zone"], ebs["VolumeSize"], ebs["VolumeType"], source,
+                                       ebs.get("SnapshotId", ""), {"InstanceId": instance_id, "Device": device,
+                                                                   "State": "attached", "DeleteOnTermination":
+                                                                   ebs["DeleteOnTermination"]})
                 bodies.append(body)
+        self.volume_controller.wake()
         self.controller.wake()
+        bodies = [self._with_volumes(ctx, b) for b in bodies]
         return {"ReservationId": reservation, "OwnerId": ctx.account_id, "Groups": [],
                 "Instances": [public(b) for b in bodies]}
+
+    def _with_volumes(self, ctx, body: dict) -> dict:
+        with ctx.read() as db:
+            attached = db.select(volumes.table, volumes.table.c.instance_id == body["InstanceId"])
+        return _block_devices(body, [json.loads(v["body"])["Attachments"][0] for v in attached])
 
     def _rows(self, db, wanted: list[str] | None) -> list[dict]:
         rows = db.select(table, order_by=table.c.instance_id)
@@ -111,9 +162,13 @@ class Instances:
         with ctx.read() as db:
             rows = self._rows(db, request.get("InstanceIds"))
             tag_map = tags.get_many(db, [r["instance_id"] for r in rows])
+            attached = db.select(volumes.table, volumes.table.c.instance_id.is_not(None))
+        by_instance: dict[str, list[dict]] = {}
+        for v in attached:
+            by_instance.setdefault(v["instance_id"], []).append(json.loads(v["body"])["Attachments"][0])
         bodies = []
         for r in rows:
-            body = json.loads(r["body"])
+            body = _block_devices(json.loads(r["body"]), by_instance.get(r["instance_id"], []))
             body["Tags"] = tags.to_pairs(tag_map.get(r["instance_id"], {}))
             bodies.append(body)
         getters = {"instance-id": lambda b: b["InstanceId"], "instance-state-name": lambda b: b["State"]["Name"],
@@ -131,7 +186,7 @@ class Instances:
             res["Instances"].append(public(b))
         return {"Reservations": list(reservations.values())}
 
-    def _change(self, ctx, request, desired: str, transition: str | None) -> list[dict]:
+    def _change(self, ctx, request, desired: str, transition: str | None, force: bool = False) -> list[dict]:
         changes = []
         with ctx.write() as db:
             for r in self._rows(db, request["InstanceIds"]):
@@ -151,6 +206,7 @@ class Instances:
                 if allowed and r["state"] not in allowed:
                     raise AWSError("IncorrectInstanceState", f"The instance '{r['instance_id']}' is not in a state "
                                    f"from which it can be {_verbs[desired]}.")
+                body["_run"]["force_stop"] = bool(force)
                 if transition:
                     body["State"] = state(transition)
                     body["StateTransitionReason"] = f"User initiated ({_now()})"
@@ -162,7 +218,7 @@ class Instances:
         return changes
 
     def stop_instances(self, ctx, request):
-        return {"StoppingInstances": self._change(ctx, request, "stopped", "stopping")}
+        return {"StoppingInstances": self._change(ctx, request, "stopped", "stopping", force=request.get("Force"))}
 
     def start_instances(self, ctx, request):
         return {"StartingInstances": self._change(ctx, request, "running", "pending")}

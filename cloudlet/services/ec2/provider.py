@@ -1,5 +1,6 @@
 """The EC2 provider: one method per implemented operation, grouped by area. Its instance
-controller (cloudlet/control/instances.py) runs the VMs behind the instances."""
+controller (cloudlet/control/instances.py) runs the VMs behind the instances, and the volume
+controller (cloudlet/control/volumes.py) their disks."""
 
 from cloudlet.control.instances import InstanceController
 from cloudlet.services.ec2.images import Images
@@ -7,12 +8,15 @@ from cloudlet.services.ec2.instance_types import InstanceTypes
 from cloudlet.services.ec2.instances import Instances
 from cloudlet.services.ec2.keypairs import KeyPairs
 from cloudlet.services.ec2.regions import Regions
+from cloudlet.services.ec2.snapshots import Snapshots
 from cloudlet.services.ec2.tagging import Tagging
+from cloudlet.services.ec2.volumes import Volumes
 from cloudlet.services.ec2.vpcs import Vpcs
 
 
-class EC2(Regions, KeyPairs, Tagging, Vpcs, Images, InstanceTypes, Instances):
+class EC2(Regions, KeyPairs, Tagging, Vpcs, Images, InstanceTypes, Instances, Volumes, Snapshots):
     def __init__(self, config, store):
         self.config = config
         self.store = store
         self.controller = InstanceController(store, config.data_dir, config.port)
+        self.volume_controller = self.controller.volumes

@@ -1,0 +1,143 @@
+"""The built-in AMIs' root disks, made on this host: an ext4 file system in a qcow2 file,
+which each instance's root volume overlays (copy on write). Both boot through the
+initramfs of bootstrap/kernel.py, which hands over to busybox init on the disk; init runs
+cloudlet's guest agent (guest/agent.sh: network, metadata, the key pair's key, user-data)
+and an SSH server.
+
+    busybox   busybox-static and Dropbear (with its libraries, from the host): the fastest
+    debian    Debian 12 from mmdebstrap, with OpenSSH and sudo; the key pair logs in as admin
+
+    <boot>/amis/<name>-<hash>.qcow2     the disk, named by what went into it
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+from pathlib import Path
+
+from cloudlet.bootstrap import debian
+
+GUEST = Path(__file__).with_name("guest")
+ROOT_GIB = 8  # the file system's size, and the smallest root volume, as AWS's Debian AMIs
+DESCRIPTIONS = {
+    "busybox": "cloudlet busybox: Debian's cloud kernel, busybox and Dropbear (boots in about a second)",
+    "debian": "cloudlet Debian 12 (bookworm): Debian's cloud kernel, OpenSSH; log in as admin",
+}
+LOGIN = {"busybox": "root", "debian": "admin"}
+DEBIAN_PACKAGES = ["openssh-server", "sudo", "iproute2", "e2fsprogs", "procps", "less", "ca-certificates"]
+
+
+_building = threading.Lock()  # one build at a time: instances starting together share it
+
+
+class AMIError(RuntimeError):
+    pass
+
+
+def _run(args: list[str], **kwargs) -> None:
+    res = subprocess.run(args, capture_output=True, text=True, **kwargs)
+    if res.returncode != 0:
+        raise AMIError(f"{args[0]} failed: {(res.stderr or res.stdout).strip()[-1000:]}")
+
+
+def _write(path: Path, text: str, mode: int = 0o644) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    path.chmod(mode)
+
+
+def _guest_files(tree: Path, name: str) -> None:
+    """busybox init and cloudlet's agent: the same in both AMIs."""
+    busybox = shutil.which("busybox")
+    if busybox is None:
+        raise AMIError("busybox is not installed (cloudlet setup installs busybox-static)")
+    (tree / "bin").mkdir(parents=True, exist_ok=True)
+    shutil.copy2(busybox, tree / "bin" / "busybox")
+    (tree / "sbin").mkdir(exist_ok=True)
+    (tree / "sbin" / "init").unlink(missing_ok=True)
+    (tree / "sbin" / "init").symlink_to("/bin/busybox")
+    shutil.copy2(GUEST / "inittab", tree / "etc" / "inittab")
+    _write(tree / "usr/lib/cloudlet/agent.sh", (GUEST / "agent.sh").read_text(), 0o755)
+    _write(tree / "etc/cloudlet/login", LOGIN[name] + "\n")
+    # the power button (a stop) shuts the guest down through init, which unmounts the disk
+    _write(tree / "etc/acpi/power", "#!/bin/sh\nexec /bin/busybox poweroff\n", 0o755)
+    _write(tree / "etc/acpid.conf", "PWRB power\nPWRF power\n")
+    for d in ("proc", "sys", "dev", "run", "tmp", "var/lib/cloudlet", "var/log"):
+        (tree / d).mkdir(parents=True, exist_ok=True)
+
+
+def _busybox_tree(tree: Path) -> None:
+    for d in ("bin", "sbin", "usr/bin", "usr/sbin", "etc", "root", "etc/dropbear"):
+        (tree / d).mkdir(parents=True, exist_ok=True)
+    busybox = shutil.which("busybox")
+    listing = subprocess.run([busybox, "--list-full"], capture_output=True, text=True, check=True).stdout
+    for applet in listing.split():
+        if applet != "bin/busybox" and not os.path.lexists(tree / applet):
+            (tree / applet).symlink_to("/bin/busybox")
+    dropbear = shutil.which("dropbear")
+    if dropbear is None:
+        raise AMIError("dropbear is not installed (cloudlet setup installs dropbear-bin)")
+    shutil.copy2(dropbear, tree / "usr/sbin/dropbear")
+    for line in subprocess.run(["ldd", dropbear], capture_output=True, text=True, check=True).stdout.splitlines():
+        lib = next((part for part in line.split() if part.startswith("/")), None)
+        if lib:
+            (tree / lib.lstrip("/")).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(os.path.realpath(lib), tree / lib.lstrip("/"))
+    _write(tree / "etc/passwd", "root:x:0:0:root:/root:/bin/sh\n")
+    _write(tree / "etc/group", "root:x:0:\ntty:x:5:\n")
+    _write(tree / "etc/shells", "/bin/sh\n")
+    (tree / "root").chmod(0o700)
+
+
+def _debian_tree(tree: Path, epoch: int) -> None:
+    debian.debootstrap(tree, "bookworm", [], epoch)
+    debian.install(tree, DEBIAN_PACKAGES, epoch)
+    _run(["chroot", str(tree), "useradd", "--create-home", "--shell", "/bin/bash", "--groups", "sudo", "admin"])
+    _write(tree / "etc/sudoers.d/admin", "admin ALL=(ALL) NOPASSWD:ALL\n", 0o440)
+    for key in tree.glob("etc/ssh/ssh_host_*"):  # each instance makes its own (agent.sh)
+        key.unlink()
+    _write(tree / "etc/fstab", "")
+
+
+def _digest(name: str) -> str:
+    h = hashlib.sha256(name.encode())
+    for f in sorted(GUEST.iterdir()):
+        h.update(f.read_bytes())
+    h.update(Path(__file__).read_bytes())
+    return h.hexdigest()[:12]
+
+
+def root_disk(boot_dir: Path, name: str) -> Path:
+    """The AMI's root disk, made once (a few seconds for busybox; mmdebstrap for debian)."""
+    if name not in DESCRIPTIONS:
+        raise AMIError(f"no built-in AMI {name!r}")
+    target = boot_dir / "amis" / f"{name}-{_digest(name)}.qcow2"
+    with _building:
+        if not target.exists():
+            _build(target, name)
+    return target
+
+
+def _build(target: Path, name: str) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+        tree = Path(tmp) / "tree"
+        tree.mkdir()
+        if name == "debian":
+            _debian_tree(tree, epoch=0)
+        else:
+            _busybox_tree(tree)
+        _guest_files(tree, name)
+        raw = Path(tmp) / "root.raw"
+        # the inode tables and journal are written (as zeros) now, so the guest's kernel has
+        # no lazy initialisation to do, and qemu-img keeps the zeros out of the qcow2 file
+        _run(["mkfs.ext4", "-q", "-L", "cloudlet-root", "-E", "lazy_itable_init=0,lazy_journal_init=0,root_owner=0:0",
+              "-d", str(tree), str(raw), f"{ROOT_GIB}G"])
+        partial = Path(tmp) / "root.qcow2"
+        _run(["qemu-img", "convert", "-f", "raw", "-O", "qcow2", str(raw), str(partial)])
+        os.replace(partial, target)

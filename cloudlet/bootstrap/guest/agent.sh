@@ -1,0 +1,67 @@
+#!/bin/sh
+# cloudlet's guest agent, in both built-in AMIs; busybox init runs it (see inittab):
+#   agent.sh boot        once, before anything else: mounts, network, metadata, the login key
+#   agent.sh user-data   once after that, in the background: the instance's user-data, once
+#                        per instance (a new instance from an image made of this disk runs its own)
+#   agent.sh ssh         the SSH server in the foreground (init restarts it)
+PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+IMDS=http://169.254.169.254/latest
+STATE=/var/lib/cloudlet
+LOGIN=$(cat /etc/cloudlet/login)  # the user a key pair logs in as
+
+# IMDSv1: busybox's wget cannot PUT for a v2 token. timeout, not wget -T, which crashes
+# Debian's busybox-static 1.35.
+md() { timeout 10 busybox wget -q -O - "$IMDS/$1"; }
+
+boot() {
+    mkdir -p /dev/pts /run /tmp "$STATE"
+    mount -t devpts -o gid=5,mode=620 devpts /dev/pts
+    mount -t tmpfs -o mode=755 run /run
+    mount -t tmpfs tmpfs /tmp
+    for kv in $(cat /proc/cmdline); do
+        case $kv in cloudlet.ip=*) IP=${kv#cloudlet.ip=};; cloudlet.gw=*) GW=${kv#cloudlet.gw=};;
+                    cloudlet.dns=*) DNS=${kv#cloudlet.dns=};; cloudlet.root=*) ROOT=${kv#cloudlet.root=};; esac
+    done
+    # a root volume bigger than the image's file system grows into it
+    if [ -n "$ROOT" ] && command -v resize2fs >/dev/null; then resize2fs "$ROOT" >/dev/null 2>&1; fi
+    ip link set lo up
+    if [ -n "$IP" ]; then ip link set eth0 up && ip addr add "$IP" dev eth0 && ip route add default via "$GW"; fi
+    [ -n "$DNS" ] && echo "nameserver $DNS" > /etc/resolv.conf
+    echo "cloudlet-init: running after $(cut -d' ' -f1 /proc/uptime) s"
+    ID=$(md meta-data/instance-id) || return 0
+    echo "cloudlet-init: metadata says instance $ID"
+    name=$(md meta-data/local-hostname) && hostname "${name%%.*}" && echo "${name%%.*}" > /etc/hostname
+    home=$(awk -F: -v u="$LOGIN" '$1 == u { print $6 }' /etc/passwd)
+    if key=$(md meta-data/public-keys/0/openssh-key); then
+        mkdir -p "$home/.ssh" && echo "$key" > "$home/.ssh/authorized_keys"
+        chmod 700 "$home/.ssh" && chmod 600 "$home/.ssh/authorized_keys" && chown -R "$LOGIN:" "$home/.ssh"
+    fi
+}
+
+user_data() {
+    ID=$(md meta-data/instance-id) || exit 0
+    [ -e "$STATE/user-data-ran.$ID" ] && exit 0
+    md user-data > "$STATE/user-data" || exit 0  # none (404), or no answer: try at the next boot
+    touch "$STATE/user-data-ran.$ID"
+    chmod 700 "$STATE/user-data"
+    if [ "$(head -c 2 "$STATE/user-data")" = "#!" ]; then "$STATE/user-data"; else sh "$STATE/user-data"; fi \
+        > /var/log/cloudlet-user-data.log 2>&1
+    echo "cloudlet-init: user-data exited $?"
+}
+
+ssh_server() {
+    if [ -x /usr/sbin/sshd ]; then
+        mkdir -p /run/sshd
+        # ed25519 only: an RSA host key takes seconds to make under TCG
+        [ -e /etc/ssh/ssh_host_ed25519_key ] || ssh-keygen -q -t ed25519 -N "" -f /etc/ssh/ssh_host_ed25519_key
+        exec /usr/sbin/sshd -D -e -o HostKey=/etc/ssh/ssh_host_ed25519_key
+    fi
+    exec dropbear -F -E -R -s  # -R: host keys made when first asked for; -s: keys only, no passwords
+}
+
+case $1 in
+    boot) boot;;
+    user-data) user_data;;
+    ssh) ssh_server;;
+    *) echo "usage: $0 boot|user-data|ssh" >&2; exit 2;;
+esac
