@@ -35,6 +35,7 @@ boot() {
     if key=$(md meta-data/public-keys/0/openssh-key); then
         mkdir -p "$home/.ssh" && echo "$key" > "$home/.ssh/authorized_keys"
         chmod 700 "$home/.ssh" && chmod 600 "$home/.ssh/authorized_keys" && chown -R "$LOGIN:" "$home/.ssh"
+        echo "cloudlet-init: the key pair logs in as $LOGIN"  # what `cloudlet ssh` reads
     fi
 }
 
