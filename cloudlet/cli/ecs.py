@@ -9,6 +9,8 @@ import re
 
 import click
 
+from cloudlet.cli import aws
+
 _INTEGER = re.compile(r"^-?\d+$")
 
 
@@ -29,18 +31,14 @@ def coerce(shape, value):
 
 
 def register(path, profile: str | None, region: str | None, endpoint_url: str | None) -> None:
-    import botocore.session
     from botocore.exceptions import BotoCoreError, ClientError
 
-    session = botocore.session.get_session()
-    if profile or (profile is None and "cloudlet" in session.available_profiles):
-        session.set_config_variable("profile", profile or "cloudlet")
     try:
         document = json.load(path)
     except ValueError as e:
         raise click.UsageError(f"{path.name} is not JSON: {e}") from None
     document = document.get("taskDefinition", document)  # `describe-task-definition` output, too
-    client = session.create_client("ecs", region_name=region, endpoint_url=endpoint_url)
+    client = aws.client("ecs", profile, region, endpoint_url)
     shape = client.meta.service_model.operation_model("RegisterTaskDefinition").input_shape
     wanted = {k: v for k, v in document.items() if k in shape.members}  # drop read-only fields
     try:

@@ -90,6 +90,21 @@ def ecs_register_task_definition(path, profile, region, endpoint_url):
     register(path, profile, region, endpoint_url)
 
 
+@cli.command(context_settings={"ignore_unknown_options": True})
+@click.argument("instance_id")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+@click.option("-i", "--identity", default=None, help="Private key file [default: <KeyName>.pem].")
+@click.option("-l", "--login", default=None, help="User [default: the one the AMI's init names].")
+@click.option("--profile", default=None, help="AWS profile [default: cloudlet if it exists, else the usual chain].")
+@click.option("--region", default=None)
+@click.option("--endpoint-url", default=None)
+def ssh(instance_id, command, identity, login, profile, region, endpoint_url):
+    """SSH to a running EC2 instance, and run COMMAND there if given."""
+    from cloudlet.cli.ssh import ssh as run
+
+    run(instance_id, identity, login, command, profile, region, endpoint_url)
+
+
 def _engine_commands():
     # The docker-like commands; their modules import the engine only when a command runs.
     from cloudlet.cli import containers, images, registry

@@ -147,8 +147,9 @@ class Images:
                             SourceInstanceId=iid)
             if reboot:  # the instance controller stops the VM, copies the disk, boots it again
                 db.update(ec2_instances, ec2_instances.c.instance_id == iid, desired="rebooted")
-            tags.apply_specifications(db, request.get("TagSpecifications"), "image", image,
-                                      allowed=("image", "snapshot"))
+            for kind, resource in (("image", image), ("snapshot", snap["SnapshotId"])):
+                tags.apply_specifications(db, request.get("TagSpecifications"), kind, resource,
+                                          allowed=("image", "snapshot"))
         self.controller.wake()
         self.volume_controller.wake()
         return {"ImageId": image}

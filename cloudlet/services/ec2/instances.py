@@ -133,10 +133,12 @@ class Instances:
                 for device, ebs in mappings.items():
                     source = root_source if device == volumes.ROOT_DEVICE else \
                         {"snapshot": ebs["SnapshotId"]} if ebs.get("SnapshotId") else None
-                    volumes.new_volume(db, subnet["zone"], ebs["VolumeSize"], ebs["VolumeType"], source,
-                                       ebs.get("SnapshotId", ""), {"InstanceId": instance_id, "Device": device,
-                                                                   "State": "attached", "DeleteOnTermination":
-                                                                   ebs["DeleteOnTermination"]})
+                    volume = volumes.new_volume(
+                        db, subnet["zone"], ebs["VolumeSize"], ebs["VolumeType"], source, ebs.get("SnapshotId") or "",
+                        {"InstanceId": instance_id, "Device": device, "State": "attached",
+                         "DeleteOnTermination": ebs["DeleteOnTermination"]})
+                    tags.apply_specifications(db, request.get("TagSpecifications"), "volume", volume["VolumeId"],
+                                              allowed=("instance", "volume", "network-interface"))
                 bodies.append(body)
         self.volume_controller.wake()
         self.controller.wake()

@@ -55,7 +55,8 @@ class Snapshots:
                 raise AWSError("IncorrectState", f"Volume '{row['volume_id']}' is in the 'creating' state.")
             body = new_snapshot(db, ctx.account_id, {"volume": row["volume_id"]}, volume["Size"],
                                 row["volume_id"], request.get("Description") or "")
-            tags.apply_specifications(db, request.get("TagSpecifications"), "snapshot", body["SnapshotId"])
+            tags.apply_specifications(db, request.get("TagSpecifications"), "snapshot", body["SnapshotId"],
+                                      allowed=("snapshot",))
             body["Tags"] = tags.to_pairs(tags.get(db, body["SnapshotId"]))
         self.volume_controller.wake()
         return volumes.public(body)

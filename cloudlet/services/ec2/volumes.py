@@ -105,7 +105,8 @@ class Volumes:
             check_size(kind, size, minimum)
             body = new_volume(db, zone, size, kind, {"snapshot": snapshot_id} if snapshot_id else None,
                               snapshot_id or "")
-            tags.apply_specifications(db, request.get("TagSpecifications"), "volume", body["VolumeId"])
+            tags.apply_specifications(db, request.get("TagSpecifications"), "volume", body["VolumeId"],
+                                      allowed=("volume",))
             body["Tags"] = tags.to_pairs(tags.get(db, body["VolumeId"]))
         self.volume_controller.wake()
         return {k: v for k, v in public(body).items() if k != "Tags" or v}
