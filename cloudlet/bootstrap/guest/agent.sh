@@ -28,9 +28,19 @@ boot() {
     if [ -n "$IP" ]; then ip link set eth0 up && ip addr add "$IP" dev eth0 && ip route add default via "$GW"; fi
     [ -n "$DNS" ] && echo "nameserver $DNS" > /etc/resolv.conf
     echo "cloudlet-init: running after $(cut -d' ' -f1 /proc/uptime) s"
-    ID=$(md meta-data/instance-id) || return 0
+    [ -n "$IP" ] || return 0
+    for try in 1 2 3 4 5 6; do  # a busy host may be slow to answer the first time
+        ID=$(md meta-data/instance-id) && break
+        [ $try = 6 ] && return 0
+        sleep 1
+    done
     echo "cloudlet-init: metadata says instance $ID"
-    name=$(md meta-data/local-hostname) && hostname "${name%%.*}" && echo "${name%%.*}" > /etc/hostname
+    # the metadata service has the name only once the controller has read the line above on
+    # the console: until then, the one AWS would give this address
+    name=$(md meta-data/local-hostname) || name=ip-$(echo "${IP%/*}" | tr . -)
+    name=${name%%.*}
+    hostname "$name" && echo "$name" > /etc/hostname
+    printf '127.0.0.1 localhost\n::1 localhost\n%s %s\n' "${IP%/*}" "$name" > /etc/hosts  # sudo looks itself up
     home=$(awk -F: -v u="$LOGIN" '$1 == u { print $6 }' /etc/passwd)
     if key=$(md meta-data/public-keys/0/openssh-key); then
         mkdir -p "$home/.ssh" && echo "$key" > "$home/.ssh/authorized_keys"

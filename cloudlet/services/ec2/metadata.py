@@ -69,10 +69,12 @@ class Metadata:
         if path == "user-data":
             data = body["_run"].get("user_data")
             return base64.b64decode(data).decode(errors="replace") if data else None
+        # the name DescribeInstances gives once it runs; the guest asks while it is pending
+        hostname = f"ip-{body['PrivateIpAddress'].replace('.', '-')}.{row['region']}.compute.internal"
         values = {
             "instance-id": row["instance_id"], "ami-id": body["ImageId"], "instance-type": body["InstanceType"],
-            "local-ipv4": body.get("PrivateIpAddress"), "hostname": body.get("PrivateDnsName"),
-            "local-hostname": body.get("PrivateDnsName"), "placement/availability-zone":
+            "local-ipv4": body.get("PrivateIpAddress"), "hostname": hostname, "local-hostname": hostname,
+            "placement/availability-zone":
                 body["Placement"]["AvailabilityZone"], "placement/region": row["region"],
             "reservation-id": body["_run"]["reservation"], "ami-launch-index": str(body["AmiLaunchIndex"]),
         }

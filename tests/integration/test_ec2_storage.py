@@ -1,0 +1,138 @@
+"""EC2 storage seen from inside the guest, through boto3 and `cloudlet ssh` with a key pair:
+the root volume keeps what was written across a stop, instance store does not, user-data
+runs once, a volume attached to a running instance appears as a disk whose serial is its id
+and goes when detached, a snapshot carries its data to a new volume, and an image made from
+the instance boots with the instance's files; DeleteOnTermination is honoured."""
+
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.e2e.server import Server
+from tests.hostcaps import need_binaries, need_root
+
+pytestmark = [pytest.mark.root, pytest.mark.qemu]
+WAIT = {"Delay": 1, "MaxAttempts": 180}
+# disk name and serial of each virtio disk the guest has
+DISKS = "for d in /sys/block/vd*; do echo ${d##*/} $(cat $d/serial); done"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    need_root()
+    need_binaries("qemu-system-x86_64", "qemu-img", "lz4", "busybox", "dropbear", "ssh")
+    srv = Server(tmp_path_factory.mktemp("ebs"), args=("--vpc-pool", "10.144.0.0/12")).start()
+    yield srv
+    srv.stop()  # removes any VM left
+
+
+@pytest.fixture(scope="module")
+def ec2(server):
+    return server.client("ec2")
+
+
+@pytest.fixture(scope="module")
+def key(ec2, tmp_path_factory):
+    path = tmp_path_factory.mktemp("keys") / "storage.pem"
+    path.write_text(ec2.create_key_pair(KeyName="storage", KeyType="ed25519")["KeyMaterial"])
+    path.chmod(0o600)
+    return path
+
+
+def ssh(server, key, iid: str, command: str, timeout: float = 60) -> str:
+    """Run command in the instance through `cloudlet ssh`, retried until SSH answers."""
+    deadline = time.monotonic() + timeout
+    while True:
+        proc = subprocess.run([sys.executable, "-m", "cloudlet.cli.main", "ssh", iid, "-i", str(key), "--",
+                               "-o", "BatchMode=yes", "-o", "ConnectTimeout=3", command],
+                              capture_output=True, text=True, env=server.env(), timeout=60)
+        if proc.returncode == 0:
+            return proc.stdout
+        if time.monotonic() > deadline:
+            console = server.client("ec2").get_console_output(InstanceId=iid).get("Output", "")
+            raise AssertionError(f"ssh {command!r}: {proc.returncode} {proc.stderr}\n{console[-3000:]}")
+        time.sleep(0.5)
+
+
+def until(predicate, what: str, timeout: float = 60):
+    deadline = time.monotonic() + timeout
+    while not (got := predicate()):
+        assert time.monotonic() < deadline, what
+        time.sleep(0.5)
+    return got
+
+
+def serials(server, key, iid) -> dict[str, str]:
+    return dict(line.split() for line in ssh(server, key, iid, DISKS).splitlines() if len(line.split()) == 2)
+
+
+def volume_of(ec2, iid: str, device: str) -> str:
+    mappings = ec2.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]["BlockDeviceMappings"]
+    return next(m["Ebs"]["VolumeId"] for m in mappings if m["DeviceName"] == device)
+
+
+def test_storage_seen_from_the_guest(server, ec2, key):
+    ami = ec2.describe_images(Owners=["amazon"], Filters=[{"Name": "name", "Values": ["cloudlet-busybox"]}])[
+        "Images"][0]["ImageId"]
+    iid = ec2.run_instances(
+        ImageId=ami, InstanceType="c5d.large", MinCount=1, MaxCount=1, KeyName="storage",
+        UserData="#!/bin/sh\necho ran >> /root/user-data-runs\n",
+        BlockDeviceMappings=[{"DeviceName": "/dev/sdg", "Ebs": {"VolumeSize": 1, "DeleteOnTermination": True}}],
+    )["Instances"][0]["InstanceId"]
+    ec2.get_waiter("instance_running").wait(InstanceIds=[iid], WaiterConfig=WAIT)
+    root, extra = volume_of(ec2, iid, "/dev/xvda"), volume_of(ec2, iid, "/dev/sdg")
+    disks = serials(server, key, iid)
+    assert disks["vda"] == root.replace("-", "")  # the root volume, then instance store, then the volume
+    assert disks["vdb"] == f"eph{iid[2:]}" and extra.replace("-", "") in disks.values()
+    until(lambda: "ran" in ssh(server, key, iid, "cat /root/user-data-runs 2>/dev/null || true"), "user-data ran")
+    ssh(server, key, iid, "echo kept > /root/kept && echo scratch | dd of=/dev/vdb 2>/dev/null && sync")
+
+    vid = ec2.create_volume(AvailabilityZone="us-east-1a", Size=1)["VolumeId"]
+    ec2.get_waiter("volume_available").wait(VolumeIds=[vid], WaiterConfig=WAIT)
+    ec2.attach_volume(VolumeId=vid, InstanceId=iid, Device="/dev/sdf")
+    ec2.get_waiter("volume_in_use").wait(VolumeIds=[vid], WaiterConfig=WAIT)
+    serial = vid.replace("-", "")
+    disk = until(lambda: next((d for d, s in serials(server, key, iid).items() if s == serial), None),
+                 f"{vid} appeared in the guest")
+    ssh(server, key, iid, f"echo on-the-volume | dd of=/dev/{disk} 2>/dev/null && sync")
+    ec2.detach_volume(VolumeId=vid)
+    ec2.get_waiter("volume_available").wait(VolumeIds=[vid], WaiterConfig=WAIT)
+    assert serial not in serials(server, key, iid).values()
+
+    ec2.stop_instances(InstanceIds=[iid])
+    ec2.get_waiter("instance_stopped").wait(InstanceIds=[iid], WaiterConfig=WAIT)
+    ec2.start_instances(InstanceIds=[iid])
+    ec2.get_waiter("instance_running").wait(InstanceIds=[iid], WaiterConfig=WAIT)
+    assert ssh(server, key, iid, "cat /root/kept") == "kept\n"  # the root volume outlived the stop
+    assert "scratch" not in ssh(server, key, iid, "head -c 16 /dev/vdb")  # instance store did not
+    assert ssh(server, key, iid, "cat /root/user-data-runs") == "ran\n"  # once per instance
+
+    sid = ec2.create_snapshot(VolumeId=vid)["SnapshotId"]
+    ec2.get_waiter("snapshot_completed").wait(SnapshotIds=[sid], WaiterConfig=WAIT)
+    copy = ec2.create_volume(AvailabilityZone="us-east-1a", SnapshotId=sid)["VolumeId"]
+    ec2.get_waiter("volume_available").wait(VolumeIds=[copy], WaiterConfig=WAIT)
+    ec2.attach_volume(VolumeId=copy, InstanceId=iid, Device="/dev/sdh")
+    disk = until(lambda: next((d for d, s in serials(server, key, iid).items() if s == copy.replace("-", "")),
+                              None), f"{copy} appeared in the guest")
+    assert ssh(server, key, iid, f"head -c 13 /dev/{disk}") == "on-the-volume"
+
+    image = ec2.create_image(InstanceId=iid, Name="storage-test")["ImageId"]  # stops and restarts it
+    ec2.get_waiter("image_available").wait(ImageIds=[image], WaiterConfig=WAIT)
+    ec2.get_waiter("instance_running").wait(InstanceIds=[iid], WaiterConfig=WAIT)
+    child = ec2.run_instances(ImageId=image, InstanceType="t3.nano", MinCount=1, MaxCount=1, KeyName="storage",
+                              UserData="#!/bin/sh\necho child >> /root/user-data-runs\n")["Instances"][0]["InstanceId"]
+    ec2.get_waiter("instance_running").wait(InstanceIds=[child], WaiterConfig=WAIT)
+    assert ssh(server, key, child, "cat /root/kept") == "kept\n"
+    until(lambda: "child" in ssh(server, key, child, "cat /root/user-data-runs"), "the new instance's user-data")
+
+    ec2.terminate_instances(InstanceIds=[iid, child])
+    ec2.get_waiter("instance_terminated").wait(InstanceIds=[iid, child], WaiterConfig=WAIT)
+    left = {v["VolumeId"]: v["State"] for v in ec2.describe_volumes()["Volumes"]}
+    assert left == {vid: "available", copy: "available"}  # root and /dev/sdg volumes went with the instances
+    for volume in left:
+        ec2.delete_volume(VolumeId=volume)
+    ec2.deregister_image(ImageId=image)
+    for snap in ec2.describe_snapshots(OwnerIds=["self"])["Snapshots"]:
+        ec2.delete_snapshot(SnapshotId=snap["SnapshotId"])
