@@ -136,3 +136,45 @@ def test_storage_seen_from_the_guest(server, ec2, key):
     ec2.deregister_image(ImageId=image)
     for snap in ec2.describe_snapshots(OwnerIds=["self"])["Snapshots"]:
         ec2.delete_snapshot(SnapshotId=snap["SnapshotId"])
+
+
+LISTEN = """import socket
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("198.51.100.2", 9000))
+s.listen(1)
+print("listening", flush=True)
+conn, peer = s.accept()
+print(peer[0], conn.recv(100).decode().strip(), flush=True)
+"""
+
+
+def test_outbound_traffic_leaves_through_nat(server, ec2, key):
+    """An 'outside' network namespace behind a veth stands in for the internet: what the
+    instance sends there arrives from the host's address, not the instance's."""
+    subprocess.run(["ip", "netns", "add", "cl-outside"], check=True)
+    try:
+        for cmd in (["ip", "link", "add", "cl-out0", "type", "veth", "peer", "name", "cl-out1", "netns", "cl-outside"],
+                    ["ip", "addr", "add", "198.51.100.1/30", "dev", "cl-out0"], ["ip", "link", "set", "cl-out0", "up"],
+                    ["ip", "-n", "cl-outside", "addr", "add", "198.51.100.2/30", "dev", "cl-out1"],
+                    ["ip", "-n", "cl-outside", "link", "set", "cl-out1", "up"]):
+            subprocess.run(cmd, check=True)
+        listener = subprocess.Popen(["ip", "netns", "exec", "cl-outside", sys.executable, "-c", LISTEN],
+                                    stdout=subprocess.PIPE, text=True)
+        try:
+            assert listener.stdout.readline() == "listening\n"
+            ami = ec2.describe_images(Owners=["amazon"], Filters=[{"Name": "name", "Values": ["cloudlet-busybox"]}])[
+                "Images"][0]["ImageId"]
+            iid = ec2.run_instances(ImageId=ami, InstanceType="t3.nano", MinCount=1, MaxCount=1,
+                                    KeyName="storage")["Instances"][0]["InstanceId"]
+            ec2.get_waiter("instance_running").wait(InstanceIds=[iid], WaiterConfig=WAIT)
+            ssh(server, key, iid, "echo from-the-vm | nc -w 3 198.51.100.2 9000")
+            assert listener.stdout.readline() == "198.51.100.1 from-the-vm\n"
+            ec2.terminate_instances(InstanceIds=[iid])
+            ec2.get_waiter("instance_terminated").wait(InstanceIds=[iid], WaiterConfig=WAIT)
+        finally:
+            listener.kill()
+            listener.wait()
+    finally:
+        subprocess.run(["ip", "link", "del", "cl-out0"], capture_output=True)
+        subprocess.run(["ip", "netns", "del", "cl-outside"], check=True)
