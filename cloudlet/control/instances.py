@@ -48,11 +48,12 @@ class InstanceController(Loop):
         self.store = store
         self.port = port  # where guests' metadata requests go (services/ec2/metadata.py)
         self.vms = VMs(Path(data_dir) / "vms")
-        self.volumes = VolumeController(store, data_dir, self.vms)
+        self.volumes = VolumeController(store, data_dir, self.vms, made=self.wake)
         self.instance_store = Disks(Path(data_dir) / "ebs" / "ephemeral")  # wiped at every stop
         self.engine = Engine(engine_dir(Path(data_dir)))  # its networks: VMs plug into subnets' bridges
         self.boot_dir = Path(data_dir) / "boot"  # kernels and initramfs, made on first use
         self._lock = threading.Lock()
+        self._boot_files = None  # (vmlinux, initramfs): the kernel apt has when the first instance boots
         self.start("instance-controller", POLL)
 
     def has_room(self, memory_mib: int) -> bool:
@@ -132,8 +133,10 @@ class InstanceController(Loop):
             self.volumes.wake()
             return False
         with self._lock:  # one download and unpack, however many instances start at once
-            vmlinux = kernel(self.boot_dir)
-            initrd = busybox_initramfs(vmlinux)
+            if self._boot_files is None:  # asking apt for the kernel's version takes a second
+                vmlinux = kernel(self.boot_dir)
+                self._boot_files = vmlinux, busybox_initramfs(vmlinux)
+        vmlinux, initrd = self._boot_files
         disks = [self._disk(volumes[0]["volume_id"], self.volumes.volumes)]
         if run.get("instance_store_gib"):  # empty at every start, as instance store is after a stop
             self.instance_store.remove(_ephemeral(vm_id))

@@ -8,12 +8,13 @@ import threading
 class Loop:
     def start(self, name: str, poll: float) -> None:
         """Call last in the subclass's __init__: rounds may begin at once."""
-        self._wake = threading.Event()
+        self.__dict__.setdefault("_wake", threading.Event())
         self._log = logging.getLogger(f"cloudlet.control.{name}")
         threading.Thread(target=self._run, args=(poll,), name=name, daemon=True).start()
 
     def wake(self) -> None:
-        self._wake.set()
+        # a wake before start() (from a controller this one owns) is kept for the first round
+        self.__dict__.setdefault("_wake", threading.Event()).set()
 
     def _run(self, poll: float) -> None:
         while True:

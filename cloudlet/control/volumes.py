@@ -36,9 +36,10 @@ def _key(row) -> tuple:
 
 
 class VolumeController(Loop):
-    def __init__(self, store, data_dir: Path, vms: VMs):
+    def __init__(self, store, data_dir: Path, vms: VMs, made=lambda: None):
         self.store = store
         self.vms = vms
+        self.made = made  # called when a volume is made: an instance may be waiting to boot from it
         self.volumes = Disks(Path(data_dir) / "ebs" / "volumes")
         self.snapshots = Disks(Path(data_dir) / "ebs" / "snapshots")
         self.boot_dir = Path(data_dir) / "boot"
@@ -87,6 +88,7 @@ class VolumeController(Loop):
         state = "in-use" if body["Attachments"] else "available"
         body["State"] = state
         self._save(ec2_volumes, ec2_volumes.c.volume_id, row, body, state=state)
+        self.made()
 
     def _attachment(self, row, body: dict, instance) -> None:
         attachment = body["Attachments"][0]
