@@ -105,7 +105,7 @@ class Round:
             if self.body["schedulingStrategy"] == "DAEMON" and self.body["status"] == "ACTIVE":
                 self.body["desiredCount"] = len(self.instances)
         deployments = self.body["deployments"]
-        primary, olds = deployments[0], deployments[1:]
+        primary = deployments[0]
         desired = self.body["desiredCount"] if self.body["status"] == "ACTIVE" else 0
         primary["desiredCount"] = desired
         config = self.body["deploymentConfiguration"]

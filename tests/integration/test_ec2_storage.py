@@ -149,9 +149,10 @@ print(peer[0], conn.recv(100).decode().strip(), flush=True)
 """
 
 
-def test_outbound_traffic_leaves_through_nat(server, ec2, key):
+def test_outbound_nat_and_metadata_options(server, ec2, key):
     """An 'outside' network namespace behind a veth stands in for the internet: what the
-    instance sends there arrives from the host's address, not the instance's."""
+    instance sends there arrives from the host's address, not the instance's. IMDSv2 can be
+    required (the guest agent still gets its key) and tags shown."""
     subprocess.run(["ip", "netns", "add", "cl-outside"], check=True)
     try:
         for cmd in (["ip", "link", "add", "cl-out0", "type", "veth", "peer", "name", "cl-out1", "netns", "cl-outside"],
@@ -165,11 +166,20 @@ def test_outbound_traffic_leaves_through_nat(server, ec2, key):
             assert listener.stdout.readline() == "listening\n"
             ami = ec2.describe_images(Owners=["amazon"], Filters=[{"Name": "name", "Values": ["cloudlet-busybox"]}])[
                 "Images"][0]["ImageId"]
-            iid = ec2.run_instances(ImageId=ami, InstanceType="t3.nano", MinCount=1, MaxCount=1,
-                                    KeyName="storage")["Instances"][0]["InstanceId"]
+            iid = ec2.run_instances(  # IMDSv2 only: the guest agent asks with a token
+                ImageId=ami, InstanceType="t3.nano", MinCount=1, MaxCount=1, KeyName="storage",
+                MetadataOptions={"HttpTokens": "required", "InstanceMetadataTags": "enabled"},
+                TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "role", "Value": "nat"}]}],
+            )["Instances"][0]["InstanceId"]
             ec2.get_waiter("instance_running").wait(InstanceIds=[iid], WaiterConfig=WAIT)
             ssh(server, key, iid, "echo from-the-vm | nc -w 3 198.51.100.2 9000")
             assert listener.stdout.readline() == "198.51.100.1 from-the-vm\n"
+            assert ssh(server, key, iid, "wget -q -O - http://169.254.169.254/latest/meta-data/instance-id; "
+                       "echo $?") == "1\n"  # no token: refused
+            options = ec2.modify_instance_metadata_options(InstanceId=iid, HttpTokens="optional")
+            assert options["InstanceMetadataOptions"]["HttpTokens"] == "optional"
+            assert ssh(server, key, iid, "wget -q -O - http://169.254.169.254/latest/meta-data/tags/instance/role") \
+                == "nat"
             ec2.terminate_instances(InstanceIds=[iid])
             ec2.get_waiter("instance_terminated").wait(InstanceIds=[iid], WaiterConfig=WAIT)
         finally:

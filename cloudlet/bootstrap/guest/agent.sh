@@ -9,9 +9,17 @@ IMDS=http://169.254.169.254/latest
 STATE=/var/lib/cloudlet
 LOGIN=$(cat /etc/cloudlet/login)  # the user a key pair logs in as
 
-# IMDSv1: busybox's wget cannot PUT for a v2 token. timeout, not wget -T, which crashes
-# Debian's busybox-static 1.35.
-md() { timeout 10 busybox wget -q -O - "$IMDS/$1"; }
+# IMDSv2, which works whether or not the instance requires it. busybox's wget cannot PUT,
+# so the token is asked for over nc. timeout, not wget -T, which crashes Debian's
+# busybox-static 1.35.
+token() {
+    printf 'PUT /latest/api/token HTTP/1.0\r\nX-aws-ec2-metadata-token-ttl-seconds: 300\r\n\r\n' |
+        timeout 10 busybox nc 169.254.169.254 80 | sed '1,/^\r$/d'
+}
+md() {
+    [ -n "$TOKEN" ] || TOKEN=$(token)
+    timeout 10 busybox wget -q -O - --header "X-aws-ec2-metadata-token: $TOKEN" "$IMDS/$1"
+}
 
 boot() {
     mkdir -p /dev/pts /run /tmp "$STATE"

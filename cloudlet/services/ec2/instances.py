@@ -15,6 +15,7 @@ from cloudlet.store.schema import ec2_instances as table
 from cloudlet.store.schema import key_pairs, subnets
 
 from . import images, instance_types, volumes
+from .instance_attributes import metadata_options
 from .vpcs import default_vpc, find_subnet
 
 def _exists(db, instance_id: str) -> bool:
@@ -97,6 +98,7 @@ class Instances:
             raise AWSError("InsufficientInstanceCapacity", f"We currently do not have sufficient {kind} capacity "
                            "in the Availability Zone you requested. Our system will be working on provisioning "
                            "additional capacity.", 500, sender=False)
+        options = metadata_options(request.get("MetadataOptions"))
         reservation = ids.resource_id("r")
         with ctx.write() as db:
             root_source, image_size = images.launchable(db, ctx.region, request["ImageId"])
@@ -119,7 +121,7 @@ class Instances:
                     "PrivateDnsName": "", "PublicDnsName": "", "CpuOptions": {"CoreCount": max(1, vcpus // 2),
                                                                                "ThreadsPerCore": 2 if vcpus > 1
                                                                                else 1},
-                    "KeyName": request.get("KeyName"), "Tags": [], "ProductCodes": [], "BlockDeviceMappings": [],
+                    "MetadataOptions": options, "KeyName": request.get("KeyName"), "Tags": [], "ProductCodes": [], "BlockDeviceMappings": [],
                     "_run": {"vcpus": vcpus, "memory": memory, "user_data": user_data, "cidr": subnet["cidr"],
                              "instance_store_gib": instance_types.STORE_GB.get(kind, 0),
                              "reservation": reservation, "disable_api_termination":
@@ -250,41 +252,6 @@ class Instances:
                    "instance-status.status": lambda s: s["InstanceStatus"]["Status"],
                    "availability-zone": lambda s: s["AvailabilityZone"]}
         return {"InstanceStatuses": filters.apply(out, request.get("Filters"), getters)}
-
-    def modify_instance_attribute(self, ctx, request):
-        """The instance type and user-data of a stopped instance; termination protection any time."""
-        iid = request["InstanceId"]
-        with ctx.write() as db:
-            row = self._rows(db, [iid])[0]
-            body = json.loads(row["body"])
-            kind = (request.get("InstanceType") or {}).get("Value")
-            data = (request.get("UserData") or {}).get("Value")
-            if (kind or data) and row["state"] != "stopped":
-                raise AWSError("IncorrectInstanceState", f"The instance '{iid}' is not in the 'stopped' state.")
-            if kind:
-                body["_run"]["vcpus"], body["_run"]["memory"] = instance_types.check(kind)
-                body["InstanceType"] = kind
-            if data is not None:
-                body["_run"]["user_data"] = base64.b64encode(data).decode() if isinstance(data, bytes) else data
-            protection = (request.get("DisableApiTermination") or {}).get("Value")
-            if protection is not None:
-                body["_run"]["disable_api_termination"] = bool(protection)
-            db.update(table, table.c.instance_id == iid, body=json.dumps(body), updated_at=_now())
-        return {}
-
-    def describe_instance_attribute(self, ctx, request):
-        iid, attribute = request["InstanceId"], request["Attribute"]
-        with ctx.read() as db:
-            body = json.loads(self._rows(db, [iid])[0]["body"])
-        values = {"instanceType": {"Value": body["InstanceType"]},
-                  "userData": {"Value": body["_run"].get("user_data")} if body["_run"].get("user_data") else {},
-                  "disableApiTermination": {"Value": body["_run"]["disable_api_termination"]}}
-        if attribute not in values:
-            raise AWSError("InvalidParameterValue", f"Value ({attribute}) for parameter attribute is invalid. "
-                           "Supported here: instanceType, userData, disableApiTermination.")
-        key = {"instanceType": "InstanceType", "userData": "UserData",
-               "disableApiTermination": "DisableApiTermination"}[attribute]
-        return {"InstanceId": iid, key: values[attribute]}
 
     def get_console_output(self, ctx, request):
         with ctx.read() as db:

@@ -16,9 +16,16 @@ from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
+from cloudlet.services.common import tags
 from cloudlet.store.schema import ec2_instances, key_pairs
 
 MAX_TTL = 21600
+DEFAULT_OPTIONS = {"State": "applied", "HttpTokens": "optional", "HttpPutResponseHopLimit": 1,
+                   "HttpEndpoint": "enabled", "HttpProtocolIpv6": "disabled", "InstanceMetadataTags": "disabled"}
+
+
+def options_of(body: dict) -> dict:
+    return body.get("MetadataOptions") or DEFAULT_OPTIONS
 
 
 class Metadata:
@@ -48,6 +55,9 @@ class Metadata:
         if found is None:
             return PlainTextResponse("Not Found", 404)
         row, body = found
+        options = options_of(body)
+        if options["HttpEndpoint"] == "disabled":
+            return PlainTextResponse("Forbidden", 403)
         path = request.path_params["path"]
         if request.method == "PUT":
             if path != "api/token":
@@ -60,7 +70,8 @@ class Metadata:
             token = f"{expiry}.{signature}"
             return PlainTextResponse(token, headers={"x-aws-ec2-metadata-token-ttl-seconds": ttl})
         token = request.headers.get("x-aws-ec2-metadata-token")
-        if token is not None and not self._token_ok(token, row["instance_id"]):
+        if token is None and options["HttpTokens"] == "required" or \
+                token is not None and not self._token_ok(token, row["instance_id"]):
             return PlainTextResponse("Unauthorized", 401)
         value = self._lookup(path, row, body)
         return PlainTextResponse("Not Found", 404) if value is None else PlainTextResponse(value)
@@ -82,6 +93,10 @@ class Metadata:
         if key:
             values["public-keys/0/openssh-key"] = key
             values["public-keys/"] = f"0={body['KeyName']}"
+        if options_of(body)["InstanceMetadataTags"] == "enabled":
+            instance_tags = self._tags(row)
+            values["tags/instance"] = "\n".join(sorted(instance_tags))
+            values.update({f"tags/instance/{k}": v for k, v in instance_tags.items()})
         if path.startswith("meta-data/"):
             name = path[len("meta-data/"):]
             if name == "":
@@ -94,6 +109,10 @@ class Metadata:
                                "availabilityZone": body["Placement"]["AvailabilityZone"],
                                "pendingTime": body["LaunchTime"], "architecture": "x86_64"}, indent=2)
         return None
+
+    def _tags(self, row: dict) -> dict[str, str]:
+        with self.store.scoped(row["account_id"], row["region"], write=False) as db:
+            return tags.get(db, row["instance_id"])
 
     def _public_key(self, row: dict, body: dict) -> str | None:
         if not body.get("KeyName"):

@@ -4,6 +4,7 @@ controller (cloudlet/control/volumes.py) their disks."""
 
 from cloudlet.control.instances import InstanceController
 from cloudlet.services.ec2.images import Images
+from cloudlet.services.ec2.instance_attributes import InstanceAttributes
 from cloudlet.services.ec2.instance_types import InstanceTypes
 from cloudlet.services.ec2.instances import Instances
 from cloudlet.services.ec2.keypairs import KeyPairs
@@ -14,7 +15,8 @@ from cloudlet.services.ec2.volumes import Volumes
 from cloudlet.services.ec2.vpcs import Vpcs
 
 
-class EC2(Regions, KeyPairs, Tagging, Vpcs, Images, InstanceTypes, Instances, Volumes, Snapshots):
+class EC2(Regions, KeyPairs, Tagging, Vpcs, Images, InstanceTypes, Instances, InstanceAttributes, Volumes,
+          Snapshots):
     def __init__(self, config, store):
         self.config = config
         self.store = store
