@@ -13,23 +13,24 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from types import SimpleNamespace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from types import SimpleNamespace
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from cloudlet.agent.engine import Engine
 from cloudlet.agent.network import NetworkError
 from cloudlet.agent.vms import Disk, Disks, VMError, VMs
 from cloudlet.config import engine_dir
-from cloudlet.store.schema import ec2_instances, ec2_snapshots, ec2_volumes
+from cloudlet.store.schema import ec2_instances, ec2_snapshots, ec2_volumes, tags
 
 from .loop import Loop
 from .volumes import ROOT_DEVICE, VolumeController
 
 log = logging.getLogger("cloudlet.control.instances")
 POLL = 0.25
+TERMINATED_VISIBLE = 3600  # seconds
 INIT_MARKER = "cloudlet-init: running"  # what the AMIs' init prints (bootstrap/kernel.py)
 IMDS_ADDRESS = "169.254.169.254"
 _CODES = {"pending": 0, "running": 16, "shutting-down": 32, "terminated": 48, "stopping": 64, "stopped": 80}
@@ -73,6 +74,21 @@ class InstanceController(Loop):
                 self._step(row)
             except Exception:  # one VM that will not start must not stall the others
                 log.exception("instance %s", row.instance_id)
+        self._forget_terminated()
+
+    def _forget_terminated(self) -> None:
+        """Terminated instances stay visible for an hour, as on AWS, then go with their tags."""
+        cutoff = (datetime.now(timezone.utc) - timedelta(seconds=TERMINATED_VISIBLE)).isoformat()
+        old = (ec2_instances.c.state == "terminated") & (ec2_instances.c.updated_at < cutoff)
+        with self.store.begin(write=False) as conn:
+            gone = conn.execute(select(ec2_instances).where(old)).all()
+        if not gone:
+            return
+        with self.store.begin() as conn:
+            for row in gone:
+                conn.execute(delete(tags).where(tags.c.account_id == row.account_id, tags.c.region == row.region,
+                                                tags.c.resource_id == row.instance_id))
+            conn.execute(delete(ec2_instances).where(old))
 
     def _step(self, row) -> None:
         body = json.loads(row.body)

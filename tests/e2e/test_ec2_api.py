@@ -1,6 +1,9 @@
 """EC2 AMIs, instance types and the RunInstances refusals, through boto3; nothing boots here
 (tests/integration/test_ec2_instances.py boots VMs)."""
 
+import json
+import time
+
 import pytest
 from botocore.exceptions import ClientError
 
@@ -46,3 +49,34 @@ def test_run_instances_refusals(ec2):
     assert code(ec2.describe_instances, InstanceIds=["i-0123456789abcdef0"]) == "InvalidInstanceID.NotFound"
     assert code(ec2.terminate_instances, InstanceIds=["i-0123456789abcdef0"]) == "InvalidInstanceID.NotFound"
     assert code(ec2.get_console_output, InstanceId="i-0123456789abcdef0") == "InvalidInstanceID.NotFound"
+
+
+def test_terminated_instances_are_forgotten_after_an_hour(server):
+    """Rows as the instance controller leaves them, one terminated 61 minutes ago and one
+    just now: the first goes, with its tags; the second stays visible."""
+    from datetime import datetime, timedelta, timezone
+
+    from cloudlet.store import Store
+    from cloudlet.store.schema import ec2_instances, tags
+
+    key, secret = server.new_account("forgetful")  # its instances are seen by no other test
+    ec2 = server.client("ec2", key=key, secret=secret)
+    account = server.client("sts", key=key, secret=secret).get_caller_identity()["Account"]
+    store = Store(server.data_dir / "state.db")
+    now = datetime.now(timezone.utc)
+    with store.scoped(account, "us-east-1") as db:
+        for iid, when in (("i-0000000000000000a", now - timedelta(minutes=61)), ("i-0000000000000000b", now)):
+            body = {"InstanceId": iid, "State": {"Code": 48, "Name": "terminated"}, "InstanceType": "t3.nano",
+                    "ImageId": "ami-0123456789abcdef0", "Placement": {"AvailabilityZone": "us-east-1a"},
+                    "SubnetId": "subnet-0", "VpcId": "vpc-0", "_run": {"reservation": "r-0123456789abcdef0"}}
+            db.insert(ec2_instances, instance_id=iid, desired="terminated", state="terminated",
+                      body=json.dumps(body), updated_at=when.isoformat())
+            db.insert(tags, resource_id=iid, key="Name", resource_type="instance", value="old")
+    deadline = time.monotonic() + 10
+    while len(ids := [i["InstanceId"] for r in ec2.describe_instances()["Reservations"] for i in r["Instances"]]) > 1:
+        assert time.monotonic() < deadline, ids
+        time.sleep(0.1)
+    assert ids == ["i-0000000000000000b"]
+    assert [t["ResourceId"] for t in ec2.describe_tags()["Tags"] if t["ResourceId"].startswith("i-0")] == \
+        ["i-0000000000000000b"]
+    store.close()
