@@ -80,3 +80,8 @@ def test_terminated_instances_are_forgotten_after_an_hour(server):
     assert [t["ResourceId"] for t in ec2.describe_tags()["Tags"] if t["ResourceId"].startswith("i-0")] == \
         ["i-0000000000000000b"]
     store.close()
+
+
+def test_missing_image_and_zone(ec2):
+    assert code(ec2.run_instances, InstanceType="t3.micro", MinCount=1, MaxCount=1) == "MissingParameter"
+    assert code(ec2.create_volume, Size=1) == "MissingParameter"

@@ -80,6 +80,8 @@ def _mappings(requested: list[dict], image_size: int) -> dict[str, dict]:
 class Instances:
     def run_instances(self, ctx, request):
         lo, hi = request["MinCount"], request["MaxCount"]
+        if not request.get("ImageId"):  # launch templates, which could name it, are not here
+            raise AWSError("MissingParameter", "The request must contain the parameter ImageId")
         if lo < 1 or hi < lo:
             raise AWSError("InvalidParameterValue", "MinCount must be at least 1 and at most MaxCount.")
         kind = request.get("InstanceType") or "m1.small"

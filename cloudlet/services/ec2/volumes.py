@@ -86,9 +86,14 @@ def save(db, row: dict, body: dict, **values) -> None:
 
 class Volumes:
     def create_volume(self, ctx, request):
-        zone, kind = request["AvailabilityZone"], request.get("VolumeType") or "gp2"
-        if zone not in {z["ZoneName"] for z in zones(ctx.region)}:
-            raise AWSError("InvalidZone.NotFound", f"The zone '{zone}' does not exist.")
+        kind = request.get("VolumeType") or "gp2"
+        by_id = {z["ZoneId"]: z["ZoneName"] for z in zones(ctx.region)}
+        zone = request.get("AvailabilityZone") or by_id.get(request.get("AvailabilityZoneId"), "")
+        if not request.get("AvailabilityZone") and not request.get("AvailabilityZoneId"):
+            raise AWSError("MissingParameter", "The request must contain the parameter availabilityZone")
+        if zone not in by_id.values():
+            raise AWSError("InvalidZone.NotFound", f"The zone '{zone or request['AvailabilityZoneId']}' does not "
+                           "exist.")
         if request.get("Encrypted") or request.get("KmsKeyId"):
             raise AWSError("UnsupportedOperation", "cloudlet does not encrypt EBS volumes.")
         snapshot_id = request.get("SnapshotId")
