@@ -203,7 +203,7 @@ class InstanceController(Loop):
             except NetworkError as e:
                 if "already exists" not in str(e):  # a task or another instance made it just now
                     raise
-        tap = network.connect_tap(vm_id, vm_id, subnet)
+        tap = network.connect_tap(vm_id, vm_id, subnet, body["_run"].get("address"))
         network.serve_guests(IMDS_ADDRESS, 80, "127.0.0.1", self.port)
         body.update(PrivateIpAddress=tap.ip, NetworkInterfaces=[{
             "NetworkInterfaceId": "eni-" + vm_id[2:], "SubnetId": subnet, "VpcId": body["VpcId"],

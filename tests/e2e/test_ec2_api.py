@@ -46,6 +46,14 @@ def test_run_instances_refusals(ec2):
                 KeyName="no-such-key") == "InvalidKeyPair.NotFound"
     assert code(ec2.run_instances, ImageId=ami, InstanceType="r5.2xlarge", MinCount=20, MaxCount=20) == \
         "InsufficientInstanceCapacity"
+    subnet = ec2.describe_subnets(Filters=[{"Name": "availability-zone", "Values": ["us-east-1a"]}])["Subnets"][0]
+    network = subnet["CidrBlock"].split("/")[0]  # AWS reserves it and the next three
+    inside = network.rsplit(".", 1)[0] + ".10"
+    for address, count, expected in (("192.0.2.10", 1, "InvalidParameterValue"), (network, 1, "InvalidParameterValue"),
+                                     ("not-an-address", 1, "InvalidParameterValue"),
+                                     (inside, 2, "InvalidParameterCombination")):
+        assert code(ec2.run_instances, ImageId=ami, InstanceType="t3.micro", MinCount=count, MaxCount=count,
+                    SubnetId=subnet["SubnetId"], PrivateIpAddress=address) == expected, address
     assert code(ec2.describe_instances, InstanceIds=["i-0123456789abcdef0"]) == "InvalidInstanceID.NotFound"
     assert code(ec2.terminate_instances, InstanceIds=["i-0123456789abcdef0"]) == "InvalidInstanceID.NotFound"
     assert code(ec2.get_console_output, InstanceId="i-0123456789abcdef0") == "InvalidInstanceID.NotFound"

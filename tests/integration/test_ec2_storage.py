@@ -152,7 +152,8 @@ print(peer[0], conn.recv(100).decode().strip(), flush=True)
 def test_outbound_nat_and_metadata_options(server, ec2, key):
     """An 'outside' network namespace behind a veth stands in for the internet: what the
     instance sends there arrives from the host's address, not the instance's. IMDSv2 can be
-    required (the guest agent still gets its key) and tags shown."""
+    required (the guest agent still gets its key) and tags shown. The instance has the
+    address it asked for, in another zone's subnet."""
     subprocess.run(["ip", "netns", "add", "cl-outside"], check=True)
     try:
         for cmd in (["ip", "link", "add", "cl-out0", "type", "veth", "peer", "name", "cl-out1", "netns", "cl-outside"],
@@ -166,12 +167,18 @@ def test_outbound_nat_and_metadata_options(server, ec2, key):
             assert listener.stdout.readline() == "listening\n"
             ami = ec2.describe_images(Owners=["amazon"], Filters=[{"Name": "name", "Values": ["cloudlet-busybox"]}])[
                 "Images"][0]["ImageId"]
+            subnet = ec2.describe_subnets(Filters=[{"Name": "availability-zone", "Values": ["us-east-1b"]}])[
+                "Subnets"][0]
+            address = subnet["CidrBlock"].split("/")[0].rsplit(".", 1)[0] + ".42"
             iid = ec2.run_instances(  # IMDSv2 only: the guest agent asks with a token
                 ImageId=ami, InstanceType="t3.nano", MinCount=1, MaxCount=1, KeyName="storage",
+                SubnetId=subnet["SubnetId"], PrivateIpAddress=address,
                 MetadataOptions={"HttpTokens": "required", "InstanceMetadataTags": "enabled"},
                 TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "role", "Value": "nat"}]}],
             )["Instances"][0]["InstanceId"]
             ec2.get_waiter("instance_running").wait(InstanceIds=[iid], WaiterConfig=WAIT)
+            described = ec2.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]
+            assert described["PrivateIpAddress"] == address and described["SubnetId"] == subnet["SubnetId"]
             ssh(server, key, iid, "echo from-the-vm | nc -w 3 198.51.100.2 9000")
             assert listener.stdout.readline() == "198.51.100.1 from-the-vm\n"
             assert ssh(server, key, iid, "wget -q -O - http://169.254.169.254/latest/meta-data/instance-id; "

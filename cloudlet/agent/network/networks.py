@@ -203,9 +203,10 @@ class Networks:
         net = self._default() if endpoint["network"] == DEFAULT else data["networks"].get(endpoint["network"])
         return self._attachment(cid, endpoint, net) if net else None
 
-    def connect_tap(self, key: str, name: str, network: str) -> Tap:
+    def connect_tap(self, key: str, name: str, network: str, address: str | None = None) -> Tap:
         """A tap device on the network's bridge, for a VM, with an address of the network
-        for the VM to take (the VM configures it: the host only plugs the cable)."""
+        (the one asked for, if free) for the VM to take (the VM configures it: the host only
+        plugs the cable)."""
         with self.state.locked() as data:
             net = self._default() if network == DEFAULT else data["networks"].get(network)
             if net is None:
@@ -214,7 +215,10 @@ class Networks:
             if found is None:
                 self._ensure_bridge(net)
                 taken = {e["ip"] for e in data["endpoints"].values() if e["network"] == network}
-                found = {"network": network, "ip": allocate(net["subnet"], taken), "name": name, "aliases": [],
+                if address and (address in taken or address == gateway(net["subnet"])):
+                    raise NetworkError(f"address {address} is in use on network {network}")
+                found = {"network": network, "ip": address or allocate(net["subnet"], taken), "name": name,
+                         "aliases": [],
                          "tap": f"t{key.replace('-', '')[-12:]}", "ports": [], "owner": "vm"}
                 if link_exists(found["tap"]):  # left by a connect killed before it was recorded
                     ip("link", "del", found["tap"], check=False)

@@ -5,6 +5,7 @@ terminate only ask; DescribeInstances and GetConsoleOutput read what is recorded
 from __future__ import annotations
 
 import base64
+import ipaddress
 import json
 from datetime import datetime, timezone
 
@@ -77,6 +78,28 @@ def _mappings(requested: list[dict], image_size: int) -> dict[str, dict]:
     return out
 
 
+def _check_address(db, address: str | None, cidr: str, lo: int, hi: int) -> str | None:
+    """A private address asked for: in the subnet, not one AWS reserves, not in use."""
+    if not address:
+        return None
+    if lo > 1 or hi > 1:
+        raise AWSError("InvalidParameterCombination", "Cannot specify a private IP address when launching more "
+                       "than one instance.")
+    try:
+        wanted, net = ipaddress.ip_address(address), ipaddress.ip_network(cidr)
+    except ValueError:
+        raise AWSError("InvalidParameterValue", f"Invalid value '{address}' for privateIpAddress.") from None
+    if wanted not in net:
+        raise AWSError("InvalidParameterValue", f"Address {address} does not fall within the subnet's address range")
+    if int(wanted) - int(net.network_address) < 4 or wanted == net.broadcast_address:
+        raise AWSError("InvalidParameterValue", f"Address {address} is reserved by AWS in subnet {cidr}")
+    for row in db.select(table, table.c.state != "terminated"):
+        body = json.loads(row["body"])
+        if address in (body.get("PrivateIpAddress"), body["_run"].get("address")):
+            raise AWSError("InvalidIPAddress.InUse", f"Address {address} is in use.")
+    return address
+
+
 class Instances:
     def run_instances(self, ctx, request):
         lo, hi = request["MinCount"], request["MaxCount"]
@@ -110,6 +133,7 @@ class Instances:
             subnet = find_subnet(db, request["SubnetId"], self.config.vpc_pool) if request.get("SubnetId") else \
                 db.select(subnets, subnets.c.vpc_id == default_vpc(db, self.config.vpc_pool)["vpc_id"],
                           order_by=subnets.c.zone)[0]
+            address = _check_address(db, request.get("PrivateIpAddress"), subnet["cidr"], lo, hi)
             bodies = []
             for index in range(count):
                 instance_id = ids.resource_id("i")
@@ -125,7 +149,7 @@ class Instances:
                                                                                else 1},
                     "MetadataOptions": options, "KeyName": request.get("KeyName"), "Tags": [], "ProductCodes": [], "BlockDeviceMappings": [],
                     "_run": {"vcpus": vcpus, "memory": memory, "user_data": user_data, "cidr": subnet["cidr"],
-                             "instance_store_gib": instance_types.STORE_GB.get(kind, 0),
+                             "instance_store_gib": instance_types.STORE_GB.get(kind, 0), "address": address,
                              "reservation": reservation, "disable_api_termination":
                              bool(request.get("DisableApiTermination"))},
                 }
