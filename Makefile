@@ -18,7 +18,9 @@ $(STAMP): pyproject.toml
 deps: $(STAMP)
 	$(BIN)/cloudlet setup --yes
 
+# the built-in AMIs are made before the first RunInstances would have to wait for them
 up: deps
+	$(BIN)/cloudlet setup --amis
 	$(BIN)/cloudlet up
 
 # CLOUDLET_REQUIRE_ALL turns a skip for a missing host capability into a failure:

@@ -23,6 +23,11 @@ def default_data_dir() -> Path:
     return Path.home() / ".local/share/cloudlet"
 
 
+def boot_dir(data_dir: Path) -> Path:
+    """What VMs boot: the kernel, its initramfs and the built-in AMIs' root disks."""
+    return Path(data_dir) / "boot"
+
+
 def engine_dir(data_dir: Path) -> Path:
     """The container engine's state: images (with the content store the registry shares),
     containers, networks."""

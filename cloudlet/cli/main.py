@@ -42,11 +42,19 @@ def up(host, port, data_dir, regions, no_profile, lifecycle_interval, cluster, v
 @click.option("--yes", is_flag=True, help="Install missing Debian packages without asking.")
 @click.option("--registry", default="127.0.0.1:4566", show_default=True,
               help="Address of the registry podman and skopeo may use without TLS.")
-def setup(yes, registry):
+@click.option("--amis", is_flag=True, help="Also make the built-in AMIs (Debian's kernel, mmdebstrap: ~1 min once).")
+@click.option("--data-dir", type=click.Path(file_okay=False),
+              help="Where `cloudlet up` keeps its state; the AMIs go in its boot/ [default: /var/lib/cloudlet as root].")
+def setup(yes, registry, amis, data_dir):
     """Check the host programs cloudlet drives and apt-install the missing ones."""
-    from cloudlet.cli.setup import run
+    from cloudlet.cli.setup import build_amis, run
 
-    raise SystemExit(run(assume_yes=yes, registry=registry))
+    status = run(assume_yes=yes, registry=registry)
+    if status == 0 and amis:
+        from cloudlet.config import default_data_dir
+
+        build_amis(data_dir or default_data_dir())
+    raise SystemExit(status)
 
 
 @cli.group()

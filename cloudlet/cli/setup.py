@@ -33,6 +33,26 @@ def cgroup_mode() -> str:
     return "v1"
 
 
+def build_amis(data_dir) -> None:
+    """The kernel, its initramfs and the built-in AMIs' root disks, so that the first
+    RunInstances does not wait for them (each is made once, then found)."""
+    import time
+
+    from cloudlet.bootstrap import amis, kernel
+    from cloudlet.config import boot_dir
+
+    boot = boot_dir(data_dir)
+    boot.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    vmlinux = kernel.kernel(boot)
+    kernel.busybox_initramfs(vmlinux)
+    click.echo(f"  kernel               {vmlinux} ({time.monotonic() - started:.1f} s)")
+    for name in amis.DESCRIPTIONS:
+        started = time.monotonic()
+        disk = amis.root_disk(boot, name)
+        click.echo(f"  AMI {'cloudlet-' + name:<16} {disk} ({time.monotonic() - started:.1f} s)")
+
+
 def run(assume_yes: bool, registry: str = "127.0.0.1:4566") -> int:
     missing = missing_packages()
     if missing:

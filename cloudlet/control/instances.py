@@ -22,7 +22,7 @@ from sqlalchemy import delete, select, update
 from cloudlet.agent.engine import Engine
 from cloudlet.agent.network import NetworkError
 from cloudlet.agent.vms import Disk, Disks, VMError, VMs
-from cloudlet.config import engine_dir
+from cloudlet.config import boot_dir, engine_dir
 from cloudlet.store.schema import ec2_instances, ec2_snapshots, ec2_volumes, tags
 
 from .loop import Loop
@@ -52,7 +52,7 @@ class InstanceController(Loop):
         self.volumes = VolumeController(store, data_dir, self.vms, made=self.wake)
         self.instance_store = Disks(Path(data_dir) / "ebs" / "ephemeral")  # wiped at every stop
         self.engine = Engine(engine_dir(Path(data_dir)))  # its networks: VMs plug into subnets' bridges
-        self.boot_dir = Path(data_dir) / "boot"  # kernels and initramfs, made on first use
+        self.boot_dir = boot_dir(data_dir)  # made on first use, unless `cloudlet setup --amis` made it
         self._lock = threading.Lock()
         self._boot_files = None  # (vmlinux, initramfs): the kernel apt has when the first instance boots
         self.start("instance-controller", POLL)

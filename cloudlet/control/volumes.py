@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from cloudlet.agent.vms import Disk, Disks, VMError, VMs
 from cloudlet.agent.vms.qmp import QMPError
 from cloudlet.bootstrap import amis
+from cloudlet.config import boot_dir
 from cloudlet.store.schema import ec2_images, ec2_instances, ec2_snapshots, ec2_volumes
 
 from .loop import Loop
@@ -42,7 +43,7 @@ class VolumeController(Loop):
         self.made = made  # called when a volume is made: an instance may be waiting to boot from it
         self.volumes = Disks(Path(data_dir) / "ebs" / "volumes")
         self.snapshots = Disks(Path(data_dir) / "ebs" / "snapshots")
-        self.boot_dir = Path(data_dir) / "boot"
+        self.boot_dir = boot_dir(data_dir)
         self._detaching: set[str] = set()  # unplugs under way (the guest takes seconds)
         for partial in [*self.volumes.root.glob("*.partial"), *self.snapshots.root.glob("*.partial")]:
             partial.unlink()  # a copy a crash cut short
