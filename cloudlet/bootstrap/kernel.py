@@ -22,12 +22,13 @@ KERNEL_PACKAGE = "linux-image-cloud-amd64"
 ELF = b"\x7fELF"
 # Loaded in this order: each needs the ones before it (virtio_ring before virtio, too).
 # virtio_pci: volumes attached while the VM runs are PCIe hot-plugged; button and evdev:
-# the ACPI power button, which a stop presses so the guest shuts down cleanly.
+# the ACPI power button, which a stop presses so the guest shuts down cleanly; virtio_balloon:
+# the guest hands the memory it frees back to the host (free page reporting).
 MODULES = ["drivers/virtio/virtio_ring.ko", "drivers/virtio/virtio.ko", "drivers/virtio/virtio_mmio.ko",
            "drivers/virtio/virtio_pci_legacy_dev.ko", "drivers/virtio/virtio_pci_modern_dev.ko",
            "drivers/virtio/virtio_pci.ko", "net/core/failover.ko", "drivers/net/net_failover.ko",
            "drivers/net/virtio_net.ko", "drivers/block/virtio_blk.ko", "drivers/acpi/button.ko",
-           "drivers/input/evdev.ko"]
+           "drivers/input/evdev.ko", "drivers/virtio/virtio_balloon.ko"]
 
 
 class KernelError(RuntimeError):

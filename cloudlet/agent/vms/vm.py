@@ -122,6 +122,8 @@ class VMs:
                      "-device", "virtio-net-device,netdev=net0"]
         if vm.accel == "kvm":
             args += ["-cpu", "host"]
+        # memory the guest frees goes back to the host, so an idle VM costs what it uses
+        args += ["-device", "virtio-balloon-device,free-page-reporting=on"]
         for disk in disks:
             args += disk.args("virtio-blk-device")
         for n in range(SLOTS):
