@@ -7,7 +7,8 @@ import subprocess
 import time
 
 import pytest
-from botocore.exceptions import ClientError
+
+from tests.e2e.errors import code
 
 WAIT = {"Delay": 0.2, "MaxAttempts": 150}
 
@@ -15,12 +16,6 @@ WAIT = {"Delay": 0.2, "MaxAttempts": 150}
 @pytest.fixture(scope="module")
 def ec2(server):
     return server.client("ec2")
-
-
-def code(call, **kw) -> str:
-    with pytest.raises(ClientError) as err:
-        call(**kw)
-    return err.value.response["Error"]["Code"]
 
 
 def virtual_gib(path) -> float:

@@ -5,18 +5,13 @@ import json
 import time
 
 import pytest
-from botocore.exceptions import ClientError
+
+from tests.e2e.errors import code
 
 
 @pytest.fixture(scope="module")
 def ec2(server):
     return server.client("ec2")
-
-
-def code(call, **kw) -> str:
-    with pytest.raises(ClientError) as err:
-        call(**kw)
-    return err.value.response["Error"]["Code"]
 
 
 def test_builtin_amis_and_instance_types(ec2):

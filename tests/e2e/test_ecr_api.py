@@ -9,8 +9,8 @@ import time
 import urllib.request
 
 import pytest
-from botocore.exceptions import ClientError
 
+from tests.e2e.errors import code
 from tests.e2e.registry_http import OCI_CONFIG, OCI_MANIFEST, V2, digest
 
 
@@ -25,12 +25,6 @@ def repo(ecr):
     ecr.create_repository(repositoryName=name)
     yield name
     ecr.delete_repository(repositoryName=name, force=True)
-
-
-def code(call, *args, **kw) -> str:
-    with pytest.raises(ClientError) as err:
-        call(*args, **kw)
-    return err.value.response["Error"]["Code"]
 
 
 def upload_layer(ecr, repo: str, data: bytes, part: int = 4) -> str:

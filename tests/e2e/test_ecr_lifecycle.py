@@ -5,8 +5,8 @@ import json
 import time
 
 import pytest
-from botocore.exceptions import ClientError
 
+from tests.e2e.errors import code
 from tests.e2e.registry_http import V2
 from tests.e2e.server import Server
 
@@ -21,12 +21,6 @@ def quick(tmp_path_factory):
     srv = Server(tmp_path_factory.mktemp("lifecycle"), args=("--lifecycle-interval", "0.5")).start()
     yield srv
     srv.stop()
-
-
-def code(call, **kw) -> str:
-    with pytest.raises(ClientError) as err:
-        call(**kw)
-    return err.value.response["Error"]["Code"]
 
 
 def test_preview_then_the_job_expires(quick):

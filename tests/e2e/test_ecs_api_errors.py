@@ -2,7 +2,8 @@
 AWS's error codes, and what is recorded for a service of no tasks."""
 
 import pytest
-from botocore.exceptions import ClientError
+
+from tests.e2e.errors import code
 
 DEFINITION = {"family": "quiet", "containerDefinitions": [{"name": "web", "image": "busybox", "memory": 64}],
               "requiresCompatibilities": ["FARGATE"], "networkMode": "awsvpc", "memory": "512", "cpu": "256"}
@@ -20,12 +21,6 @@ def ecs(server):
 def network(server):
     subnet = server.client("ec2").describe_subnets()["Subnets"][0]["SubnetId"]
     return {"awsvpcConfiguration": {"subnets": [subnet]}}
-
-
-def code(call, **kw) -> str:
-    with pytest.raises(ClientError) as err:
-        call(**kw)
-    return err.value.response["Error"]["Code"]
 
 
 def test_service_lifecycle_without_tasks(ecs, network):

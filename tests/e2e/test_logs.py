@@ -6,18 +6,13 @@ import json
 import time
 
 import pytest
-from botocore.exceptions import ClientError
+
+from tests.e2e.errors import code
 
 
 @pytest.fixture(scope="module")
 def logs(server):
     return server.client("logs")
-
-
-def code(call, **kw) -> str:
-    with pytest.raises(ClientError) as err:
-        call(**kw)
-    return err.value.response["Error"]["Code"]
 
 
 def test_groups_streams_and_events(server, logs):
