@@ -2,6 +2,7 @@
 
 import secrets
 import string
+from datetime import datetime, timezone
 
 _UPPER_ALNUM = string.ascii_uppercase + string.digits
 
@@ -37,3 +38,8 @@ def request_id() -> str:
 
 def arn(service: str, region: str, account: str, resource: str) -> str:
     return f"arn:aws:{service}:{region}:{account}:{resource}"
+
+
+def now() -> str:
+    """The current time as AWS's APIs write it (ISO 8601, UTC)."""
+    return datetime.now(timezone.utc).isoformat()

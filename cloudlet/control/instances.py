@@ -23,6 +23,7 @@ from cloudlet.agent.engine import Engine
 from cloudlet.agent.network import NetworkError
 from cloudlet.agent.vms import Disk, Disks, VMError, VMs
 from cloudlet.config import boot_dir, engine_dir
+from cloudlet.ids import now
 from cloudlet.store.schema import ec2_instances, ec2_snapshots, ec2_volumes, tags
 
 from .loop import Loop
@@ -38,10 +39,6 @@ _CODES = {"pending": 0, "running": 16, "shutting-down": 32, "terminated": 48, "s
 
 def _ephemeral(instance_id: str) -> str:
     return "eph-" + instance_id[2:]
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat()
 
 
 class InstanceController(Loop):
@@ -112,7 +109,7 @@ class InstanceController(Loop):
             if self._exists(vm_id):
                 self.vms.stop(vm_id, force=body["_run"].get("force_stop", False))
             self.instance_store.remove(_ephemeral(vm_id))
-            self._set(row, "stopped", body, StateTransitionReason=f"User initiated ({_now()})")
+            self._set(row, "stopped", body, StateTransitionReason=f"User initiated ({now()})")
         elif row.desired == "terminated":
             if self._exists(vm_id):
                 self.vms.remove(vm_id)
@@ -190,7 +187,7 @@ class InstanceController(Loop):
                 else:
                     body.update(State="available", Attachments=[])
                     db.update(ec2_volumes, ec2_volumes.c.volume_id == volume["volume_id"], state="available",
-                              instance_id=None, body=json.dumps(body), updated_at=_now())
+                              instance_id=None, body=json.dumps(body), updated_at=now())
         self.volumes.wake()
 
     def _plug(self, vm_id: str, body: dict):
@@ -217,5 +214,5 @@ class InstanceController(Loop):
             conn.execute(update(ec2_instances).where(
                 ec2_instances.c.account_id == row.account_id, ec2_instances.c.region == row.region,
                 ec2_instances.c.instance_id == row.instance_id, ec2_instances.c.desired == row.desired,
-            ).values(state=state, body=json.dumps(body), updated_at=_now(),
+            ).values(state=state, body=json.dumps(body), updated_at=now(),
                      **({"desired": desired} if desired else {})))

@@ -5,13 +5,9 @@ from __future__ import annotations
 
 import json
 import secrets
-from datetime import datetime, timezone
 
+from cloudlet.ids import now
 from cloudlet.store.schema import ecs_tasks
-
-
-def now() -> str:
-    return datetime.now(timezone.utc).isoformat()
 
 
 class TaskFailed(Exception):

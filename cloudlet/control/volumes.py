@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlalchemy import select, update
@@ -20,16 +19,13 @@ from cloudlet.agent.vms import Disk, Disks, VMError, VMs
 from cloudlet.agent.vms.qmp import QMPError
 from cloudlet.bootstrap import amis
 from cloudlet.config import boot_dir
+from cloudlet.ids import now
 from cloudlet.store.schema import ec2_images, ec2_instances, ec2_snapshots, ec2_volumes
 
 from .loop import Loop
 
 POLL = 0.5
 ROOT_DEVICE = "/dev/xvda"  # where the root volume is attached, as on AWS's Xen-era AMIs
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat()
 
 
 def _key(row) -> tuple:
@@ -60,7 +56,7 @@ class VolumeController(Loop):
             conn.execute(update(table).where(
                 table.c.account_id == row.account_id, table.c.region == row.region,
                 key_column == getattr(row, key_column.name), table.c.updated_at == row.updated_at,
-            ).values(body=json.dumps(body), updated_at=_now(), **values))
+            ).values(body=json.dumps(body), updated_at=now(), **values))
 
     def root_disk(self, name: str) -> Path:
         return amis.root_disk(self.boot_dir, name)

@@ -7,7 +7,6 @@ import json
 import threading
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import BinaryIO
 
@@ -16,8 +15,9 @@ from sqlalchemy import select, union
 from cloudlet.agent.content import ContentError, ContentStore, DigestMismatch, Ingest, digests
 from cloudlet.agent.engine import image_store
 from cloudlet.agent.images import oci
-from cloudlet.config import engine_dir
 from cloudlet.agent.images.errors import InvalidManifest
+from cloudlet.config import engine_dir
+from cloudlet.ids import now
 from cloudlet.store import Store
 from cloudlet.store.schema import ecr_blobs, ecr_images, ecr_repositories, ecr_scans, ecr_tags, ecr_uploads
 
@@ -27,10 +27,6 @@ from .keys import Keys
 
 HOLDER = "registry"  # the content store's holder file that keeps our blobs alive
 MANIFEST_TYPES = oci.MANIFEST_TYPES + oci.INDEX_TYPES
-
-
-def now() -> str:
-    return datetime.now(timezone.utc).isoformat()
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from datetime import datetime, timezone
 
 from cloudlet import ids
 from cloudlet.bootstrap.amis import DESCRIPTIONS, ROOT_GIB
 from cloudlet.edge.errors import AWSError
+from cloudlet.ids import now
 from cloudlet.services.common import filters, tags
 from cloudlet.store.schema import ec2_images as table
 from cloudlet.store.schema import ec2_instances, ec2_volumes
@@ -28,10 +28,6 @@ def _exists(db, image_id: str) -> bool:
 
 
 tags.register(tags.ResourceKind("ami", "image", _exists, "InvalidAMIID.NotFound"))
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat()
 
 
 def image_id(region: str, name: str) -> str:
@@ -54,7 +50,7 @@ def _body(image: str, name: str, owner: str, description: str, mappings: list[di
             **({"ImageOwnerAlias": alias} if alias else {}), "Public": alias is not None, "Architecture": "x86_64",
             "ImageType": "machine", "RootDeviceType": "ebs", "RootDeviceName": volumes.ROOT_DEVICE,
             "VirtualizationType": "hvm", "Hypervisor": "xen", "EnaSupport": True, "BootMode": "uefi-preferred",
-            "PlatformDetails": "Linux/UNIX", "UsageOperation": "RunInstances", "CreationDate": _now(),
+            "PlatformDetails": "Linux/UNIX", "UsageOperation": "RunInstances", "CreationDate": now(),
             "ImageLocation": f"{alias or owner}/{name}", "BlockDeviceMappings": mappings}
 
 
@@ -99,7 +95,7 @@ def _record(db, ctx, name: str, description: str, snapshot_ids: list[str], size:
     image = ids.resource_id("ami")
     body = {**_body(image, name, ctx.account_id, description, _root_mapping(size, snapshot_ids[0]), "pending"),
             **extra, "_snapshots": snapshot_ids}
-    db.insert(table, image_id=image, name=name, state="pending", body=json.dumps(body), updated_at=_now())
+    db.insert(table, image_id=image, name=name, state="pending", body=json.dumps(body), updated_at=now())
     return image
 
 
@@ -244,5 +240,5 @@ class Images:
                 raise AWSError("AuthFailure", f"Not authorized for image:{request['ImageId']}")
             if description is not None:
                 body["Description"] = description
-                db.update(table, table.c.image_id == row["image_id"], body=json.dumps(body), updated_at=_now())
+                db.update(table, table.c.image_id == row["image_id"], body=json.dumps(body), updated_at=now())
         return {}

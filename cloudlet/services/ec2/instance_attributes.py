@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime, timezone
 
 from cloudlet.edge.errors import AWSError
+from cloudlet.ids import now
 from cloudlet.store.schema import ec2_instances as table
 
 from . import instance_types
@@ -15,10 +15,6 @@ from .metadata import options_of
 
 _CHOICES = {"HttpTokens": ("optional", "required"), "HttpEndpoint": ("enabled", "disabled"),
             "InstanceMetadataTags": ("enabled", "disabled"), "HttpProtocolIpv6": ("enabled", "disabled")}
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat()
 
 
 def metadata_options(requested: dict | None, current: dict | None = None) -> dict:
@@ -53,7 +49,7 @@ class InstanceAttributes:
             protection = (request.get("DisableApiTermination") or {}).get("Value")
             if protection is not None:
                 body["_run"]["disable_api_termination"] = bool(protection)
-            db.update(table, table.c.instance_id == iid, body=json.dumps(body), updated_at=_now())
+            db.update(table, table.c.instance_id == iid, body=json.dumps(body), updated_at=now())
         return {}
 
     def describe_instance_attribute(self, ctx, request):
@@ -75,5 +71,5 @@ class InstanceAttributes:
         with ctx.write() as db:
             body = json.loads(self._rows(db, [iid])[0]["body"])
             body["MetadataOptions"] = metadata_options(request, body.get("MetadataOptions"))
-            db.update(table, table.c.instance_id == iid, body=json.dumps(body), updated_at=_now())
+            db.update(table, table.c.instance_id == iid, body=json.dumps(body), updated_at=now())
         return {"InstanceId": iid, "InstanceMetadataOptions": body["MetadataOptions"]}

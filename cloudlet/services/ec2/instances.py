@@ -7,10 +7,10 @@ from __future__ import annotations
 import base64
 import ipaddress
 import json
-from datetime import datetime, timezone
 
 from cloudlet import ids
 from cloudlet.edge.errors import AWSError
+from cloudlet.ids import now
 from cloudlet.services.common import filters, tags
 from cloudlet.store.schema import ec2_instances as table
 from cloudlet.store.schema import key_pairs, subnets
@@ -36,10 +36,6 @@ def state(name: str) -> dict:
 
 def public(body: dict) -> dict:
     return {k: v for k, v in body.items() if not k.startswith("_")}
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat()
 
 
 def _block_devices(body: dict, attachments: list[dict]) -> dict:
@@ -139,7 +135,7 @@ class Instances:
                 instance_id = ids.resource_id("i")
                 body = {
                     "InstanceId": instance_id, "ImageId": request["ImageId"], "InstanceType": kind,
-                    "State": state("pending"), "LaunchTime": _now(), "AmiLaunchIndex": index,
+                    "State": state("pending"), "LaunchTime": now(), "AmiLaunchIndex": index,
                     "Placement": {"AvailabilityZone": subnet["zone"], "Tenancy": "default"},
                     "SubnetId": subnet["subnet_id"], "VpcId": subnet["vpc_id"], "Architecture": "x86_64",
                     "RootDeviceType": "ebs", "RootDeviceName": "/dev/xvda", "VirtualizationType": "hvm",
@@ -157,7 +153,7 @@ class Instances:
                                                     allowed=("instance", "volume", "network-interface"))
                 body["Tags"] = tags.to_pairs(applied)
                 db.insert(table, instance_id=instance_id, desired="running", state="pending", body=json.dumps(body),
-                          updated_at=_now())
+                          updated_at=now())
                 for device, ebs in mappings.items():
                     source = root_source if device == volumes.ROOT_DEVICE else \
                         {"snapshot": ebs["SnapshotId"]} if ebs.get("SnapshotId") else None
@@ -239,9 +235,9 @@ class Instances:
                 body["_run"]["force_stop"] = bool(force)
                 if transition:
                     body["State"] = state(transition)
-                    body["StateTransitionReason"] = f"User initiated ({_now()})"
+                    body["StateTransitionReason"] = f"User initiated ({now()})"
                 db.update(table, table.c.instance_id == r["instance_id"], desired=desired,
-                          state=transition or r["state"], body=json.dumps(body), updated_at=_now())
+                          state=transition or r["state"], body=json.dumps(body), updated_at=now())
                 changes.append({"InstanceId": r["instance_id"], "CurrentState": body["State"],
                                 "PreviousState": before})
         self.controller.wake()
@@ -283,7 +279,7 @@ class Instances:
         with ctx.read() as db:
             self._rows(db, [request["InstanceId"]])
         text = self.controller.console(request["InstanceId"])
-        out = {"InstanceId": request["InstanceId"], "Timestamp": _now()}
+        out = {"InstanceId": request["InstanceId"], "Timestamp": now()}
         if text:
             out["Output"] = base64.b64encode(text[-64 * 1024:].encode()).decode()  # AWS keeps the last 64 KB
         return out

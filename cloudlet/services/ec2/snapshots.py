@@ -4,10 +4,10 @@ copied the volume's file, completed after), the root disks of AMIs made by accou
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 
 from cloudlet import ids
 from cloudlet.edge.errors import AWSError
+from cloudlet.ids import now
 from cloudlet.services.common import filters, tags
 from cloudlet.store.schema import ec2_images
 from cloudlet.store.schema import ec2_snapshots as table
@@ -22,20 +22,16 @@ def _exists(db, snapshot_id: str) -> bool:
 tags.register(tags.ResourceKind("snap", "snapshot", _exists, "InvalidSnapshot.NotFound"))
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat()
-
-
 def new_snapshot(db, account_id: str, source: dict, size: int, volume_id: str, description: str = "",
                  wait_reboot: bool = False) -> dict:
     """Record a snapshot the controllers will copy: source is {"volume": id},
     {"snapshot": [region, id]} or {"base": AMI name}. wait_reboot: the instance controller
     copies it while it restarts the instance (CreateImage without NoReboot)."""
     snapshot_id = ids.resource_id("snap")
-    body = {"SnapshotId": snapshot_id, "VolumeId": volume_id, "State": "pending", "StartTime": _now(),
+    body = {"SnapshotId": snapshot_id, "VolumeId": volume_id, "State": "pending", "StartTime": now(),
             "Progress": "", "OwnerId": account_id, "Description": description, "VolumeSize": size,
             "Encrypted": False, "StorageTier": "standard", "_source": source, "_wait_reboot": wait_reboot}
-    db.insert(table, snapshot_id=snapshot_id, state="pending", body=json.dumps(body), updated_at=_now())
+    db.insert(table, snapshot_id=snapshot_id, state="pending", body=json.dumps(body), updated_at=now())
     return body
 
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
 
 from cloudlet import ids
 from cloudlet.config import zones
 from cloudlet.control.volumes import ROOT_DEVICE
 from cloudlet.edge.errors import AWSError
+from cloudlet.ids import now
 from cloudlet.services.common import filters, tags
 from cloudlet.store.schema import ec2_instances, ec2_snapshots
 from cloudlet.store.schema import ec2_volumes as table
@@ -27,10 +27,6 @@ def _exists(db, volume_id: str) -> bool:
 
 
 tags.register(tags.ResourceKind("vol", "volume", _exists, "InvalidVolume.NotFound"))
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat()
 
 
 def check_size(kind: str, size: int | None, minimum: int = 1) -> None:
@@ -53,18 +49,18 @@ def new_volume(db, zone: str, size: int, kind: str, source: dict | None, snapsho
     {"base": AMI name}); attachment: the instance and device it is attached to at once."""
     volume_id = ids.resource_id("vol")
     body = {"VolumeId": volume_id, "Size": size, "SnapshotId": snapshot_id, "AvailabilityZone": zone,
-            "State": state, "CreateTime": _now(), "VolumeType": kind, "Encrypted": False,
+            "State": state, "CreateTime": now(), "VolumeType": kind, "Encrypted": False,
             "MultiAttachEnabled": False, "Attachments": [], "_source": source}
     if kind in ("gp2", "gp3", "io1", "io2"):
         body["Iops"] = 3000 if kind == "gp3" else max(100, min(16000, 3 * size))
     if kind == "gp3":
         body["Throughput"] = 125
     if attachment:
-        body["Attachments"] = [{"VolumeId": volume_id, "AttachTime": _now(), "State": "attaching",
+        body["Attachments"] = [{"VolumeId": volume_id, "AttachTime": now(), "State": "attaching",
                                 "DeleteOnTermination": False, **attachment}]
     db.insert(table, volume_id=volume_id, state=state,
               instance_id=attachment["InstanceId"] if attachment else None, body=json.dumps(body),
-              updated_at=_now())
+              updated_at=now())
     return body
 
 
@@ -81,7 +77,7 @@ def find(db, volume_id: str) -> tuple[dict, dict]:
 
 
 def save(db, row: dict, body: dict, **values) -> None:
-    db.update(table, table.c.volume_id == row["volume_id"], body=json.dumps(body), updated_at=_now(), **values)
+    db.update(table, table.c.volume_id == row["volume_id"], body=json.dumps(body), updated_at=now(), **values)
 
 
 class Volumes:
@@ -180,7 +176,7 @@ class Volumes:
                 raise AWSError("InvalidParameterValue", f"Invalid value '{device}' for unixDevice. Attachment point "
                                f"{device} is already in use")
             attachment = {"VolumeId": row["volume_id"], "InstanceId": iid, "Device": device, "State": "attaching",
-                          "AttachTime": _now(), "DeleteOnTermination": False}
+                          "AttachTime": now(), "DeleteOnTermination": False}
             body.update(State="in-use", Attachments=[attachment])
             save(db, row, body, state="in-use", instance_id=iid)
         self.volume_controller.wake()

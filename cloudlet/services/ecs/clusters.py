@@ -5,11 +5,12 @@ import json
 import re
 
 from cloudlet.edge.errors import AWSError
+from cloudlet.ids import now
 from cloudlet.services.common import pagination, tags
 from cloudlet.store.schema import ecs_clusters as table
 from cloudlet.store.schema import ecs_container_instances, ecs_tasks
 
-from .common import DEFAULT_CLUSTER, cluster_name, find_cluster, invalid, now
+from .common import DEFAULT_CLUSTER, cluster_name, find_cluster, invalid
 
 _NAME = re.compile(r"^[a-zA-Z0-9_-]{1,255}$")
 PROVIDERS = ("FARGATE", "FARGATE_SPOT")

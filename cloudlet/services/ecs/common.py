@@ -1,15 +1,9 @@
-"""What the ECS operations share: error shapes, time, names and ARNs of clusters."""
-
-from datetime import datetime, timezone
+"""What the ECS operations share: error shapes, names and ARNs of clusters."""
 
 from cloudlet.edge.errors import AWSError
 from cloudlet.store.schema import ecs_clusters
 
 DEFAULT_CLUSTER = "default"
-
-
-def now() -> str:
-    return datetime.now(timezone.utc).isoformat()
 
 
 def client_error(message: str) -> AWSError:

@@ -12,11 +12,12 @@ import secrets
 from cloudlet.config import zones
 from cloudlet.control.capacity import live_tasks, placeable, registered, usage
 from cloudlet.control.placement import PlacementError, member_of
+from cloudlet.ids import now
 from cloudlet.services.common import pagination
 from cloudlet.store.schema import ecs_container_instances as table
 from cloudlet.store.schema import ecs_tasks
 
-from .common import find_cluster, invalid, now
+from .common import find_cluster, invalid
 
 RESERVED_PORTS = ["22", "2375", "2376", "51678", "51679"]  # what the ECS agent keeps for itself
 AGENT = {"agentVersion": "1.89.0", "agentHash": "cloudlet", "dockerVersion": "runc"}

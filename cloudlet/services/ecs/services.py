@@ -9,11 +9,12 @@ import secrets
 
 from cloudlet.control.records import public
 from cloudlet.edge.errors import AWSError
+from cloudlet.ids import now
 from cloudlet.services.common import pagination, tags
 from cloudlet.store.schema import ecs_services as table
 
 from . import taskdefs
-from .common import find_cluster, invalid, now
+from .common import find_cluster, invalid
 from .tasks import launch_of, network_of
 
 _NAME = re.compile(r"^[a-zA-Z0-9_-]{1,255}$")

@@ -6,11 +6,12 @@ import json
 from sqlalchemy import func, select
 
 from cloudlet.edge.errors import AWSError
+from cloudlet.ids import now
 from cloudlet.services.common import pagination, tags
 from cloudlet.store.schema import ecs_task_definitions as table
 
 from . import validation
-from .common import client_error, now
+from .common import client_error
 
 
 def parse_ref(ref: str) -> tuple[str, int | None]:

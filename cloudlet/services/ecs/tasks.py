@@ -10,12 +10,13 @@ from cloudlet.control.capacity import placeable, task_need
 from cloudlet.control.placement import Need, PlacementError, place
 from cloudlet.control.records import new_task, public
 from cloudlet.edge.errors import AWSError
+from cloudlet.ids import now
 from cloudlet.services.common import pagination, tags
 from cloudlet.services.ec2.vpcs import find_subnet
 from cloudlet.store.schema import ecs_tasks as table
 
 from . import taskdefs
-from .common import find_cluster, invalid, now
+from .common import find_cluster, invalid
 
 MAX_COUNT = 10
 
@@ -49,7 +50,7 @@ def network_of(db, request, definition: dict, pool: str) -> dict:
         raise invalid("subnets can not be empty.")
     for subnet_id in subnets:
         try:
-            subnet = find_subnet(db, subnet_id, pool)
+            find_subnet(db, subnet_id, pool)
         except AWSError as e:
             raise invalid(f"Error retrieving subnet information for [{subnet_id}]: {e.message} "
                           f"(ErrorCode: {e.code})") from None
