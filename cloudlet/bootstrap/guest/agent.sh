@@ -43,12 +43,11 @@ boot() {
         sleep 1
     done
     echo "cloudlet-init: metadata says instance $ID"
-    # the metadata service has the name only once the controller has read the line above on
-    # the console: until then, the one AWS would give this address
-    name=$(md meta-data/local-hostname) || name=ip-$(echo "${IP%/*}" | tr . -)
-    name=${name%%.*}
-    hostname "$name" && echo "$name" > /etc/hostname
-    printf '127.0.0.1 localhost\n::1 localhost\n%s %s\n' "${IP%/*}" "$name" > /etc/hosts  # sudo looks itself up
+    if name=$(md meta-data/local-hostname); then
+        name=${name%%.*}
+        hostname "$name" && echo "$name" > /etc/hostname
+        printf '127.0.0.1 localhost\n::1 localhost\n%s %s\n' "${IP%/*}" "$name" > /etc/hosts  # sudo looks itself up
+    fi
     home=$(awk -F: -v u="$LOGIN" '$1 == u { print $6 }' /etc/passwd)
     if key=$(md meta-data/public-keys/0/openssh-key); then
         mkdir -p "$home/.ssh" && echo "$key" > "$home/.ssh/authorized_keys"
