@@ -137,12 +137,12 @@ class InstanceController(Loop):
         return sorted(rows, key=lambda v: (devices[v["volume_id"]] != ROOT_DEVICE, devices[v["volume_id"]]))
 
     def _boot(self, row, body: dict) -> bool:
-        """Start the VM with its volumes; False while its root volume is not made yet."""
+        """Start the VM with its volumes; False while they are not all made yet."""
         from cloudlet.bootstrap.kernel import busybox_initramfs, kernel
 
         vm_id, run = row.instance_id, body["_run"]
         volumes = self._attached(row)
-        if not volumes or volumes[0]["state"] == "creating":
+        if not volumes or any(v["state"] == "creating" for v in volumes):  # it launches with all of them
             self.volumes.wake()
             return False
         with self._lock:  # one download and unpack, however many instances start at once
@@ -155,8 +155,8 @@ class InstanceController(Loop):
             self.instance_store.remove(_ephemeral(vm_id))
             self.instance_store.create(_ephemeral(vm_id), run["instance_store_gib"])
             disks.append(self._disk(_ephemeral(vm_id), self.instance_store))
-        extra = [self._disk(v["volume_id"], self.volumes.volumes) for v in volumes[1:] if v["state"] != "creating"
-                 and json.loads(v["body"])["Attachments"][0]["State"] != "detaching"]
+        extra = [self._disk(v["volume_id"], self.volumes.volumes) for v in volumes[1:]
+                 if json.loads(v["body"])["Attachments"][0]["State"] != "detaching"]
         tap = self._plug(vm_id, body)
         self.vms.start(vm_id, vmlinux, initrd, memory_mib=run["memory"], vcpus=run["vcpus"], tap=tap.device,
                        disks=disks, volumes=extra, cmdline=f"cloudlet.instance={vm_id} cloudlet.root=/dev/vda "

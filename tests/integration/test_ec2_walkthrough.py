@@ -29,16 +29,20 @@ def ec2(server, *args: str) -> str:
     return server.aws("ec2", *args).stdout
 
 
-def ssh(key, address: str, command: str, timeout: float = 60) -> str:
+def until_answers(args: list[str], env: dict | None = None, timeout: float = 90) -> str:
+    """Run an SSH command line until the instance answers (its SSH server starts after init)."""
     deadline = time.monotonic() + timeout
     while True:
-        proc = subprocess.run(["ssh", "-i", str(key), "-o", "StrictHostKeyChecking=no", "-o",
-                               "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", "ConnectTimeout=3",
-                               f"root@{address}", command], capture_output=True, text=True, timeout=60)
+        proc = subprocess.run(args, capture_output=True, text=True, env=env, timeout=60)
         if proc.returncode == 0:
             return proc.stdout
         assert time.monotonic() < deadline, proc.stderr
         time.sleep(0.5)
+
+
+def ssh(key, address: str, command: str) -> str:
+    return until_answers(["ssh", "-i", str(key), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+                          "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", f"root@{address}", command])
 
 
 def test_the_ec2_walkthrough_with_the_aws_cli(server, tmp_path):
@@ -65,10 +69,9 @@ def test_the_ec2_walkthrough_with_the_aws_cli(server, tmp_path):
     console = json.loads(ec2(server, "get-console-output", "--instance-id", first))["Output"]
     assert "Linux version" in console and "cloudlet-init: running" in console
     assert ssh(key, address, "cat /root/hello") == "hello from user-data\n"
-    through_cloudlet = subprocess.run([sys.executable, "-m", "cloudlet.cli.main", "ssh", ids[1], "-i", str(key),
-                                       "--", "-o", "BatchMode=yes", "hostname"], capture_output=True, text=True,
-                                      env=server.env(), timeout=60)
-    assert through_cloudlet.stdout.strip() == "ip-" + instances[ids[1]]["PrivateIpAddress"].replace(".", "-")
+    through_cloudlet = until_answers([sys.executable, "-m", "cloudlet.cli.main", "ssh", ids[1], "-i", str(key), "--",
+                                      "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", "hostname"], env=server.env())
+    assert through_cloudlet.strip() == "ip-" + instances[ids[1]]["PrivateIpAddress"].replace(".", "-")
 
     ec2(server, "stop-instances", "--instance-ids", first)
     ec2(server, "wait", "instance-stopped", "--instance-ids", first)

@@ -4,21 +4,32 @@
 #   agent.sh user-data   once after that, in the background: the instance's user-data, once
 #                        per instance (a new instance from an image made of this disk runs its own)
 #   agent.sh ssh         the SSH server in the foreground (init restarts it)
+#   agent.sh put-token   (for nc) asks the metadata service for an IMDSv2 token
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 IMDS=http://169.254.169.254/latest
 STATE=/var/lib/cloudlet
 LOGIN=$(cat /etc/cloudlet/login)  # the user a key pair logs in as
 
 # IMDSv2, which works whether or not the instance requires it. busybox's wget cannot PUT,
-# so the token is asked for over nc. timeout, not wget -T, which crashes Debian's
-# busybox-static 1.35.
-token() {
-    printf 'PUT /latest/api/token HTTP/1.0\r\nX-aws-ec2-metadata-token-ttl-seconds: 300\r\n\r\n' |
-        timeout 10 busybox nc 169.254.169.254 80 | sed '1,/^\r$/d'
+# so the token is asked for over nc, by `agent.sh put-token` run with the connection as its
+# stdin and stdout: it holds the connection open until the answer is in (piping the request
+# into nc would half-close it, and the server drops a half-closed connection). timeout, not
+# wget -T, which crashes Debian's busybox-static 1.35.
+put_token() {
+    printf 'PUT /latest/api/token HTTP/1.0\r\nX-aws-ec2-metadata-token-ttl-seconds: 21600\r\n\r\n'
+    sed '1,/^\r$/d' >&2
 }
-md() {
-    [ -n "$TOKEN" ] || TOKEN=$(token)
-    timeout 10 busybox wget -q -O - --header "X-aws-ec2-metadata-token: $TOKEN" "$IMDS/$1"
+token() {
+    TOKEN=$(timeout 10 busybox nc 169.254.169.254 80 -e "$0" put-token 2>&1 >/dev/null)
+    case $TOKEN in ""|*[!0-9a-f.]*) TOKEN=; return 1;; esac
+}
+md() { timeout 10 busybox wget -q -O - --header "X-aws-ec2-metadata-token: $TOKEN" "$IMDS/$1" 2>/dev/null; }
+identity() {  # a token and the instance id, retried: a busy host may be slow to answer
+    for try in 1 2 3 4 5 6; do
+        token && ID=$(md meta-data/instance-id) && return 0
+        sleep 1
+    done
+    return 1
 }
 
 boot() {
@@ -37,11 +48,7 @@ boot() {
     [ -n "$DNS" ] && echo "nameserver $DNS" > /etc/resolv.conf
     echo "cloudlet-init: running after $(cut -d' ' -f1 /proc/uptime) s"
     [ -n "$IP" ] || return 0
-    for try in 1 2 3 4 5 6; do  # a busy host may be slow to answer the first time
-        ID=$(md meta-data/instance-id) && break
-        [ $try = 6 ] && return 0
-        sleep 1
-    done
+    identity || return 0
     echo "cloudlet-init: metadata says instance $ID"
     if name=$(md meta-data/local-hostname); then
         name=${name%%.*}
@@ -57,7 +64,7 @@ boot() {
 }
 
 user_data() {
-    ID=$(md meta-data/instance-id) || exit 0
+    identity || exit 0
     [ -e "$STATE/user-data-ran.$ID" ] && exit 0
     md user-data > "$STATE/user-data" || exit 0  # none (404), or no answer: try at the next boot
     touch "$STATE/user-data-ran.$ID"
@@ -81,5 +88,6 @@ case $1 in
     boot) boot;;
     user-data) user_data;;
     ssh) ssh_server;;
-    *) echo "usage: $0 boot|user-data|ssh" >&2; exit 2;;
+    put-token) put_token;;
+    *) echo "usage: $0 boot|user-data|ssh|put-token" >&2; exit 2;;
 esac

@@ -9,6 +9,7 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import secrets
 import time
 
@@ -20,6 +21,7 @@ from cloudlet.services.common import tags
 from cloudlet.store.schema import ec2_instances, key_pairs
 
 MAX_TTL = 21600
+log = logging.getLogger("cloudlet.metadata")
 DEFAULT_OPTIONS = {"State": "applied", "HttpTokens": "optional", "HttpPutResponseHopLimit": 1,
                    "HttpEndpoint": "enabled", "HttpProtocolIpv6": "disabled", "InstanceMetadataTags": "disabled"}
 
@@ -51,6 +53,13 @@ class Metadata:
             hmac.compare_digest(signature, self._sign(f"{instance_id}.{expiry}"))
 
     async def handle(self, request: Request) -> Response:
+        response = self._answer(request)
+        if response.status_code >= 400 and response.status_code != 404:
+            log.warning("metadata: %s %s from %s refused (%d)", request.method, request.url.path,
+                        request.client.host if request.client else None, response.status_code)
+        return response
+
+    def _answer(self, request: Request) -> Response:
         found = self._instance(request.client.host if request.client else None)
         if found is None:
             return PlainTextResponse("Not Found", 404)
