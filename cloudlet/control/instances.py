@@ -52,6 +52,7 @@ class InstanceController(Loop):
         self.boot_dir = boot_dir(data_dir)  # made on first use, unless `cloudlet setup --amis` made it
         self._lock = threading.Lock()
         self._boot_files = None  # (vmlinux, initramfs): the kernel apt has when the first instance boots
+        self._serving = False  # whether guests' metadata requests come here
         self.start("instance-controller", POLL)
 
     def has_room(self, memory_mib: int) -> bool:
@@ -201,7 +202,9 @@ class InstanceController(Loop):
                 if "already exists" not in str(e):  # a task or another instance made it just now
                     raise
         tap = network.connect_tap(vm_id, vm_id, subnet, body["_run"].get("address"))
-        network.serve_guests(IMDS_ADDRESS, 80, "127.0.0.1", self.port)
+        if not self._serving:  # once per process: its port is the same all along
+            network.serve_guests(IMDS_ADDRESS, 80, "127.0.0.1", self.port)
+            self._serving = True
         body.update(PrivateIpAddress=tap.ip, NetworkInterfaces=[{
             "NetworkInterfaceId": "eni-" + vm_id[2:], "SubnetId": subnet, "VpcId": body["VpcId"],
             "PrivateIpAddress": tap.ip, "Status": "in-use", "InterfaceType": "interface",

@@ -1,6 +1,7 @@
 """EC2 instances that are VMs, through boto3 and its waiters: RunInstances boots the busybox
 AMI (Debian's cloud kernel), the console shows the kernel's boot log, its init asks the
-metadata service who it is, it answers on its subnet's address, and stop, start, reboot and terminate move the real VM through AWS's states; refusals for the wrong state."""
+metadata service who it is, it answers on its subnet's address, and stop, start, reboot and
+terminate move the real VM through AWS's states; refusals for the wrong state."""
 
 import signal
 import subprocess
@@ -10,25 +11,16 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.e2e.server import Server
-from tests.hostcaps import need_binaries, need_root
+from tests.integration.ec2_fixtures import WAIT, ami_id, ec2_server
 
 pytestmark = [pytest.mark.root, pytest.mark.qemu]
-WAIT = {"Delay": 1, "MaxAttempts": 120}
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    need_root()
-    need_binaries("qemu-system-x86_64", "lz4", "busybox")
-    srv = Server(tmp_path_factory.mktemp("ec2"), args=("--vpc-pool", "10.128.0.0/12")).start()
+    srv = ec2_server(tmp_path_factory, "ec2", "10.128.0.0/12")
     yield srv
     srv.stop()  # removes any VM left
-
-
-def busybox_ami(ec2) -> str:
-    return ec2.describe_images(Owners=["amazon"], Filters=[{"Name": "name", "Values": ["cloudlet-busybox"]}])[
-        "Images"][0]["ImageId"]
 
 
 @pytest.fixture
@@ -37,9 +29,9 @@ def ec2(server):
 
 
 def test_an_instance_boots_and_goes_through_its_states(ec2):
-    ami = busybox_ami(ec2)
+    ami = ami_id(ec2)
     reservation = ec2.run_instances(ImageId=ami, InstanceType="t3.micro", MinCount=1, MaxCount=1,
-                                    UserData="ZWNobyBoaQ==", TagSpecifications=[
+                                    UserData="echo hi", TagSpecifications=[
                                         {"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": "web"}]}])
     instance = reservation["Instances"][0]
     iid = instance["InstanceId"]
@@ -76,7 +68,7 @@ def test_an_instance_boots_and_goes_through_its_states(ec2):
 
 
 def test_termination_protection_and_attributes(ec2):
-    ami = busybox_ami(ec2)
+    ami = ami_id(ec2)
     iid = ec2.run_instances(ImageId=ami, InstanceType="t3.nano", MinCount=1, MaxCount=1,
                             DisableApiTermination=True)["Instances"][0]["InstanceId"]
     with pytest.raises(ClientError) as err:
@@ -100,7 +92,7 @@ def test_termination_protection_and_attributes(ec2):
 
 
 def test_an_instance_outlives_a_kill_9_of_the_server(server, ec2):
-    ami = busybox_ami(ec2)
+    ami = ami_id(ec2)
     iid = ec2.run_instances(ImageId=ami, InstanceType="t3.nano", MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
     ec2.get_waiter("instance_running").wait(InstanceIds=[iid], WaiterConfig=WAIT)
     pid = int((server.data_dir / "vms" / iid / "qemu.pid").read_text())

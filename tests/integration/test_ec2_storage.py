@@ -10,20 +10,17 @@ import time
 
 import pytest
 
-from tests.e2e.server import Server
-from tests.hostcaps import need_binaries, need_root
+from tests.integration.ec2_fixtures import (SSH_OPTIONS, WAIT, ami_id, ec2_server, key_pair,
+                                            until_answers)
 
 pytestmark = [pytest.mark.root, pytest.mark.qemu]
-WAIT = {"Delay": 1, "MaxAttempts": 180}
 # disk name and serial of each virtio disk the guest has
 DISKS = "for d in /sys/block/vd*; do echo ${d##*/} $(cat $d/serial); done"
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    need_root()
-    need_binaries("qemu-system-x86_64", "qemu-img", "lz4", "busybox", "dropbear", "ssh")
-    srv = Server(tmp_path_factory.mktemp("ebs"), args=("--vpc-pool", "10.144.0.0/12")).start()
+    srv = ec2_server(tmp_path_factory, "ebs", "10.144.0.0/12")
     yield srv
     srv.stop()  # removes any VM left
 
@@ -35,25 +32,14 @@ def ec2(server):
 
 @pytest.fixture(scope="module")
 def key(ec2, tmp_path_factory):
-    path = tmp_path_factory.mktemp("keys") / "storage.pem"
-    path.write_text(ec2.create_key_pair(KeyName="storage", KeyType="ed25519")["KeyMaterial"])
-    path.chmod(0o600)
-    return path
+    return key_pair(ec2, "storage", tmp_path_factory.mktemp("keys"))
 
 
-def ssh(server, key, iid: str, command: str, timeout: float = 60) -> str:
+def ssh(server, key, iid: str, command: str) -> str:
     """Run command in the instance through `cloudlet ssh`, retried until SSH answers."""
-    deadline = time.monotonic() + timeout
-    while True:
-        proc = subprocess.run([sys.executable, "-m", "cloudlet.cli.main", "ssh", iid, "-i", str(key), "--",
-                               "-o", "BatchMode=yes", "-o", "ConnectTimeout=3", command],
-                              capture_output=True, text=True, env=server.env(), timeout=60)
-        if proc.returncode == 0:
-            return proc.stdout
-        if time.monotonic() > deadline:
-            console = server.client("ec2").get_console_output(InstanceId=iid).get("Output", "")
-            raise AssertionError(f"ssh {command!r}: {proc.returncode} {proc.stderr}\n{console[-3000:]}")
-        time.sleep(0.5)
+    return until_answers([sys.executable, "-m", "cloudlet.cli.main", "ssh", iid, "-i", key, "--", *SSH_OPTIONS,
+                          command], env=server.env(),
+                         explain=lambda: server.client("ec2").get_console_output(InstanceId=iid).get("Output", ""))
 
 
 def until(predicate, what: str, timeout: float = 60):
@@ -74,8 +60,7 @@ def volume_of(ec2, iid: str, device: str) -> str:
 
 
 def test_storage_seen_from_the_guest(server, ec2, key):
-    ami = ec2.describe_images(Owners=["amazon"], Filters=[{"Name": "name", "Values": ["cloudlet-busybox"]}])[
-        "Images"][0]["ImageId"]
+    ami = ami_id(ec2)
     iid = ec2.run_instances(
         ImageId=ami, InstanceType="c5d.large", MinCount=1, MaxCount=1, KeyName="storage",
         UserData="#!/bin/sh\necho ran >> /root/user-data-runs\n",
@@ -165,8 +150,7 @@ def test_outbound_nat_and_metadata_options(server, ec2, key):
                                     stdout=subprocess.PIPE, text=True)
         try:
             assert listener.stdout.readline() == "listening\n"
-            ami = ec2.describe_images(Owners=["amazon"], Filters=[{"Name": "name", "Values": ["cloudlet-busybox"]}])[
-                "Images"][0]["ImageId"]
+            ami = ami_id(ec2)
             subnet = ec2.describe_subnets(Filters=[{"Name": "availability-zone", "Values": ["us-east-1b"]}])[
                 "Subnets"][0]
             address = subnet["CidrBlock"].split("/")[0].rsplit(".", 1)[0] + ".42"

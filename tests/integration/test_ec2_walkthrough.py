@@ -4,45 +4,24 @@ with the key (ssh itself and `cloudlet ssh`), stop, start, reboot, an image made
 and terminate."""
 
 import json
-import subprocess
 import sys
-import time
 
 import pytest
 
-from tests.e2e.server import Server
-from tests.hostcaps import need_binaries, need_root
+from tests.integration.ec2_fixtures import SSH_OPTIONS, ec2_server, ssh, until_answers
 
 pytestmark = [pytest.mark.root, pytest.mark.qemu]
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    need_root()
-    need_binaries("qemu-system-x86_64", "qemu-img", "lz4", "busybox", "dropbear", "ssh")
-    srv = Server(tmp_path_factory.mktemp("walk"), args=("--vpc-pool", "10.192.0.0/12")).start()
+    srv = ec2_server(tmp_path_factory, "walk", "10.192.0.0/12")
     yield srv
     srv.stop()  # removes any VM left
 
 
 def ec2(server, *args: str) -> str:
     return server.aws("ec2", *args).stdout
-
-
-def until_answers(args: list[str], env: dict | None = None, timeout: float = 90) -> str:
-    """Run an SSH command line until the instance answers (its SSH server starts after init)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        proc = subprocess.run(args, capture_output=True, text=True, env=env, timeout=60)
-        if proc.returncode == 0:
-            return proc.stdout
-        assert time.monotonic() < deadline, proc.stderr
-        time.sleep(0.5)
-
-
-def ssh(key, address: str, command: str) -> str:
-    return until_answers(["ssh", "-i", str(key), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-                          "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", f"root@{address}", command])
 
 
 def test_the_ec2_walkthrough_with_the_aws_cli(server, tmp_path):
@@ -68,9 +47,10 @@ def test_the_ec2_walkthrough_with_the_aws_cli(server, tmp_path):
     first, address = ids[0], instances[ids[0]]["PrivateIpAddress"]
     console = json.loads(ec2(server, "get-console-output", "--instance-id", first))["Output"]
     assert "Linux version" in console and "cloudlet-init: running" in console
-    assert ssh(key, address, "cat /root/hello") == "hello from user-data\n"
+    assert ssh(str(key), "root", address, "cat /root/hello") == "hello from user-data\n"
     through_cloudlet = until_answers([sys.executable, "-m", "cloudlet.cli.main", "ssh", ids[1], "-i", str(key), "--",
-                                      "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", "hostname"], env=server.env())
+                                      *SSH_OPTIONS, "hostname"], env=server.env(), explain=lambda: ec2(
+                                      server, "get-console-output", "--instance-id", ids[1], "--output", "text"))
     assert through_cloudlet.strip() == "ip-" + instances[ids[1]]["PrivateIpAddress"].replace(".", "-")
 
     ec2(server, "stop-instances", "--instance-ids", first)
@@ -79,7 +59,7 @@ def test_the_ec2_walkthrough_with_the_aws_cli(server, tmp_path):
     ec2(server, "wait", "instance-running", "--instance-ids", first)
     ec2(server, "reboot-instances", "--instance-ids", first)
     ec2(server, "wait", "instance-running", "--instance-ids", first)
-    assert ssh(key, address, "cat /root/hello") == "hello from user-data\n"
+    assert ssh(str(key), "root", address, "cat /root/hello") == "hello from user-data\n"
     image = ec2(server, "create-image", "--instance-id", first, "--name", "web-v2", "--query", "ImageId",
                 "--output", "text").strip()
     ec2(server, "wait", "image-available", "--image-ids", image)

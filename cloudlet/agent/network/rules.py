@@ -77,6 +77,9 @@ def drop_table(table: str) -> None:
 
 def serve(table: str, address: str, port: int, to_address: str, to_port: int) -> None:
     """Send what a bridged guest sends to address:port (the instance metadata service's
-    169.254.169.254:80) to a service of the host's, replacing any earlier target."""
-    nft(f"delete element ip {table} services {{ {address} . {port} }}\n", check=False)
-    nft(f"add element ip {table} services {{ {address} . {port} : {to_address} . {to_port} }}\n")
+    169.254.169.254:80) to a service of the host's, replacing any earlier target (the only
+    one: there is one such service)."""
+    # one batch, one transaction: a guest's connection never finds the map without the element
+    # (it would leave through the default route). The map holds this one service.
+    nft(f"flush map ip {table} services\n"
+        f"add element ip {table} services {{ {address} . {port} : {to_address} . {to_port} }}\n")

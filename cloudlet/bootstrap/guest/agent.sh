@@ -60,6 +60,10 @@ boot() {
         mkdir -p "$home/.ssh" && echo "$key" > "$home/.ssh/authorized_keys"
         chmod 700 "$home/.ssh" && chmod 600 "$home/.ssh/authorized_keys" && chown -R "$LOGIN:" "$home/.ssh"
         echo "cloudlet-init: the key pair logs in as $LOGIN"  # what `cloudlet ssh` reads
+    else
+        why=$(timeout 10 busybox wget -q -O /dev/null --header "X-aws-ec2-metadata-token: $TOKEN" \
+              "$IMDS/meta-data/public-keys/0/openssh-key" 2>&1)
+        echo "cloudlet-init: no key pair (${why:-timed out})"
     fi
 }
 

@@ -1,0 +1,48 @@
+"""What the EC2 integration tests share: a server of their own (with a VPC pool no other test
+uses: VPCs become bridges on this one host), the built-in AMIs, and SSH into an instance,
+retried until its SSH server answers (it starts once the guest's init has run)."""
+
+import subprocess
+import time
+
+from tests.e2e.server import Server
+from tests.hostcaps import need_binaries, need_root
+
+WAIT = {"Delay": 1, "MaxAttempts": 180}
+SSH_OPTIONS = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
+               "-o", "ConnectTimeout=5", "-o", "LogLevel=ERROR"]
+
+
+def ec2_server(tmp_path_factory, name: str, pool: str, *programs: str) -> Server:
+    need_root()
+    need_binaries("qemu-system-x86_64", "qemu-img", "lz4", "busybox", "dropbear", "ssh", *programs)
+    return Server(tmp_path_factory.mktemp(name), args=("--vpc-pool", pool)).start()
+
+
+def ami_id(ec2, name: str = "busybox") -> str:
+    return ec2.describe_images(Owners=["amazon"], Filters=[{"Name": "name", "Values": [f"cloudlet-{name}"]}])[
+        "Images"][0]["ImageId"]
+
+
+def key_pair(ec2, name: str, directory) -> str:
+    """A new ed25519 key pair; the path of its private key."""
+    path = directory / f"{name}.pem"
+    path.write_text(ec2.create_key_pair(KeyName=name, KeyType="ed25519")["KeyMaterial"])
+    path.chmod(0o600)
+    return str(path)
+
+
+def until_answers(args: list[str], env: dict | None = None, timeout: float = 90, explain=lambda: "") -> str:
+    """The output of a command that succeeds once the instance answers; explain() adds to the
+    failure (the instance's console, say)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        proc = subprocess.run(args, capture_output=True, text=True, env=env, timeout=60)
+        if proc.returncode == 0:
+            return proc.stdout
+        assert time.monotonic() < deadline, f"{args[-1]!r}: {proc.returncode} {proc.stderr}\n{explain()}"
+        time.sleep(0.5)
+
+
+def ssh(key: str, login: str, address: str, command: str, timeout: float = 90) -> str:
+    return until_answers(["ssh", "-i", key, *SSH_OPTIONS, f"{login}@{address}", command], timeout=timeout)
