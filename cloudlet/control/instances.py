@@ -94,7 +94,7 @@ class InstanceController(Loop):
         if row.desired == "running" and row.state == "pending":
             if not self._exists(vm_id) or self.vms.get(vm_id).status != "running":
                 if not self._boot(row, body):
-                    return  # its root volume is still being made
+                    return  # its volumes are still being made
                 self._set(row, row.state, body)  # its address, for the metadata service it asks at once
             else:
                 self._plug(vm_id, body)  # the address in this round's copy, too
