@@ -4,7 +4,7 @@ a container start, in the same run; and the memory an idle instance costs.
 
     .venv/bin/python -m bench.boot [--runs 5] [--idle 3]
 
-1. cloudlet: boto3 against a `cloudlet up` on a free port (VPC pool 10.176.0.0/12 of its
+1. cloudlet: boto3 against a `cloudlet up` on a free port (VPC pool 10.208.0.0/12 of its
    own), one instance at a time, with an ed25519 key pair (busybox: t3.nano, login root;
    debian: t3.micro, login admin). From the run_instances call until describe_instances,
    polled every 20 ms, says running (the console showed "cloudlet-init: running"), and
@@ -241,7 +241,7 @@ def main():
         boot_dir = home.data_dir / "boot"  # where the server's controllers look for them
         busybox_initramfs(kernel(boot_dir))
         roots = {name: attempt(amis.root_disk, boot_dir, name) for name in TYPES}
-        server = Server(scratch / "up", args=("--vpc-pool", "10.176.0.0/12"))
+        server = Server(scratch / "up", args=("--vpc-pool", "10.208.0.0/12"))
         server.data_dir = home.data_dir  # the server runs containers in home's engine (and its networks)
         server.start()
         ec2 = Ec2(server, scratch / "key")

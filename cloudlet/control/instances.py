@@ -27,7 +27,7 @@ from cloudlet.ids import now
 from cloudlet.store.schema import ec2_instances, ec2_snapshots, ec2_volumes, tags
 
 from .loop import Loop
-from .volumes import ROOT_DEVICE, VolumeController
+from .volumes import VolumeController, attached
 
 log = logging.getLogger("cloudlet.control.instances")
 POLL = 0.25
@@ -131,11 +131,8 @@ class InstanceController(Loop):
             return False
 
     def _attached(self, row) -> list:
-        """The instance's volumes (rows), the root one first, then by device name."""
         with self.store.scoped(row.account_id, row.region, write=False) as db:
-            rows = db.select(ec2_volumes, ec2_volumes.c.instance_id == row.instance_id)
-        devices = {v["volume_id"]: json.loads(v["body"])["Attachments"][0]["Device"] for v in rows}
-        return sorted(rows, key=lambda v: (devices[v["volume_id"]] != ROOT_DEVICE, devices[v["volume_id"]]))
+            return attached(db, row.instance_id)
 
     def _boot(self, row, body: dict) -> bool:
         """Start the VM with its volumes; False while they are not all made yet."""

@@ -28,6 +28,14 @@ POLL = 0.5
 ROOT_DEVICE = "/dev/xvda"  # where the root volume is attached, as on AWS's Xen-era AMIs
 
 
+def attached(db, instance_id: str) -> list[dict]:
+    """An instance's volumes (rows of an account's scoped store), the root one first, then by
+    device name: the order the guest sees them in."""
+    rows = db.select(ec2_volumes, ec2_volumes.c.instance_id == instance_id)
+    device = {v["volume_id"]: json.loads(v["body"])["Attachments"][0]["Device"] for v in rows}
+    return sorted(rows, key=lambda v: (device[v["volume_id"]] != ROOT_DEVICE, device[v["volume_id"]]))
+
+
 def _key(row) -> tuple:
     return row.account_id, row.region
 

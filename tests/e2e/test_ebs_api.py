@@ -89,13 +89,17 @@ def test_images_registered_copied_and_deregistered(server, ec2):
     ec2.get_waiter("volume_available").wait(VolumeIds=[vid], WaiterConfig=WAIT)
     sid = ec2.create_snapshot(VolumeId=vid)["SnapshotId"]
     ec2.get_waiter("snapshot_completed").wait(SnapshotIds=[sid], WaiterConfig=WAIT)
-    mapping = [{"DeviceName": "/dev/xvda", "Ebs": {"SnapshotId": sid}}]
+    mapping = [{"DeviceName": "/dev/sdf", "Ebs": {"SnapshotId": sid, "DeleteOnTermination": False}},
+               {"DeviceName": "/dev/xvda", "Ebs": {"SnapshotId": sid}}]
     ami = ec2.register_image(Name="mine-1", RootDeviceName="/dev/xvda", BlockDeviceMappings=mapping,
                              Architecture="x86_64", VirtualizationType="hvm")["ImageId"]
     ec2.get_waiter("image_available").wait(ImageIds=[ami], WaiterConfig=WAIT)
     image = ec2.describe_images(Owners=["self"])["Images"][0]
     assert (image["ImageId"], image["Name"], image["State"], image["Public"]) == (ami, "mine-1", "available", False)
-    assert image["BlockDeviceMappings"][0]["Ebs"]["SnapshotId"] == sid
+    assert [(m["DeviceName"], m["Ebs"]["SnapshotId"], m["Ebs"]["DeleteOnTermination"])
+            for m in image["BlockDeviceMappings"]] == [("/dev/xvda", sid, True), ("/dev/sdf", sid, False)]
+    assert code(ec2.register_image, Name="sda1", RootDeviceName="/dev/sda1", BlockDeviceMappings=mapping) == \
+        "InvalidParameterValue"  # cloudlet boots from /dev/xvda
     assert code(ec2.register_image, Name="mine-1", BlockDeviceMappings=mapping) == "InvalidAMIName.Duplicate"
     assert code(ec2.register_image, Name="bad*name", BlockDeviceMappings=mapping) == "InvalidAMIName.Malformed"
     assert code(ec2.register_image, Name="no-root", BlockDeviceMappings=[]) == "InvalidBlockDeviceMapping"
@@ -112,9 +116,10 @@ def test_images_registered_copied_and_deregistered(server, ec2):
     west = server.client("ec2", region="us-west-2")
     copied = west.copy_image(SourceImageId=ami, SourceRegion="us-east-1", Name="mine-1-west")["ImageId"]
     west.get_waiter("image_available").wait(ImageIds=[copied], WaiterConfig=WAIT)
-    west_snap = west.describe_images(ImageIds=[copied])["Images"][0]["BlockDeviceMappings"][0]["Ebs"]["SnapshotId"]
-    assert west_snap != sid and west.describe_snapshots(SnapshotIds=[west_snap])["Snapshots"][0]["State"] == \
-        "completed"
+    west_snaps = [m["Ebs"]["SnapshotId"] for m in west.describe_images(ImageIds=[copied])["Images"][0][
+        "BlockDeviceMappings"]]
+    assert len(set(west_snaps)) == 2 and sid not in west_snaps  # a copy of each, in the other region
+    assert {s["State"] for s in west.describe_snapshots(SnapshotIds=west_snaps)["Snapshots"]} == {"completed"}
     busybox = ec2.describe_images(Owners=["amazon"], Filters=[{"Name": "name", "Values": ["cloudlet-busybox"]}])[
         "Images"][0]["ImageId"]
     from_builtin = west.copy_image(SourceImageId=busybox, SourceRegion="us-east-1", Name="my-busybox")["ImageId"]

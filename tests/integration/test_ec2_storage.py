@@ -2,7 +2,7 @@
 the root volume keeps what was written across a stop, instance store does not, user-data
 runs once, a volume attached to a running instance appears as a disk whose serial is its id
 and goes when detached, a snapshot carries its data to a new volume, and an image made from
-the instance boots with the instance's files; DeleteOnTermination is honoured."""
+the instance boots with the instance's files and volumes; DeleteOnTermination is honoured."""
 
 import subprocess
 import sys
@@ -111,11 +111,15 @@ def test_storage_seen_from_the_guest(server, ec2, key):
     ec2.get_waiter("instance_running").wait(InstanceIds=[child], WaiterConfig=WAIT)
     assert ssh(server, key, child, "cat /root/kept") == "kept\n"
     until(lambda: "child" in ssh(server, key, child, "cat /root/user-data-runs"), "the new instance's user-data")
+    child_copy = volume_of(ec2, child, "/dev/sdh")  # the image has every volume the instance had
+    disk = next(d for d, s in serials(server, key, child).items() if s == child_copy.replace("-", ""))
+    assert ssh(server, key, child, f"head -c 13 /dev/{disk}") == "on-the-volume"
 
     ec2.terminate_instances(InstanceIds=[iid, child])
     ec2.get_waiter("instance_terminated").wait(InstanceIds=[iid, child], WaiterConfig=WAIT)
     left = {v["VolumeId"]: v["State"] for v in ec2.describe_volumes()["Volumes"]}
-    assert left == {vid: "available", copy: "available"}  # root and /dev/sdg volumes went with the instances
+    # root and /dev/sdg volumes went with the instances; /dev/sdh was not to be deleted on termination
+    assert left == {vid: "available", copy: "available", child_copy: "available"}
     for volume in left:
         ec2.delete_volume(VolumeId=volume)
     ec2.deregister_image(ImageId=image)

@@ -11,11 +11,12 @@ import re
 
 from cloudlet import ids
 from cloudlet.bootstrap.amis import DESCRIPTIONS, ROOT_GIB
+from cloudlet.control.volumes import attached
 from cloudlet.edge.errors import AWSError
 from cloudlet.ids import now
 from cloudlet.services.common import filters, tags
 from cloudlet.store.schema import ec2_images as table
-from cloudlet.store.schema import ec2_instances, ec2_volumes
+from cloudlet.store.schema import ec2_instances
 
 from . import snapshots, volumes
 
@@ -39,9 +40,9 @@ def builtin(region: str) -> dict[str, str]:
     return {image_id(region, name): name for name in DESCRIPTIONS}
 
 
-def _root_mapping(size: int, snapshot_id: str | None = None) -> list[dict]:
-    ebs = {"DeleteOnTermination": True, "VolumeSize": size, "VolumeType": "gp2", "Encrypted": False}
-    return [{"DeviceName": volumes.ROOT_DEVICE, "Ebs": {**({"SnapshotId": snapshot_id} if snapshot_id else {}), **ebs}}]
+def _mapping(device: str, size: int, snapshot_id: str | None = None, delete: bool = True) -> dict:
+    ebs = {"DeleteOnTermination": delete, "VolumeSize": size, "VolumeType": "gp2", "Encrypted": False}
+    return {"DeviceName": device, "Ebs": {**({"SnapshotId": snapshot_id} if snapshot_id else {}), **ebs}}
 
 
 def _body(image: str, name: str, owner: str, description: str, mappings: list[dict], state: str,
@@ -55,7 +56,8 @@ def _body(image: str, name: str, owner: str, description: str, mappings: list[di
 
 
 def _builtins(region: str) -> list[dict]:
-    return [{**_body(ami, f"cloudlet-{name}", OWNER_ID, DESCRIPTIONS[name], _root_mapping(ROOT_GIB), "available",
+    return [{**_body(ami, f"cloudlet-{name}", OWNER_ID, DESCRIPTIONS[name], [_mapping(volumes.ROOT_DEVICE, ROOT_GIB)],
+                     "available",
                      "amazon"), "CreationDate": "2026-11-26T00:00:00.000Z"}
             for ami, name in builtin(region).items()]
 
@@ -65,12 +67,13 @@ def _malformed(ami: str) -> None:
         raise AWSError("InvalidAMIID.Malformed", f"Invalid id: \"{ami}\" (expecting \"ami-...\")")
 
 
-def launchable(db, region: str, ami: str) -> tuple[dict, int]:
-    """What an instance's root volume is made from ({"base": name} or {"snapshot": id}), and
-    its size in GiB, for an image that can be launched; AWS's error otherwise."""
+def launchable(db, region: str, ami: str) -> tuple[dict, int, dict[str, dict]]:
+    """For an image that can be launched: what an instance's root volume is made from
+    ({"base": name} or {"snapshot": id}), its size in GiB, and the image's other volumes
+    (device -> its Ebs mapping); AWS's error otherwise."""
     _malformed(ami)
     if ami in builtin(region):
-        return {"base": builtin(region)[ami]}, ROOT_GIB
+        return {"base": builtin(region)[ami]}, ROOT_GIB, {}
     row = db.one(table, table.c.image_id == ami)
     if row is None:
         raise AWSError("InvalidAMIID.NotFound", f"The image id '[{ami}]' does not exist")
@@ -78,8 +81,9 @@ def launchable(db, region: str, ami: str) -> tuple[dict, int]:
     if body["State"] != "available":
         raise AWSError("InvalidAMIID.Unavailable", f"The image id '[{ami}]' is not available: it is "
                        f"{body['State']}")
-    ebs = body["BlockDeviceMappings"][0]["Ebs"]
-    return {"snapshot": ebs["SnapshotId"]}, ebs["VolumeSize"]
+    root, *others = body["BlockDeviceMappings"]
+    return {"snapshot": root["Ebs"]["SnapshotId"]}, root["Ebs"]["VolumeSize"], \
+        {m["DeviceName"]: m["Ebs"] for m in others}
 
 
 def _check_name(db, name: str) -> None:
@@ -91,10 +95,11 @@ def _check_name(db, name: str) -> None:
         raise AWSError("InvalidAMIName.Duplicate", f"AMI name {name} is already in use by AMI {taken['image_id']}")
 
 
-def _record(db, ctx, name: str, description: str, snapshot_ids: list[str], size: int, **extra) -> str:
+def _record(db, ctx, name: str, description: str, mappings: list[dict], **extra) -> str:
+    """An image of the account, pending until the snapshots of its mappings (root first) are made."""
     image = ids.resource_id("ami")
-    body = {**_body(image, name, ctx.account_id, description, _root_mapping(size, snapshot_ids[0]), "pending"),
-            **extra, "_snapshots": snapshot_ids}
+    body = {**_body(image, name, ctx.account_id, description, mappings, "pending"), **extra,
+            "_snapshots": [m["Ebs"]["SnapshotId"] for m in mappings]}
     db.insert(table, image_id=image, name=name, state="pending", body=json.dumps(body), updated_at=now())
     return image
 
@@ -132,18 +137,22 @@ class Images:
                 raise AWSError("IncorrectInstanceState", f"Instance '{iid}' is not in a state from which an image "
                                "can be made.")
             _check_name(db, request["Name"])
-            root = next(v for v in db.select(ec2_volumes, ec2_volumes.c.instance_id == iid)
-                        if json.loads(v["body"])["Attachments"][0]["Device"] == volumes.ROOT_DEVICE)
-            size = json.loads(root["body"])["Size"]
             reboot = not request.get("NoReboot") and instance["state"] in ("pending", "running") \
                 and instance["desired"] == "running"
-            snap = snapshots.new_snapshot(db, ctx.account_id, {"volume": root["volume_id"]}, size,
-                                          root["volume_id"], f"Created by CreateImage({iid})", wait_reboot=reboot)
-            image = _record(db, ctx, request["Name"], request.get("Description") or "", [snap["SnapshotId"]], size,
+            mappings = []
+            for volume in attached(db, iid):  # every EBS volume, as on AWS: the root one first
+                body = json.loads(volume["body"])
+                attachment = body["Attachments"][0]
+                snap = snapshots.new_snapshot(db, ctx.account_id, {"volume": volume["volume_id"]}, body["Size"],
+                                              volume["volume_id"], f"Created by CreateImage({iid})",
+                                              wait_reboot=reboot)
+                mappings.append(_mapping(attachment["Device"], body["Size"], snap["SnapshotId"],
+                                         attachment["DeleteOnTermination"]))
+            image = _record(db, ctx, request["Name"], request.get("Description") or "", mappings,
                             SourceInstanceId=iid)
             if reboot:  # the instance controller stops the VM, copies the disk, boots it again
                 db.update(ec2_instances, ec2_instances.c.instance_id == iid, desired="rebooted")
-            for kind, resource in (("image", image), ("snapshot", snap["SnapshotId"])):
+            for kind, resource in (("image", image), *(("snapshot", m["Ebs"]["SnapshotId"]) for m in mappings)):
                 tags.apply_specifications(db, request.get("TagSpecifications"), kind, resource,
                                           allowed=("image", "snapshot"))
         self.controller.wake()
@@ -157,15 +166,24 @@ class Images:
         if (request.get("Architecture") or "x86_64") != "x86_64":
             raise AWSError("InvalidParameterValue", "cloudlet runs x86_64 guests only.")
         root_name = request.get("RootDeviceName") or volumes.ROOT_DEVICE
-        root = next((m for m in request.get("BlockDeviceMappings") or [] if m.get("DeviceName") == root_name), None)
-        if root is None or not (root.get("Ebs") or {}).get("SnapshotId"):
+        if root_name != volumes.ROOT_DEVICE:
+            raise AWSError("InvalidParameterValue", f"cloudlet boots from {volumes.ROOT_DEVICE}, not {root_name}.")
+        given = [m for m in request.get("BlockDeviceMappings") or [] if (m.get("Ebs") or {}).get("SnapshotId")]
+        given.sort(key=lambda m: m.get("DeviceName") != root_name)
+        if not given or given[0].get("DeviceName") != root_name:
             raise AWSError("InvalidBlockDeviceMapping", f"The root device {root_name} needs an EBS snapshot.")
         with ctx.write() as db:
             _check_name(db, request["Name"])
-            snap = snapshots.find(db, root["Ebs"]["SnapshotId"])
-            size = root["Ebs"].get("VolumeSize") or snap["VolumeSize"]
-            volumes.check_size("gp2", size, snap["VolumeSize"])
-            image = _record(db, ctx, request["Name"], request.get("Description") or "", [snap["SnapshotId"]], size)
+            mappings = []
+            for m in given:
+                if m["DeviceName"] != root_name and not volumes.DEVICE.match(m["DeviceName"]):
+                    raise AWSError("InvalidBlockDeviceMapping", f"Invalid device name {m['DeviceName']}")
+                snap = snapshots.find(db, m["Ebs"]["SnapshotId"])
+                size = m["Ebs"].get("VolumeSize") or snap["VolumeSize"]
+                volumes.check_size("gp2", size, snap["VolumeSize"])
+                mappings.append(_mapping(m["DeviceName"], size, snap["SnapshotId"],
+                                         m["Ebs"].get("DeleteOnTermination", True)))
+            image = _record(db, ctx, request["Name"], request.get("Description") or "", mappings)
         self.volume_controller.wake()
         return {"ImageId": image}
 
@@ -173,7 +191,7 @@ class Images:
         source, source_region = request["SourceImageId"], request["SourceRegion"]
         _malformed(source)
         if source in builtin(source_region):
-            origin, size = {"base": builtin(source_region)[source]}, ROOT_GIB
+            sources = [({"base": builtin(source_region)[source]}, _mapping(volumes.ROOT_DEVICE, ROOT_GIB))]
         else:
             with self.store.scoped(ctx.account_id, source_region, write=False) as db:
                 row = db.one(table, table.c.image_id == source)
@@ -182,13 +200,16 @@ class Images:
                 body = json.loads(row["body"])
             if body["State"] != "available":
                 raise AWSError("IncorrectState", f"Image {source} is not available.")
-            origin = {"snapshot": [source_region, body["_snapshots"][0]]}
-            size = body["BlockDeviceMappings"][0]["Ebs"]["VolumeSize"]
+            sources = [({"snapshot": [source_region, m["Ebs"]["SnapshotId"]]}, m) for m in body["BlockDeviceMappings"]]
         with ctx.write() as db:
             _check_name(db, request["Name"])
-            snap = snapshots.new_snapshot(db, ctx.account_id, origin, size, "",
-                                          f"Copied for DestinationAmi from SourceAmi {source}")
-            image = _record(db, ctx, request["Name"], request.get("Description") or "", [snap["SnapshotId"]], size,
+            mappings = []
+            for origin, m in sources:
+                snap = snapshots.new_snapshot(db, ctx.account_id, origin, m["Ebs"]["VolumeSize"], "",
+                                              f"Copied for DestinationAmi from SourceAmi {source}")
+                mappings.append(_mapping(m["DeviceName"], m["Ebs"]["VolumeSize"], snap["SnapshotId"],
+                                         m["Ebs"]["DeleteOnTermination"]))
+            image = _record(db, ctx, request["Name"], request.get("Description") or "", mappings,
                             SourceImageId=source, SourceImageRegion=source_region)
         self.volume_controller.wake()
         return {"ImageId": image}

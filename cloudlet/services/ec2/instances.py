@@ -15,7 +15,7 @@ from cloudlet.services.common import filters, tags
 from cloudlet.store.schema import ec2_instances as table
 from cloudlet.store.schema import key_pairs, subnets
 
-from . import images, instance_types, volumes
+from . import images, instance_types, snapshots, volumes
 from .instance_attributes import metadata_options
 from .vpcs import default_vpc, find_subnet
 
@@ -46,31 +46,36 @@ def _block_devices(body: dict, attachments: list[dict]) -> dict:
     return body
 
 
-def _mappings(requested: list[dict], image_size: int) -> dict[str, dict]:
-    """device -> the EBS volume to make for it: the root volume (the image's, resized or kept
-    at termination as asked) and any others the request maps (empty, or from a snapshot)."""
-    out = {volumes.ROOT_DEVICE: {"VolumeSize": image_size, "VolumeType": "gp2", "DeleteOnTermination": True}}
+def _mappings(db, requested: list[dict], image_size: int, from_image: dict[str, dict]) -> dict[str, dict]:
+    """device -> the EBS volume to make for it: the image's (the root one resized or kept at
+    termination as asked), less those the request maps to NoDevice, and any others the
+    request maps (empty, or from a snapshot)."""
+    keys = ("VolumeSize", "VolumeType", "SnapshotId", "DeleteOnTermination")
+    out = {volumes.ROOT_DEVICE: {"VolumeSize": image_size, "VolumeType": "gp2", "DeleteOnTermination": True},
+           **{device: {k: ebs.get(k) for k in keys} for device, ebs in from_image.items()}}
     for m in requested:
         device, ebs = m.get("DeviceName") or "", m.get("Ebs")
-        if m.get("VirtualName") or m.get("NoDevice") is not None or ebs is None:
+        if device != volumes.ROOT_DEVICE and not volumes.DEVICE.match(device):
+            raise AWSError("InvalidBlockDeviceMapping", f"Invalid device name {device}")
+        if m.get("NoDevice") is not None and device != volumes.ROOT_DEVICE:
+            out.pop(device, None)
+        if m.get("VirtualName") or ebs is None:
             continue  # instance store comes with the instance type, as on Nitro
         if ebs.get("Encrypted") or ebs.get("KmsKeyId"):
             raise AWSError("UnsupportedOperation", "cloudlet does not encrypt EBS volumes.")
-        kind = ebs.get("VolumeType") or "gp2"
-        if device == volumes.ROOT_DEVICE:
-            if ebs.get("SnapshotId"):
-                raise AWSError("InvalidBlockDeviceMapping", "The root device's snapshot comes from the image.")
-            size = ebs.get("VolumeSize") or image_size
-            volumes.check_size(kind, size, image_size)
-        else:
-            if not volumes.DEVICE.match(device):
-                raise AWSError("InvalidBlockDeviceMapping", f"Invalid device name {device}")
-            if not ebs.get("SnapshotId") and not ebs.get("VolumeSize"):
-                raise AWSError("InvalidBlockDeviceMapping", f"The device {device} needs a volume size or a snapshot.")
-            size = ebs.get("VolumeSize")
-            volumes.check_size(kind, size)
-        out[device] = {"VolumeSize": size, "VolumeType": kind, "SnapshotId": ebs.get("SnapshotId"),
-                       "DeleteOnTermination": ebs.get("DeleteOnTermination", True)}
+        if device == volumes.ROOT_DEVICE and ebs.get("SnapshotId"):
+            raise AWSError("InvalidBlockDeviceMapping", "The root device's snapshot comes from the image.")
+        base = out.get(device, {})
+        snapshot = ebs.get("SnapshotId") or base.get("SnapshotId")
+        minimum = image_size if device == volumes.ROOT_DEVICE else \
+            snapshots.find(db, snapshot)["VolumeSize"] if snapshot else 1
+        size = ebs.get("VolumeSize") or base.get("VolumeSize") or (minimum if snapshot else None)
+        if size is None:
+            raise AWSError("InvalidBlockDeviceMapping", f"The device {device} needs a volume size or a snapshot.")
+        kind = ebs.get("VolumeType") or base.get("VolumeType") or "gp2"
+        volumes.check_size(kind, size, minimum)
+        out[device] = {"VolumeSize": size, "VolumeType": kind, "SnapshotId": snapshot,
+                       "DeleteOnTermination": ebs.get("DeleteOnTermination", base.get("DeleteOnTermination", True))}
     return out
 
 
@@ -122,8 +127,8 @@ class Instances:
         options = metadata_options(request.get("MetadataOptions"))
         reservation = ids.resource_id("r")
         with ctx.write() as db:
-            root_source, image_size = images.launchable(db, ctx.region, request["ImageId"])
-            mappings = _mappings(request.get("BlockDeviceMappings") or [], image_size)
+            root_source, image_size, from_image = images.launchable(db, ctx.region, request["ImageId"])
+            mappings = _mappings(db, request.get("BlockDeviceMappings") or [], image_size, from_image)
             if request.get("KeyName") and not db.one(key_pairs, key_pairs.c.key_name == request["KeyName"]):
                 raise AWSError("InvalidKeyPair.NotFound", f"The key pair '{request['KeyName']}' does not exist")
             subnet = find_subnet(db, request["SubnetId"], self.config.vpc_pool) if request.get("SubnetId") else \
