@@ -5,6 +5,8 @@ retried until its SSH server answers (it starts once the guest's init has run)."
 import subprocess
 import time
 
+import pytest
+
 from tests.e2e.server import Server
 from tests.hostcaps import need_binaries, need_root
 
@@ -17,6 +19,17 @@ def ec2_server(tmp_path_factory, name: str, pool: str, *programs: str) -> Server
     need_root()
     need_binaries("qemu-system-x86_64", "qemu-img", "lz4", "busybox", "dropbear", "ssh", *programs)
     return Server(tmp_path_factory.mktemp(name), args=("--vpc-pool", pool)).start()
+
+
+def module_server(name: str, pool: str):
+    """A module's `server` fixture: its own server, and any VM it leaves removed after."""
+    @pytest.fixture(scope="module")
+    def server(tmp_path_factory):
+        srv = ec2_server(tmp_path_factory, name, pool)
+        yield srv
+        srv.stop()
+
+    return server
 
 
 def ami_id(ec2, name: str = "busybox") -> str:

@@ -11,16 +11,12 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.integration.ec2_fixtures import WAIT, ami_id, ec2_server
+from tests.integration.ec2_fixtures import WAIT, ami_id, module_server
 
 pytestmark = [pytest.mark.root, pytest.mark.qemu]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    srv = ec2_server(tmp_path_factory, "ec2", "10.128.0.0/12")
-    yield srv
-    srv.stop()  # removes any VM left
+server = module_server("ec2", "10.128.0.0/12")
 
 
 @pytest.fixture

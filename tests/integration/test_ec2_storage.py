@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.integration.ec2_fixtures import (SSH_OPTIONS, WAIT, ami_id, ec2_server, key_pair,
+from tests.integration.ec2_fixtures import (SSH_OPTIONS, WAIT, ami_id, key_pair, module_server,
                                             until_answers)
 
 pytestmark = [pytest.mark.root, pytest.mark.qemu]
@@ -18,11 +18,7 @@ pytestmark = [pytest.mark.root, pytest.mark.qemu]
 DISKS = "for d in /sys/block/vd*; do echo ${d##*/} $(cat $d/serial); done"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    srv = ec2_server(tmp_path_factory, "ebs", "10.144.0.0/12")
-    yield srv
-    srv.stop()  # removes any VM left
+server = module_server("ebs", "10.144.0.0/12")
 
 
 @pytest.fixture(scope="module")

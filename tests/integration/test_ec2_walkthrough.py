@@ -8,16 +8,12 @@ import sys
 
 import pytest
 
-from tests.integration.ec2_fixtures import SSH_OPTIONS, ec2_server, ssh, until_answers
+from tests.integration.ec2_fixtures import SSH_OPTIONS, module_server, ssh, until_answers
 
 pytestmark = [pytest.mark.root, pytest.mark.qemu]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    srv = ec2_server(tmp_path_factory, "walk", "10.192.0.0/12")
-    yield srv
-    srv.stop()  # removes any VM left
+server = module_server("walk", "10.192.0.0/12")
 
 
 def ec2(server, *args: str) -> str:
