@@ -2,6 +2,8 @@
 (tests/integration/test_ec2_instances.py boots VMs)."""
 
 import json
+import subprocess
+import sys
 import time
 
 import pytest
@@ -88,3 +90,10 @@ def test_terminated_instances_are_forgotten_after_an_hour(server):
 def test_missing_image_and_zone(ec2):
     assert code(ec2.run_instances, InstanceType="t3.micro", MinCount=1, MaxCount=1) == "MissingParameter"
     assert code(ec2.create_volume, Size=1) == "MissingParameter"
+
+
+def test_cloudlet_ssh_refusals(server, tmp_path):
+    """`cloudlet ssh` through the API like any client: AWS's error for an unknown instance."""
+    proc = subprocess.run([sys.executable, "-m", "cloudlet.cli.main", "ssh", "i-0123456789abcdef0", "true"],
+                          capture_output=True, text=True, env=server.env(), cwd=tmp_path, timeout=60)
+    assert proc.returncode == 254 and "InvalidInstanceID.NotFound" in proc.stderr
