@@ -37,6 +37,11 @@ IMDS_ADDRESS = "169.254.169.254"
 _CODES = {"pending": 0, "running": 16, "shutting-down": 32, "terminated": 48, "stopping": 64, "stopped": 80}
 
 
+def state(name: str) -> dict:
+    """An instance state as EC2 writes it, with its code."""
+    return {"Code": _CODES[name], "Name": name}
+
+
 def _ephemeral(instance_id: str) -> str:
     return "eph-" + instance_id[2:]
 
@@ -67,6 +72,11 @@ class InstanceController(Loop):
     def round(self) -> None:
         with self.store.begin(write=False) as conn:
             rows = conn.execute(select(ec2_instances).where(ec2_instances.c.state != "terminated")).all()
+        if rows and not self._serving:
+            # once per process (its port is the same all along), before any guest asks, and for
+            # the guests already running when it started, whose requests went to the one before
+            self.engine.networks.serve_guests(IMDS_ADDRESS, 80, "127.0.0.1", self.port)
+            self._serving = True
         for row in rows:
             try:
                 self._step(row)
@@ -177,9 +187,9 @@ class InstanceController(Loop):
 
     def _release_volumes(self, row) -> None:
         """At termination: volumes marked DeleteOnTermination go, the others are detached."""
-        for volume in self._attached(row):
-            body = json.loads(volume["body"])
-            with self.store.scoped(row.account_id, row.region) as db:
+        with self.store.scoped(row.account_id, row.region) as db:
+            for volume in attached(db, row.instance_id):
+                body = json.loads(volume["body"])
                 if body["Attachments"][0]["DeleteOnTermination"]:
                     db.delete(ec2_volumes, ec2_volumes.c.volume_id == volume["volume_id"])
                 else:
@@ -199,20 +209,17 @@ class InstanceController(Loop):
                 if "already exists" not in str(e):  # a task or another instance made it just now
                     raise
         tap = network.connect_tap(vm_id, vm_id, subnet, body["_run"].get("address"))
-        if not self._serving:  # once per process: its port is the same all along
-            network.serve_guests(IMDS_ADDRESS, 80, "127.0.0.1", self.port)
-            self._serving = True
         body.update(PrivateIpAddress=tap.ip, NetworkInterfaces=[{
             "NetworkInterfaceId": "eni-" + vm_id[2:], "SubnetId": subnet, "VpcId": body["VpcId"],
             "PrivateIpAddress": tap.ip, "Status": "in-use", "InterfaceType": "interface",
             "PrivateIpAddresses": [{"Primary": True, "PrivateIpAddress": tap.ip}]}])
         return tap
 
-    def _set(self, row, state: str, body: dict, desired: str | None = None, **fields) -> None:
-        body.update(State={"Code": _CODES[state], "Name": state}, **fields)
+    def _set(self, row, name: str, body: dict, desired: str | None = None, **fields) -> None:
+        body.update(State=state(name), **fields)
         with self.store.begin() as conn:
             conn.execute(update(ec2_instances).where(
                 ec2_instances.c.account_id == row.account_id, ec2_instances.c.region == row.region,
                 ec2_instances.c.instance_id == row.instance_id, ec2_instances.c.desired == row.desired,
-            ).values(state=state, body=json.dumps(body), updated_at=now(),
+            ).values(state=name, body=json.dumps(body), updated_at=now(),
                      **({"desired": desired} if desired else {})))

@@ -28,12 +28,15 @@ POLL = 0.5
 ROOT_DEVICE = "/dev/xvda"  # where the root volume is attached, as on AWS's Xen-era AMIs
 
 
+def device_order(device: str) -> tuple:
+    """The root volume first, then by device name: the order the guest sees them in."""
+    return device != ROOT_DEVICE, device
+
+
 def attached(db, instance_id: str) -> list[dict]:
-    """An instance's volumes (rows of an account's scoped store), the root one first, then by
-    device name: the order the guest sees them in."""
+    """An instance's volumes (rows of an account's scoped store), in device_order."""
     rows = db.select(ec2_volumes, ec2_volumes.c.instance_id == instance_id)
-    device = {v["volume_id"]: json.loads(v["body"])["Attachments"][0]["Device"] for v in rows}
-    return sorted(rows, key=lambda v: (device[v["volume_id"]] != ROOT_DEVICE, device[v["volume_id"]]))
+    return sorted(rows, key=lambda v: device_order(json.loads(v["body"])["Attachments"][0]["Device"]))
 
 
 def _key(row) -> tuple:
@@ -73,14 +76,20 @@ class VolumeController(Loop):
         instances = {(r.account_id, r.region, r.instance_id): r for r in self._rows(ec2_instances)}
         for row in self._rows(ec2_volumes):
             body = json.loads(row.body)
-            if row.state == "creating":
-                self._make(row, body)
-            elif body["Attachments"]:
-                self._attachment(row, body, instances.get((*_key(row), row.instance_id)))
+            try:
+                if row.state == "creating":
+                    self._make(row, body)
+                elif body["Attachments"]:
+                    self._attachment(row, body, instances.get((*_key(row), row.instance_id)))
+            except Exception:  # one volume that cannot be made or plugged must not stall the others
+                self._log.exception("volume %s", row.volume_id)
         for row in self._rows(ec2_snapshots):
             body = json.loads(row.body)
-            if row.state == "pending" and not self._waits_for_reboot(row, body, instances):
-                self.copy_snapshot(row, body)
+            try:
+                if row.state == "pending" and not self._waits_for_reboot(row, body, instances):
+                    self.copy_snapshot(row, body)
+            except Exception:  # nor one snapshot
+                self._log.exception("snapshot %s", row.snapshot_id)
         self._images()
         self._sweep()
 
