@@ -38,9 +38,6 @@ class Disks:
             raise DiskError(f"invalid disk id {disk_id!r}")
         return self.root / f"{disk_id}.qcow2"
 
-    def exists(self, disk_id: str) -> bool:
-        return self.path(disk_id).exists()
-
     def _publish(self, partial: Path, disk_id: str) -> Path:
         os.replace(partial, self.path(disk_id))
         return self.path(disk_id)

@@ -61,11 +61,14 @@ class Disk:
     id: str  # a QEMU node name, and the serial the guest sees (dashes dropped: 20 characters at most)
     path: str  # a qcow2 file
 
+    @property
+    def serial(self) -> str:
+        return self.id.replace("-", "")[:20]
+
     def args(self, device: str, bus: str | None = None) -> list[str]:
-        serial = self.id.replace("-", "")[:20]
         return ["-blockdev", f"driver=qcow2,node-name={self.id},discard=unmap,file.driver=file,"
                 f"file.filename={self.path}",
-                "-device", f"{device},drive={self.id},serial={serial},id=dev-{self.id}"
+                "-device", f"{device},drive={self.id},serial={self.serial},id=dev-{self.id}"
                 + (f",bus={bus}" if bus else "")]
 
 
@@ -193,7 +196,7 @@ class VMs:
                                            "file": {"driver": "file", "filename": disk.path}})
         try:
             self.query(vm_id, "device_add", {"driver": "virtio-blk-pci", "id": f"dev-{disk.id}", "drive": disk.id,
-                                             "bus": f"rp{free}", "serial": disk.id.replace("-", "")[:20]})
+                                             "bus": f"rp{free}", "serial": disk.serial})
         except qmp.QMPError:
             self.query(vm_id, "blockdev-del", {"node-name": disk.id})
             raise

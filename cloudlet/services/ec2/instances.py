@@ -9,6 +9,8 @@ import ipaddress
 import json
 
 from cloudlet import ids
+from cloudlet.control.instances import state
+from cloudlet.control.volumes import device_order
 from cloudlet.edge.errors import AWSError
 from cloudlet.ids import now
 from cloudlet.services.common import filters, tags
@@ -19,6 +21,7 @@ from . import images, instance_types, snapshots, volumes
 from .instance_attributes import metadata_options
 from .vpcs import default_vpc, find_subnet
 
+
 def _exists(db, instance_id: str) -> bool:
     return db.one(table, table.c.instance_id == instance_id) is not None
 
@@ -26,12 +29,7 @@ def _exists(db, instance_id: str) -> bool:
 tags.register(tags.ResourceKind("i", "instance", _exists, "InvalidInstanceID.NotFound"))
 
 _verbs = {"running": "started", "stopped": "stopped", "rebooted": "rebooted", "terminated": "terminated"}
-STATES = {"pending": 0, "running": 16, "shutting-down": 32, "terminated": 48, "stopping": 64, "stopped": 80}
 MAX_COUNT = 20  # AWS's default On-Demand limit for a RunInstances call of small types
-
-
-def state(name: str) -> dict:
-    return {"Code": STATES[name], "Name": name}
 
 
 def public(body: dict) -> dict:
@@ -42,7 +40,7 @@ def _block_devices(body: dict, attachments: list[dict]) -> dict:
     body["BlockDeviceMappings"] = [
         {"DeviceName": a["Device"], "Ebs": {"AttachTime": a["AttachTime"], "DeleteOnTermination":
                                             a["DeleteOnTermination"], "Status": a["State"], "VolumeId": a["VolumeId"]}}
-        for a in sorted(attachments, key=lambda a: (a["Device"] != volumes.ROOT_DEVICE, a["Device"]))]
+        for a in sorted(attachments, key=lambda a: device_order(a["Device"]))]
     return body
 
 
@@ -143,12 +141,11 @@ class Instances:
                     "State": state("pending"), "LaunchTime": now(), "AmiLaunchIndex": index,
                     "Placement": {"AvailabilityZone": subnet["zone"], "Tenancy": "default"},
                     "SubnetId": subnet["subnet_id"], "VpcId": subnet["vpc_id"], "Architecture": "x86_64",
-                    "RootDeviceType": "ebs", "RootDeviceName": "/dev/xvda", "VirtualizationType": "hvm",
+                    "RootDeviceType": "ebs", "RootDeviceName": volumes.ROOT_DEVICE, "VirtualizationType": "hvm",
                     "Hypervisor": "xen", "Monitoring": {"State": "disabled"}, "StateTransitionReason": "",
-                    "PrivateDnsName": "", "PublicDnsName": "", "CpuOptions": {"CoreCount": max(1, vcpus // 2),
-                                                                               "ThreadsPerCore": 2 if vcpus > 1
-                                                                               else 1},
-                    "MetadataOptions": options, "KeyName": request.get("KeyName"), "Tags": [], "ProductCodes": [], "BlockDeviceMappings": [],
+                    "PrivateDnsName": "", "PublicDnsName": "",
+                    "CpuOptions": {"CoreCount": max(1, vcpus // 2), "ThreadsPerCore": 2 if vcpus > 1 else 1},
+                    "MetadataOptions": options, "KeyName": request.get("KeyName"), "Tags": [], "ProductCodes": [],
                     "_run": {"vcpus": vcpus, "memory": memory, "user_data": user_data, "cidr": subnet["cidr"],
                              "instance_store_gib": instance_types.STORE_GB.get(kind, 0), "address": address,
                              "reservation": reservation, "disable_api_termination":

@@ -29,12 +29,12 @@ def _exists(db, volume_id: str) -> bool:
 tags.register(tags.ResourceKind("vol", "volume", _exists, "InvalidVolume.NotFound"))
 
 
-def check_size(kind: str, size: int | None, minimum: int = 1) -> None:
+def check_size(kind: str, size: int, minimum: int = 1) -> None:
     if kind not in SIZES:
         raise AWSError("InvalidParameterValue", f"Value ({kind}) for parameter volumeType is invalid. "
                        f"Valid values are {', '.join(SIZES)}.")
     lo, hi = SIZES[kind]
-    if size is not None and not max(lo, minimum) <= size <= hi:
+    if not max(lo, minimum) <= size <= hi:
         if size < minimum:
             raise AWSError("InvalidParameterValue", f"Volume of {size}GiB is smaller than the snapshot or image "
                            f"it is made from, expect size >= {minimum}GiB")
@@ -44,12 +44,12 @@ def check_size(kind: str, size: int | None, minimum: int = 1) -> None:
 
 
 def new_volume(db, zone: str, size: int, kind: str, source: dict | None, snapshot_id: str = "",
-               attachment: dict | None = None, state: str = "creating") -> dict:
+               attachment: dict | None = None) -> dict:
     """Record a volume the controller will make: empty, or from source ({"snapshot": id} or
     {"base": AMI name}); attachment: the instance and device it is attached to at once."""
     volume_id = ids.resource_id("vol")
     body = {"VolumeId": volume_id, "Size": size, "SnapshotId": snapshot_id, "AvailabilityZone": zone,
-            "State": state, "CreateTime": now(), "VolumeType": kind, "Encrypted": False,
+            "State": "creating", "CreateTime": now(), "VolumeType": kind, "Encrypted": False,
             "MultiAttachEnabled": False, "Attachments": [], "_source": source}
     if kind in ("gp2", "gp3", "io1", "io2"):
         body["Iops"] = 3000 if kind == "gp3" else max(100, min(16000, 3 * size))
@@ -58,7 +58,7 @@ def new_volume(db, zone: str, size: int, kind: str, source: dict | None, snapsho
     if attachment:
         body["Attachments"] = [{"VolumeId": volume_id, "AttachTime": now(), "State": "attaching",
                                 "DeleteOnTermination": False, **attachment}]
-    db.insert(table, volume_id=volume_id, state=state,
+    db.insert(table, volume_id=volume_id, state="creating",
               instance_id=attachment["InstanceId"] if attachment else None, body=json.dumps(body),
               updated_at=now())
     return body
