@@ -21,6 +21,7 @@ import threading
 from pathlib import Path
 
 from cloudlet.bootstrap import debian
+from cloudlet.hostdeps import PROGRAMS
 
 GUEST = Path(__file__).with_name("guest")
 ROOT_GIB = 8  # the file system's size, and the smallest root volume, as AWS's Debian AMIs
@@ -45,6 +46,13 @@ def _run(args: list[str], **kwargs) -> None:
         raise AMIError(f"{args[0]} failed: {(res.stderr or res.stdout).strip()[-1000:]}")
 
 
+def _program(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise AMIError(f"{name} is not installed (cloudlet setup installs {PROGRAMS[name]})")
+    return path
+
+
 def _write(path: Path, text: str, mode: int = 0o644) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
@@ -53,18 +61,15 @@ def _write(path: Path, text: str, mode: int = 0o644) -> None:
 
 def _guest_files(tree: Path, name: str) -> None:
     """busybox init and cloudlet's agent: the same in both AMIs."""
-    busybox = shutil.which("busybox")
-    if busybox is None:
-        raise AMIError("busybox is not installed (cloudlet setup installs busybox-static)")
     (tree / "bin").mkdir(parents=True, exist_ok=True)
-    shutil.copy2(busybox, tree / "bin" / "busybox")
+    shutil.copy2(_program("busybox"), tree / "bin" / "busybox")
     (tree / "sbin").mkdir(exist_ok=True)
     (tree / "sbin" / "init").unlink(missing_ok=True)
     (tree / "sbin" / "init").symlink_to("/bin/busybox")
     shutil.copy2(GUEST / "inittab", tree / "etc" / "inittab")
     _write(tree / "usr/lib/cloudlet/agent.sh", (GUEST / "agent.sh").read_text(), 0o755)
     _write(tree / "etc/cloudlet/login", LOGIN[name] + "\n")
-    # the power button (a stop) shuts the guest down through init, which unmounts the disk
+    # the power button (a stop) shuts the guest down through init: processes end, the disk is synced
     _write(tree / "etc/acpi/power", "#!/bin/sh\nexec /bin/busybox poweroff\n", 0o755)
     _write(tree / "etc/acpid.conf", "PWRB power\nPWRF power\n")
     for d in ("proc", "sys", "dev", "run", "tmp", "var/lib/cloudlet", "var/log"):
@@ -74,14 +79,12 @@ def _guest_files(tree: Path, name: str) -> None:
 def _busybox_tree(tree: Path) -> None:
     for d in ("bin", "sbin", "usr/bin", "usr/sbin", "etc", "root", "etc/dropbear"):
         (tree / d).mkdir(parents=True, exist_ok=True)
-    busybox = shutil.which("busybox")
-    listing = subprocess.run([busybox, "--list-full"], capture_output=True, text=True, check=True).stdout
+    listing = subprocess.run([_program("busybox"), "--list-full"], capture_output=True, text=True,
+                             check=True).stdout
     for applet in listing.split():
         if applet != "bin/busybox" and not os.path.lexists(tree / applet):
             (tree / applet).symlink_to("/bin/busybox")
-    dropbear = shutil.which("dropbear")
-    if dropbear is None:
-        raise AMIError("dropbear is not installed (cloudlet setup installs dropbear-bin)")
+    dropbear = _program("dropbear")
     shutil.copy2(dropbear, tree / "usr/sbin/dropbear")
     for line in subprocess.run(["ldd", dropbear], capture_output=True, text=True, check=True).stdout.splitlines():
         lib = next((part for part in line.split() if part.startswith("/")), None)
