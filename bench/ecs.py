@@ -14,7 +14,7 @@ same container in the same run, and how fast a service goes from 0 to N running 
    runningCount is N; scaled to 0 and deleted afterwards, untimed.
 
 cloudlet runs as `cloudlet up` with an engine of its own (EngineHome: network names no
-other cloudlet uses), as tests/integration/test_ecs_tasks.py does; the busybox image comes
+other cloudlet uses), as the ECS integration tests do; the busybox image comes
 from `cloudlet image bootstrap`, and podman gets the very same image through an OCI archive.
 3. Placement: 1,000 simulated container instances (RegisterContainerInstance, 3 zones, 4
    instance types), then EC2 RunTask calls of 10 tasks each, which the scheduler places by
@@ -23,7 +23,7 @@ from `cloudlet image bootstrap`, and podman gets the very same image through an 
    be measured here for this row (ECS's scheduler runs only at AWS).
 
 The server takes its VPC addresses from a pool of its own (--vpc-pool), so that neither a
-cloudlet under `make up` nor tests/integration/test_ecs_tasks.py bridges the same subnet.
+cloudlet under `make up` nor an ECS integration test bridges the same subnet.
 """
 
 import argparse
