@@ -143,10 +143,17 @@ class VMs:
         """QEMU's pid if that process still runs QEMU for this VM."""
         try:
             pid = int((self._dir(vm_id) / "qemu.pid").read_text().strip())
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
         except (FileNotFoundError, ValueError):
             return None
-        return pid if str(self._dir(vm_id)).encode() in cmdline else None
+        return pid if self._runs(vm_id, pid) else None
+
+    def _runs(self, vm_id: str, pid: int) -> bool:
+        """Whether pid is (still) this VM's QEMU: an exiting QEMU removes its pid file
+        before the process is gone."""
+        try:
+            return str(self._dir(vm_id)).encode() in Path(f"/proc/{pid}/cmdline").read_bytes()
+        except FileNotFoundError:
+            return False
 
     def get(self, vm_id: str) -> VM:
         try:
@@ -240,7 +247,7 @@ class VMs:
             try:
                 self.query(vm_id, "system_powerdown")
                 deadline = time.monotonic() + grace
-                while self._pid(vm_id) is not None and time.monotonic() < deadline:
+                while self._runs(vm_id, pid) and time.monotonic() < deadline:
                     time.sleep(0.05)
             except qmp.QMPError:
                 pass
@@ -249,7 +256,7 @@ class VMs:
         except qmp.QMPError:
             pass
         deadline = time.monotonic() + 10
-        while self._pid(vm_id) is not None:
+        while self._runs(vm_id, pid):
             if time.monotonic() > deadline:
                 os.kill(pid, signal.SIGKILL)
             time.sleep(0.02)
