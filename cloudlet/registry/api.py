@@ -2,7 +2,9 @@
 
 ECR's way of authenticating: HTTP Basic with user "AWS" and a GetAuthorizationToken
 password. The account and region come from the host name when it is a repository URI's
-(`<account>.dkr.ecr.<region>.<host>`), from the token otherwise.
+(`<account>.dkr.ecr.<region>.<host>`), from the token otherwise. A GetDownloadUrlForLayer
+URL carries a token of its own (`?download=`) that stands for no password: it lets its
+holder GET or HEAD the one blob it names, in its repository, until it expires.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import time
 from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
@@ -33,6 +36,7 @@ _ROUTES = [
     ("referrers", re.compile(r"^(?P<name>.+)/referrers/(?P<digest>[^/]+)$")),
 ]
 _API_HEADERS = {"Docker-Distribution-API-Version": "registry/2.0"}
+DOWNLOAD_PARAMETER = "download"
 
 
 def error_response(e: RegistryError, method: str) -> Response:
@@ -49,10 +53,26 @@ class DistributionAPI:
 
     async def handle(self, request: Request) -> Response:
         try:
+            if DOWNLOAD_PARAMETER in request.query_params:
+                return await self._download(request)
             scope = self._authenticate(request)
             return await self._route(request, scope)
         except RegistryError as e:
             return error_response(e, request.method)
+
+    async def _download(self, request: Request) -> Response:
+        grant = self.tokens.read_download(request.query_params[DOWNLOAD_PARAMETER])
+        if grant is None:
+            raise RegistryError("UNAUTHORIZED", "the download URL's token is not valid", 401)
+        if grant.expires_at <= time.time():
+            raise RegistryError("UNAUTHORIZED", "the download URL has expired (GetDownloadUrlForLayer makes "
+                                "URLs that last an hour)", 401)
+        blob = dict(_ROUTES)["blob"].match(request.path_params["path"])
+        if request.method not in ("GET", "HEAD") or blob is None or \
+                (blob["name"], blob["digest"]) != (grant.repository, grant.digest):
+            raise RegistryError("DENIED", f"the download URL grants GET of blob {grant.digest} of repository "
+                                f"{grant.repository}, nothing else", 403)
+        return await self.blob_get(request, Scope(grant.account_id, grant.region), grant.repository, grant.digest)
 
     def _authenticate(self, request: Request) -> Scope:
         kind, _, value = request.headers.get("authorization", "").partition(" ")

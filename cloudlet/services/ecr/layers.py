@@ -1,9 +1,11 @@
 """ECR's own layer API (what the Docker credential helper era used) and authorization."""
 
 import base64
+from urllib.parse import urlencode
 
 from cloudlet.agent.content import ContentError, digests
 from cloudlet.edge.errors import AWSError
+from cloudlet.registry.api import DOWNLOAD_PARAMETER
 from cloudlet.store.schema import ecr_blobs
 
 from .errors import as_aws
@@ -86,7 +88,8 @@ class Layers:
         repo, digest = request["repositoryName"], request["layerDigest"]
         with as_aws():
             self.registry.open_blob(self.scope(ctx), repo, digest)[0].close()
-        password, _ = self.tokens.issue(ctx.account_id, ctx.region)
-        # A URL anyone holding it may fetch for 12 hours, as S3's presigned ones are.
-        return {"downloadUrl": f"{ctx.config.endpoint}/v2/{repo}/blobs/{digest}?token={password}",
-                "layerDigest": digest}
+        # Anyone holding the URL may fetch that one blob, as anyone holding AWS's presigned S3
+        # URL may: it grants nothing else, and not for long.
+        token = self.tokens.issue_download(ctx.account_id, ctx.region, repo, digest)
+        query = urlencode({DOWNLOAD_PARAMETER: token})
+        return {"downloadUrl": f"{ctx.config.endpoint}/v2/{repo}/blobs/{digest}?{query}", "layerDigest": digest}
