@@ -184,10 +184,10 @@ class DistributionAPI:
         async for chunk in request.stream():
             pending += chunk
             if len(pending) >= _BUFFER:
-                await run_in_threadpool(ingest.write, bytes(pending))
+                await run_in_threadpool(self.registry.write_upload, scope, upload, ingest, bytes(pending))
                 pending.clear()
         if pending:
-            await run_in_threadpool(ingest.write, bytes(pending))
+            await run_in_threadpool(self.registry.write_upload, scope, upload, ingest, bytes(pending))
         return ingest.offset
 
     # -- manifests --------------------------------------------------------------------

@@ -24,8 +24,9 @@ def manifest_unknown(reference: str) -> RegistryError:
     return RegistryError("MANIFEST_UNKNOWN", f"Requested image not found: {reference}", 404)
 
 
-def upload_unknown(upload_id: str) -> RegistryError:
-    return RegistryError("BLOB_UPLOAD_UNKNOWN", f"blob upload unknown to registry: {upload_id}", 404)
+def upload_unknown(upload_id: str, why: str | None = None) -> RegistryError:
+    return RegistryError("BLOB_UPLOAD_UNKNOWN", f"blob upload unknown to registry: {upload_id}"
+                         + (f" ({why})" if why else ""), 404)
 
 
 def digest_invalid(message: str) -> RegistryError:
@@ -34,3 +35,12 @@ def digest_invalid(message: str) -> RegistryError:
 
 def manifest_invalid(message: str) -> RegistryError:
     return RegistryError("MANIFEST_INVALID", message, 400)
+
+
+STORAGE_FULL = "no space left in the registry's storage"
+
+
+def storage_full(code: str, what: str) -> RegistryError:
+    """The registry's disk is full: 507 Insufficient Storage (RFC 4918). ECR, whose storage
+    never fills, has no error for it; its API says LimitExceededException."""
+    return RegistryError(code, f"{STORAGE_FULL}: {what}", 507, ecr="LimitExceededException")

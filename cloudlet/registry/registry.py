@@ -24,8 +24,10 @@ from cloudlet.store.schema import ecr_blobs, ecr_images, ecr_repositories, ecr_s
 from . import errors, lifecycle, names
 from .errors import RegistryError
 from .keys import Keys
+from .space import unless_full
 
 HOLDER = "registry"  # the content store's holder file that keeps our blobs alive
+_DROPPED = "the upload was removed; push again once there is space"
 MANIFEST_TYPES = oci.MANIFEST_TYPES + oci.INDEX_TYPES
 
 
@@ -56,6 +58,9 @@ class Registry:
         # scans on push; whoever serves the registry decides how scans run.
         self.scan_on_push = None
         self._ingests: dict[str, Ingest] = {}  # uploads between requests, so bytes are hashed once
+        # Uploads a full disk ended, so that a client retrying one (SDKs retry ECR's
+        # LimitExceededException) hears why it is gone; the latest few suffice.
+        self._dropped: dict[str, None] = {}
         self._lock = threading.Lock()
 
     def db(self, scope: Scope, write: bool = False):
@@ -133,12 +138,17 @@ class Registry:
     # -- uploads ---------------------------------------------------------------------
 
     def start_upload(self, scope: Scope, repo: str) -> str:
-        with self.db(scope, write=True) as db:
-            self.repository(db, repo)
+        with unless_full("BLOB_UPLOAD_INVALID", "the upload was not started"):
             ingest = self.content.ingest()
-            # ECR's upload ids are UUIDs; the ingest's is the same 128 bits without dashes.
-            upload_id = str(uuid.UUID(hex=ingest.id))
-            db.insert(ecr_uploads, upload_id=upload_id, repository=repo, created_at=now())
+            try:
+                with self.db(scope, write=True) as db:
+                    self.repository(db, repo)
+                    # ECR's upload ids are UUIDs; the ingest's is the same 128 bits without dashes.
+                    upload_id = str(uuid.UUID(hex=ingest.id))
+                    db.insert(ecr_uploads, upload_id=upload_id, repository=repo, created_at=now())
+            except BaseException:
+                ingest.abort()
+                raise
         with self._lock:
             self._ingests[upload_id] = ingest
         return upload_id
@@ -148,7 +158,8 @@ class Registry:
         with self.db(scope) as db:
             row = db.one(ecr_uploads, ecr_uploads.c.upload_id == upload_id)
         if row is None or row["repository"] != repo:
-            raise errors.upload_unknown(upload_id)
+            raise errors.upload_unknown(upload_id, f"removed, {errors.STORAGE_FULL}" if row is None and upload_id
+                                        in self._dropped else None)
         with self._lock:
             ingest = self._ingests.get(upload_id)
         if ingest is None:  # the server restarted meanwhile: continue from the disk
@@ -160,18 +171,26 @@ class Registry:
                 self._ingests[upload_id] = ingest
         return ingest
 
+    def write_upload(self, scope: Scope, upload_id: str, ingest: Ingest, data: bytes) -> int:
+        """Append to an upload; its offset after. On a full disk the upload ends and its bytes
+        go at once: a push that did not fit leaves the disk as it found it."""
+        with unless_full("BLOB_UPLOAD_INVALID", _DROPPED, lambda: self._drop(scope, upload_id, ingest)):
+            ingest.write(data)
+        return ingest.offset
+
     def finish_upload(self, scope: Scope, repo: str, upload_id: str, digest: str) -> str:
         """Verify and commit; a mismatch removes the upload and everything it wrote."""
         digest = _digest(digest)
         ingest = self.upload(scope, repo, upload_id)
-        try:
-            committed = ingest.commit(expected_digest=digest)
-        except DigestMismatch as e:
-            self._forget(scope, upload_id)
-            raise errors.digest_invalid(f"provided digest did not match uploaded content ({e.actual})") from None
-        with self.db(scope, write=True) as db:
-            db.delete(ecr_uploads, ecr_uploads.c.upload_id == upload_id)
-            self._link(db, repo, committed, self.content.size(committed))
+        with unless_full("BLOB_UPLOAD_INVALID", _DROPPED, lambda: self._drop(scope, upload_id, ingest)):
+            try:
+                committed = ingest.commit(expected_digest=digest)
+            except DigestMismatch as e:
+                self._forget(scope, upload_id)
+                raise errors.digest_invalid(f"provided digest did not match uploaded content ({e.actual})") from None
+            with self.db(scope, write=True) as db:
+                db.delete(ecr_uploads, ecr_uploads.c.upload_id == upload_id)
+                self._link(db, repo, committed, self.content.size(committed))
         with self._lock:
             self._ingests.pop(upload_id, None)
         self.sync_holder()
@@ -187,6 +206,14 @@ class Registry:
         with self.db(scope, write=True) as db:
             db.delete(ecr_uploads, ecr_uploads.c.upload_id == upload_id)
 
+    def _drop(self, scope: Scope, upload_id: str, ingest: Ingest) -> None:
+        ingest.abort()
+        with self._lock:
+            self._dropped[upload_id] = None
+            while len(self._dropped) > 1000:
+                del self._dropped[next(iter(self._dropped))]
+        self._forget(scope, upload_id)
+
     # -- manifests -------------------------------------------------------------------
 
     def put_manifest(self, scope: Scope, repo: str, reference: str, media_type: str | None, body: bytes) -> str:
@@ -198,7 +225,7 @@ class Registry:
         if not by_digest:
             names.check_tag(reference)
         media_type, doc, parsed = _parse(body, media_type)
-        with self.db(scope, write=True) as db:
+        with unless_full("DENIED", "the manifest was not stored"), self.db(scope, write=True) as db:
             repository = self.repository(db, repo)
             size = self._check_references(db, repo, parsed)
             if not by_digest:

@@ -124,7 +124,11 @@ class Sealer:
         self.tail.clear()
 
     def _emit(self, plain: bytes, aad: bytes) -> None:
-        self._f.write(self._aead.encrypt(_nonce(self.chunks), plain, aad))
+        left = memoryview(self._aead.encrypt(_nonce(self.chunks), plain, aad))
+        while left:
+            # An unbuffered file takes part of a write when the disk fills up: write again,
+            # so that the disk's ENOSPC is raised rather than the rest of a chunk lost.
+            left = left[self._f.write(left):]
         self.chunks += 1
 
 

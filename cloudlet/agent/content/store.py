@@ -144,16 +144,20 @@ class ContentStore:
         ingest_id = secrets.token_hex(16)
         d = self.ingests / ingest_id
         d.mkdir()
-        key = sealed.new_key()
-        with open(d / "data", "wb") as f:
-            sealed.Sealer.start(f, key, self.key)
-        # meta.json appears whole (rename) so that a collection sees the expected digest
-        # of every ingest it sees at all.
-        meta = {"expected": expected_digest, "lease": lease.id if lease else None,
-                "key": sealed.wrap(self.key, key).hex()}
-        (d / "meta.tmp").write_text(json.dumps(meta))
-        os.rename(d / "meta.tmp", d / "meta.json")
-        return Ingest(self, ingest_id, expected_digest, lease, key)
+        try:
+            key = sealed.new_key()
+            with open(d / "data", "wb") as f:
+                sealed.Sealer.start(f, key, self.key)
+            # meta.json appears whole (rename) so that a collection sees the expected digest
+            # of every ingest it sees at all.
+            meta = {"expected": expected_digest, "lease": lease.id if lease else None,
+                    "key": sealed.wrap(self.key, key).hex()}
+            (d / "meta.tmp").write_text(json.dumps(meta))
+            os.rename(d / "meta.tmp", d / "meta.json")
+            return Ingest(self, ingest_id, expected_digest, lease, key)
+        except BaseException:  # a full disk, say: no ingest is left half made
+            shutil.rmtree(d, ignore_errors=True)
+            raise
 
     def resume(self, ingest_id: str, *, lease: "Lease | None" = None) -> "Ingest":
         """Reopen a suspended ingest by id (an upload continued by a later request); the bytes

@@ -59,7 +59,8 @@ class Layers:
             raise AWSError("InvalidLayerPartException", f"The layer part size is not valid, or the first byte "
                            f"specified is not consecutive to the last byte of a previous layer part upload. "
                            f"lastValidByteReceived: {ingest.offset - 1}")
-        ingest.write(data)
+        with as_aws():
+            self.registry.write_upload(self.scope(ctx), upload, ingest, data)
         return {"registryId": ctx.account_id, "repositoryName": repo, "uploadId": upload,
                 "lastByteReceived": ingest.offset - 1}
 
