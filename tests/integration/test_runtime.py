@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from cloudlet.agent.runtime import (BindMount, ContainerConflict, ContainerSpec, IdMap, OCIError,
+from cloudlet.agent.runtime import (BindMount, ContainerConflict, ContainerError, ContainerSpec, IdMap, OCIError,
                                     Resources, Runtime, TmpfsMount, Ulimit, VolumeMount)
+from cloudlet.agent.runtime import idranges
 from cloudlet.agent.runtime.cgroups import Cgroup
 from tests.hostcaps import need_binaries, need_root
 
@@ -49,8 +50,9 @@ def busybox_layer(tmp_path_factory):
 
 def _leftovers(root: Path, ids: list[str]) -> list[str]:
     found = []
+    mounts = str(Runtime(root).snapshots.mounts)  # where its containers' roots are mounted
     with open("/proc/self/mountinfo") as f:
-        found += [f"mount {line.split()[4]}" for line in f if str(root) in line]
+        found += [f"mount {line.split()[4]}" for line in f if str(root) in line or mounts in line]
     for cid in ids:
         found += [f"cgroup {c} of {cid}" for c in Cgroup(f"/cloudlet/{cid}").exists()]
     for pid in filter(str.isdigit, os.listdir("/proc")):
@@ -333,21 +335,42 @@ def test_create_and_start_of_true_is_quick(h):
     assert min(times) < 1.0
 
 
-def test_user_namespace(h, tmp_path):
-    # The image's files must belong to the ids the container's root maps to.
-    layer = tmp_path / "shifted"
-    shutil.copytree(h.layer, layer, symlinks=True)
-    for p in [layer, *layer.rglob("*")]:
-        os.lchown(p, 100000, 100000)
-    h.layer = layer
-    cid = h.run(["sh", "-c", "id; cat /proc/self/uid_map; touch /made && echo wrote"],
-                uid_map=[IdMap(0, 100000, 65536)], gid_map=[IdMap(0, 100000, 65536)])
+def test_user_namespace(h):
+    # The image's files are the host's (root is 0 on disk): the container's root must see
+    # them as its own, through idmapped mounts, while the host sees it and its writes as
+    # an unprivileged range of cloudlet's.
+    cid = h.run(["sh", "-c", "id; cat /proc/self/uid_map; stat -c %u /bin/busybox; touch /made /etc/made /v/made"
+                 " && echo wrote"], userns="box", volumes=[VolumeMount("v-" + uuid.uuid4().hex[:8], "/v")])
     assert h.rt.wait(cid, timeout=10) == 0, h.output(cid)
     out = h.output(cid)
     assert out[0] == "uid=0(root) gid=0(root)"
-    assert out[1].split() == ["0", "100000", "65536"]
-    assert out[2] == "wrote"
-    assert (h.rt.rootfs(cid) / "made").stat().st_uid == 100000
+    inside, host, size = map(int, out[1].split())
+    start, count = idranges.share()
+    assert (inside, size) == (0, 65536) and start <= host < start + count * 65536
+    assert out[2:] == ["0", "wrote"]
+    assert (h.rt.rootfs(cid) / "made").stat().st_uid == host
+    assert (h.layer / "bin" / "busybox").stat().st_uid == 0  # the layer itself is untouched
+    with pytest.raises(ContainerError, match="by its key"):
+        h.rt.create(h.spec(["true"], uid_map=[IdMap(0, 100000, 65536)], gid_map=[IdMap(0, 100000, 65536)]))
+
+
+def test_user_namespaces_get_host_ranges_of_their_own(h):
+    """Containers with one key share a range; another key gets another; a range comes back
+    when its last container goes."""
+    script = ["sh", "-c", "cat /proc/self/uid_map"]
+    first, second = h.run(script, userns="task-a"), h.run(script, userns="task-a")
+    other = h.run(script, userns="task-b")
+    for cid in (first, second, other):
+        assert h.rt.wait(cid, timeout=10) == 0, h.output(cid)
+    ranges = {cid: h.output(cid)[0].split() for cid in (first, second, other)}
+    assert ranges[first] == ranges[second] and ranges[first] != ranges[other]
+    assert ranges[first][0] == "0" and ranges[first][2] == "65536" and int(ranges[first][1]) >= 65536
+    claims = lambda: {p.read_text() for p in idranges.CLAIMS.iterdir() if p.name.isdigit()}
+    assert any('"task-a"' in c for c in claims())
+    h.rt.delete(first)
+    assert any('"task-a"' in c and str(h.root) in c for c in claims())  # still held by the second
+    h.rt.delete(second)
+    assert not any('"task-a"' in c and str(h.root) in c for c in claims())
 
 
 def test_joins_a_given_network_namespace_or_the_host(h):

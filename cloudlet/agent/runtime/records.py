@@ -37,6 +37,8 @@ class Record:
     stop_timeout: float
     layers: list[str] = field(default_factory=list)       # to mount the root again after a reboot
     rootfs_owner: list[int] | None = None                 # (uid, gid) of the upper dir, userns only
+    userns: str | None = None                             # the key its id range is claimed under
+    userns_host_id: int | None = None                     # where that range starts (root's host uid)
     labels: dict[str, str] = field(default_factory=dict)
     restart_policy: str = "no"
     max_retries: int = 0

@@ -14,6 +14,8 @@ Layout under root_dir (everything a restarted agent needs to re-adopt its contai
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import logging
 import os
 import re
@@ -29,6 +31,7 @@ from .cgroups import PARENT, Cgroup
 from .errors import ContainerConflict, ContainerError, ContainerNotFound, OCIError
 from .events import Event, EventLog
 from .exec import ExecResult, exec_process
+from .idranges import IdRanges, maps
 from .logs import LogLine, read_logs
 from .records import Record, iso, now
 from .restart import check_policy, restart_at
@@ -43,6 +46,9 @@ log = logging.getLogger(__name__)
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _UNIX_PATH_MAX = 107  # sun_path, less its NUL: conmon binds <sock>/<id>/attach
+MOUNTS = Path("/run/cloudlet/roots")  # containers' root mount points (see snapshots/overlay.py)
+
+
 
 
 @dataclass
@@ -71,7 +77,9 @@ class Runtime:
         self.volumes = self.root / "volumes"
         for d in (self.containers, self.exits, self.sockets, self.volumes):
             d.mkdir(parents=True, exist_ok=True)
-        self.snapshots = Snapshotter(self.root / "snapshots")
+        digest = hashlib.sha256(str(self.root.resolve()).encode()).hexdigest()[:16]
+        self.snapshots = Snapshotter(self.root / "snapshots", mounts=MOUNTS / digest)
+        self.id_ranges = IdRanges(self.root, lambda: {rec.userns for rec in self.records()})
         self.runc = Runc(self.root / "runc", runc)
         self.conmon = Conmon(self.runc, conmon)
         self.event_log = EventLog(self.root / "events.jsonl")
@@ -90,38 +98,36 @@ class Runtime:
         except FileExistsError:
             raise ContainerConflict(f"container {spec.id} already exists") from None
         try:
-            if spec.uid_map:
-                self._let_userns_traverse()
+            pin = None
+            if spec.uid_map and not spec.userns:
+                raise ContainerError("a user namespace is asked for by its key (userns): its ids are the runtime's")
+            if spec.userns:
+                host_id, pin = self.id_ranges.claim(spec.userns)
+                spec = dataclasses.replace(spec, uid_map=maps(host_id), gid_map=maps(host_id))
             owner = host_root(spec.uid_map, spec.gid_map)
-            rootfs = self.snapshots.prepare(spec.id, spec.layers, owner=owner)
+            rootfs = self.snapshots.prepare(spec.id, spec.layers, owner=owner, userns=pin)
             user = resolve_user(rootfs, spec.user or spec.image_config.get("User"))
-            mounts = prepare_mounts(spec, rootfs=rootfs, bundle=bundle, volumes_root=self.volumes)
+            mounts = prepare_mounts(spec, rootfs=rootfs, bundle=bundle, volumes_root=self.volumes, owner=owner)
             rlimits, warnings = clamp_rlimits(spec.ulimits)
             for w in warnings:
                 log.warning("container %s: %s", spec.id, w)
             check_policy(spec.restart_policy, spec.max_retries)
             cgroups_path = f"/{PARENT}/{spec.id}"
             config = oci.build_config(spec, rootfs=str(rootfs), user=user, mounts=mounts,
-                                      rlimits=rlimits, cgroups_path=cgroups_path)
+                                      rlimits=rlimits, cgroups_path=cgroups_path, userns_path=pin)
             oci.write_json(bundle / "config.json", config)
             rec = Record(id=spec.id, name=spec.name or spec.id, created_at=now(),
                          cgroups_path=cgroups_path, stop_signal=oci.stop_signal(spec),
                          stop_timeout=spec.stop_timeout, labels=dict(spec.labels), warnings=warnings,
                          restart_policy=spec.restart_policy, max_retries=spec.max_retries,
-                         layers=[str(p) for p in spec.layers], rootfs_owner=list(owner) if owner else None)
+                         layers=[str(p) for p in spec.layers], rootfs_owner=list(owner) if owner else None,
+                         userns=spec.userns, userns_host_id=spec.uid_map[0].host_id if pin else None)
             rec.save(bundle)
         except BaseException:
-            self._remove_files(spec.id)
+            self._remove_files(spec.id)  # the key's range stays: its owner releases it
             raise
         self.event_log.emit(rec.id, rec.name, "create")
         return self._state(rec)
-
-    def _let_userns_traverse(self) -> None:
-        """runc mounts the rootfs, volumes and /etc files from inside the user namespace,
-        as a root the host sees as nobody: it must be able to pass through our dirs
-        (search only, listing stays private)."""
-        for d in (self.root, self.containers, self.snapshots.root, self.volumes):
-            d.chmod(d.stat().st_mode & 0o7777 | 0o001)
 
     def start(self, cid: str) -> ContainerState:
         """Run the container; one that has exited starts again on its own filesystem."""
@@ -162,7 +168,8 @@ class Runtime:
             rec.finished_at, rec.exit_code, rec.oom_killed = None, None, False
         self._clear_last_run(cid, bundle)
         # Mounted since create, unless the host rebooted meanwhile: then mount it again.
-        self.snapshots.prepare(cid, rec.layers, owner=tuple(rec.rootfs_owner) if rec.rootfs_owner else None)
+        self.snapshots.prepare(cid, rec.layers, owner=tuple(rec.rootfs_owner) if rec.rootfs_owner else None,
+                               userns=self._userns_of(rec))
         try:
             pid = self._launch(rec, bundle)
         except OCIError as e:
@@ -184,6 +191,22 @@ class Runtime:
         self.event_log.emit(cid, rec.name, "start", restartCount=rec.restart_count)
         # runc has just said so: no need to ask it again (a runc call costs milliseconds).
         return self._state(rec, {cid: {"status": "running", "pid": pid}})
+
+    def user_namespace(self, key: str) -> str:
+        """The file of key's user namespace (claimed now if need be), for what must exist in
+        it before its containers do: their network namespace."""
+        return self.id_ranges.claim(key)[1]
+
+    def _userns_of(self, rec: Record) -> str | None:
+        """The user namespace a container was made in, pinned again if a reboot unpinned it."""
+        if not rec.userns:
+            return None
+        host_id, pin = self.id_ranges.claim(rec.userns, prefer=rec.userns_host_id)
+        if host_id != rec.userns_host_id:
+            self.release_user_namespace(rec.userns)
+            raise ContainerError(f"container {rec.id}'s user namespace ids went to another since it was made: "
+                                 "remove it and run it again")
+        return pin
 
     def _clear_last_run(self, cid: str, bundle: Path) -> None:
         """What a previous run's conmon left: its exit code, OOM marks, pid files."""
@@ -265,7 +288,13 @@ class Runtime:
         wait_conmon_gone(self.containers / cid / "conmon.pid", cid)
         Cgroup(rec.cgroups_path).remove()
         self._remove_files(cid)
+        self.release_user_namespace(rec.userns)
         self.event_log.emit(cid, rec.name, "destroy")
+
+    def release_user_namespace(self, key: str | None) -> None:
+        """The key's id range (and namespace) goes back once no container here holds it."""
+        if key and key not in {rec.userns for rec in self.records()}:
+            self.id_ranges.release(key)
 
     def _remove_files(self, cid: str) -> None:
         self.snapshots.remove(cid)
@@ -282,7 +311,7 @@ class Runtime:
         for key in set(self.snapshots.keys()) | set(bundles):
             if key in bundles and Record.load(bundles[key]) is not None:
                 continue
-            made = (bundles[key] if key in bundles else self.snapshots.mountpoint(key).parent).stat().st_mtime
+            made = (bundles[key] if key in bundles else self.snapshots.root / key).stat().st_mtime
             if made < cutoff:
                 self._remove_files(key)
                 gone.append(key)

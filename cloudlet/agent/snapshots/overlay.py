@@ -6,6 +6,12 @@ Each snapshot lives in its own directory under the snapshotter's root:
     <root>/<key>/work    overlayfs scratch space, must be on the upper's filesystem
     <root>/<key>/merged  the mount point handed to the runtime as the rootfs
     <root>/<key>/l/<n>   short links to the layers, only when the option string is too long
+    <root>/<key>/idmapped/<n>   the layers shown through a user namespace's mappings
+
+With `mounts` given, mount points are <mounts>/<key> instead: a directory anyone may
+pass through (0711) outside a private data dir, because a container in a user namespace
+resolves its root's path as an unprivileged host uid. overlayfs reaches its layers, upper
+and work dirs with the credentials of whoever mounted it, so those stay private.
 
 Nothing is remembered in memory: whether a snapshot is mounted is read from the
 kernel, so a restarted agent can remove what an earlier one prepared.
@@ -13,50 +19,40 @@ kernel, so a restarted agent can remove what an earlier one prepared.
 
 from __future__ import annotations
 
-import ctypes
-import errno
+import contextlib
 import os
 import re
 import shutil
 import subprocess
 from pathlib import Path
 
+from cloudlet.agent.mounts import MS_RDONLY, mount, umount
+
+from .idmapped import mount_idmapped
+
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
-_MS_RDONLY = 1
-_MNT_DETACH = 2
 # mount(2) copies at most one page of option data; longer strings are cut short by the
 # kernel, so we must measure before we try.
 _OPTIONS_MAX = os.sysconf("SC_PAGE_SIZE") - 1
-
-_libc = ctypes.CDLL(None, use_errno=True)
-
 
 class SnapshotError(Exception):
     pass
 
 
-def _mount(source: str, target: str, fstype: str, flags: int, data: str) -> None:
-    if _libc.mount(source.encode(), target.encode(), fstype.encode(), flags, data.encode()) != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"mount {fstype} on {target}: {os.strerror(err)}")
-
-
-def _umount(target: str) -> None:
-    """Unmount target; a mount still in use is detached so that removal can go on."""
-    if _libc.umount2(target.encode(), 0) == 0:
+def _passable_dirs(path: Path) -> None:
+    """path and the parents it needs, each searchable by anyone (listing stays private)."""
+    if path.is_dir():
         return
-    err = ctypes.get_errno()
-    if err == errno.EINVAL:  # not a mount point (any more): nothing to do
-        return
-    if err == errno.EBUSY and _libc.umount2(target.encode(), _MNT_DETACH) == 0:
-        return
-    raise OSError(err, f"umount {target}: {os.strerror(err)}")
+    _passable_dirs(path.parent)
+    path.mkdir(exist_ok=True)
+    path.chmod(0o711)
 
 
 class Snapshotter:
-    def __init__(self, root: str | os.PathLike):
+    def __init__(self, root: str | os.PathLike, mounts: str | os.PathLike | None = None):
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
+        self.mounts = Path(mounts) if mounts else None
 
     def _dir(self, key: str) -> Path:
         if not _KEY.match(key):
@@ -64,7 +60,7 @@ class Snapshotter:
         return self.root / key
 
     def mountpoint(self, key: str) -> Path:
-        return self._dir(key) / "merged"
+        return self.mounts / self._dir(key).name if self.mounts else self._dir(key) / "merged"
 
     def upper(self, key: str) -> Path:
         """What a writable snapshot changed: the builder turns it into a layer."""
@@ -77,23 +73,28 @@ class Snapshotter:
         return sorted(p.name for p in self.root.iterdir() if p.is_dir() and _KEY.match(p.name))
 
     def prepare(self, key: str, layers: list[str | os.PathLike], *, readonly: bool = False,
-                owner: tuple[int, int] | None = None) -> Path:
+                owner: tuple[int, int] | None = None, userns: str | None = None) -> Path:
         """Mount layers (lowest first) at the snapshot's mount point and return it.
 
         A writable snapshot gets an empty upper directory of its own; a read-only one
         gets none and is mounted read-only, so nothing can be written even by root.
         owner (uid, gid) owns the upper directory, and so the root of the mount: a
         container in a user namespace needs its own root to own "/" to write there.
+        userns (a user namespace's file, see idmapped.pin_userns) shows every layer's
+        owners shifted into that namespace's host range.
         Preparing a key that is already mounted returns it unchanged.
         """
         d = self._dir(key)
-        merged = d / "merged"
+        merged = self.mountpoint(key)
         if os.path.ismount(merged):
             return merged
         lowers = [Path(p).resolve() for p in layers]
         for p in lowers:
             if not p.is_dir():
                 raise SnapshotError(f"layer directory {p} does not exist")
+        d.mkdir(exist_ok=True)
+        if self.mounts:
+            _passable_dirs(self.mounts)
         merged.mkdir(parents=True, exist_ok=True)
         if readonly or not lowers:
             # overlayfs wants two lowers when there is no upper, and one at least with
@@ -109,13 +110,30 @@ class Snapshotter:
             if owner:
                 os.chown(upper, *owner)
         try:
-            self._mount_overlay(d, lowers, upper, work, readonly)
+            if userns:
+                lowers = self._idmapped(d, lowers, userns)
+            self._mount_overlay(d, merged, lowers, upper, work, readonly)
         except Exception:
             self.remove(key)
             raise
         return merged
 
-    def _mount_overlay(self, d: Path, lowers: list[Path], upper, work, readonly: bool) -> None:
+    @staticmethod
+    def _idmapped(d: Path, lowers: list[Path], userns: str) -> list[Path]:
+        out = []
+        ns = os.open(userns, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            for i, layer in enumerate(lowers):
+                target = d / "idmapped" / str(i)
+                target.mkdir(parents=True, exist_ok=True)
+                umount(str(target))  # one left from before a reboot's unmount of the root alone
+                mount_idmapped(str(layer), str(target), ns)
+                out.append(target)
+        finally:
+            os.close(ns)
+        return out
+
+    def _mount_overlay(self, d: Path, merged: Path, lowers: list[Path], upper, work, readonly: bool) -> None:
         # overlayfs lists the topmost layer first, the reverse of image order.
         def options(lower_names: list[str], up: str | None, wk: str | None) -> str:
             opts = "lowerdir=" + ":".join(reversed(lower_names))
@@ -123,10 +141,10 @@ class Snapshotter:
                 opts += f",upperdir={up},workdir={wk}"
             return opts
 
-        flags = _MS_RDONLY if readonly else 0
+        flags = MS_RDONLY if readonly else 0
         opts = options([str(p) for p in lowers], upper and str(upper), work and str(work))
         if len(opts) <= _OPTIONS_MAX:
-            _mount("overlay", str(d / "merged"), "overlay", flags, opts)
+            mount("overlay", str(merged), "overlay", flags, opts)
             return
         # Too long for one page: give each layer a short link inside the snapshot and
         # name everything relative to the snapshot directory, from a child process
@@ -141,7 +159,7 @@ class Snapshotter:
         opts = options(names, upper and "upper", work and "work")
         if len(opts) > _OPTIONS_MAX:
             raise SnapshotError(f"{len(lowers)} layers are more than one overlay mount can stack")
-        cmd = ["mount", "-n", "-i", "-t", "overlay", "-o", ("ro," if readonly else "") + opts, "overlay", "merged"]
+        cmd = ["mount", "-n", "-i", "-t", "overlay", "-o", ("ro," if readonly else "") + opts, "overlay", str(merged)]
         res = subprocess.run(cmd, cwd=d, capture_output=True, text=True)
         if res.returncode != 0:
             raise SnapshotError(f"overlay mount of {len(lowers)} layers failed: {res.stderr.strip()}")
@@ -149,9 +167,15 @@ class Snapshotter:
     def remove(self, key: str) -> None:
         """Unmount and delete the snapshot; removing one that is gone is not an error."""
         d = self._dir(key)
+        merged = self.mountpoint(key)
+        if os.path.ismount(merged):
+            umount(str(merged))
+        if self.mounts and merged.is_dir():
+            merged.rmdir()
+            with contextlib.suppress(OSError):  # the last one out takes the engine's dir along
+                self.mounts.rmdir()
         if not d.exists():
             return
-        merged = d / "merged"
-        if os.path.ismount(merged):
-            _umount(str(merged))
+        for lower in sorted((d / "idmapped").glob("*")):
+            umount(str(lower))  # a bind mount: ismount cannot tell, umount says EINVAL if not
         shutil.rmtree(d)
