@@ -64,9 +64,13 @@ class Engine:
         name = opts.name or f"{opts.image.split('/')[-1].split(':')[0]}-{cid[:6]}"
         if any(rec.name == name for rec in self.runtime.records()):
             raise EngineError(f"the container name {name!r} is already in use")
+        userns = (cid if opts.userns is True else opts.userns) or None
         owns_network = attachment is None
         if owns_network:
-            attachment = self.networks.connect(cid, name, opts.network, ports=opts.ports, aliases=opts.aliases)
+            # its network namespace belongs to its user namespace, for `exec` to enter both
+            in_userns = self.runtime.user_namespace(userns) if userns and opts.network not in ("none", "host") else None
+            attachment = self.networks.connect(cid, name, opts.network, ports=opts.ports, aliases=opts.aliases,
+                                               userns=in_userns)
         labels = {**opts.labels, IMAGE_LABEL: opts.image, NETWORK_LABEL: opts.network}
         spec = ContainerSpec(
             id=cid, name=name, layers=[str(p) for p in layers], image_config=image.config.runtime,
@@ -76,7 +80,9 @@ class Engine:
             volumes=[m for m in opts.mounts if isinstance(m, VolumeMount)], tmpfs=opts.tmpfs, ulimits=opts.ulimits,
             resources=Resources(memory=opts.memory, cpus=opts.cpus, cpu_shares=opts.cpu_shares,
                                 pids_limit=opts.pids_limit),
-            cap_add=opts.cap_add, cap_drop=opts.cap_drop, stop_signal=opts.stop_signal,
+            cap_add=opts.cap_add, cap_drop=opts.cap_drop, privileged=opts.privileged, devices=opts.devices,
+            pid_mode=opts.pid_mode, ipc_mode=opts.ipc_mode, sysctls=opts.sysctls, userns=userns,
+            stop_signal=opts.stop_signal,
             stop_timeout=opts.stop_timeout, restart_policy=opts.restart[0], max_retries=opts.restart[1],
             labels=labels)
         try:
@@ -84,6 +90,7 @@ class Engine:
         except BaseException:
             if owns_network:
                 self.networks.disconnect(cid)
+                self.runtime.release_user_namespace(userns)
             raise
         return self._container(state, {cid: (attachment.ip, attachment.ports)})
 

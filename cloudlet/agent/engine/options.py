@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cloudlet.agent.network import PortMapping
-from cloudlet.agent.runtime import BindMount, TmpfsMount, Ulimit, VolumeMount
+from cloudlet.agent.runtime import BindMount, Device, TmpfsMount, Ulimit, VolumeMount
 
 _UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
 _SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*([bkmgt]?)b?$", re.IGNORECASE)
@@ -108,11 +108,26 @@ class RunOptions:
     readonly_rootfs: bool = False
     cap_add: list[str] = field(default_factory=list)
     cap_drop: list[str] = field(default_factory=list)
+    privileged: bool = False
+    devices: list[Device] = field(default_factory=list)
+    pid_mode: str | None = None  # "host"
+    ipc_mode: str | None = None  # "host"
+    sysctls: dict[str, str] = field(default_factory=dict)
     stop_signal: str | None = None
     stop_timeout: float = 10.0
     restart: tuple[str, int] = ("no", 0)  # policy and on-failure's maximum retries
     labels: dict[str, str] = field(default_factory=dict)
-    userns: bool = False
+    # A user namespace: True for a host id range of the container's own, a key for one shared
+    # by the containers given the same key (an ECS task's).
+    userns: bool | str = False
+
+
+def device(text: str) -> Device:
+    """docker's --device: /host[:/container[:rwm]]."""
+    parts = text.split(":")
+    if not 1 <= len(parts) <= 3 or not parts[0].startswith("/"):
+        raise OptionError(f"invalid device {text!r}: use /dev/host[:/dev/container[:rwm]]")
+    return Device(parts[0], parts[1] if len(parts) > 1 and parts[1] else None, parts[2] if len(parts) > 2 else "rwm")
 
 
 def restart_policy(text: str) -> tuple[str, int]:

@@ -18,12 +18,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cloudlet.agent.network import rules
-from cloudlet.agent.network.host import NetworkError, ip, link_exists, sysctl
+from cloudlet.agent.network.host import NetworkError, ip, link_exists, netns_sysctls, new_netns_in, sysctl
 from cloudlet.agent.network.ports import PortMapping
 from cloudlet.agent.network.state import State, allocate, free_subnet, gateway
 from cloudlet.agent.runtime import BindMount
 
 DEFAULT = "bridge"
+# What Docker sets in every container's namespace: root in a user namespace owns no
+# capability over a namespace the host made, yet must bind port 80 and ping.
+NETNS_DEFAULTS = {"net.ipv4.ip_unprivileged_port_start": "0", "net.ipv4.ping_group_range": "0 2147483647"}
 _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$")
 
 
@@ -159,8 +162,10 @@ class Networks:
 
     # -- containers -----------------------------------------------------------------
 
-    def connect(self, cid: str, name: str, network: str, *, ports=(), aliases=(), owner: str = "container"
-                ) -> Attachment:
+    def connect(self, cid: str, name: str, network: str, *, ports=(), aliases=(), owner: str = "container",
+                userns: str | None = None) -> Attachment:
+        """cid's own network namespace on the network (in the user namespace whose file
+        userns is, if given) with an address of it, its ports published."""
         if network in ("none", "host"):
             if ports and network == "none":
                 raise NetworkError("ports cannot be published with --network none")
@@ -177,7 +182,7 @@ class Networks:
                         "netns": f"{self.settings.table}-{cid[:16]}", "veth": f"v{cid[:12]}",
                         "ports": [p.__dict__ for p in ports], "owner": owner}
             try:
-                self._plumb(endpoint, net)
+                self._plumb(endpoint, net, userns)
                 rules.publish(self.settings.table, ports, address)
             except BaseException:
                 self._unplumb(endpoint)
@@ -228,12 +233,16 @@ class Networks:
         subnet = ipaddress.ip_network(net["subnet"])
         return Tap(found["tap"], found["ip"], subnet.prefixlen, gateway(net["subnet"]))
 
-    def _plumb(self, endpoint: dict, net: dict) -> None:
+    def _plumb(self, endpoint: dict, net: dict, userns: str | None) -> None:
         ns, veth = endpoint["netns"], endpoint["veth"]
         if Path(f"/run/netns/{ns}").exists():  # left by a connect that was killed before it was recorded
             self._unplumb(endpoint)
         prefix = ipaddress.ip_network(net["subnet"]).prefixlen
-        ip("netns", "add", ns)
+        if userns:
+            new_netns_in(userns, ns)
+        else:
+            ip("netns", "add", ns)
+        netns_sysctls(f"/run/netns/{ns}", NETNS_DEFAULTS)
         ip("link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns)
         ip("link", "set", veth, "master", net["bridge"], "up")
         ip("-n", ns, "addr", "add", f"{endpoint['ip']}/{prefix}", "dev", "eth0")

@@ -6,12 +6,12 @@ from .events import Event
 from .exec import ExecResult
 from .logs import LogLine
 from .runtime import ContainerState, Runtime
-from .spec import (BindMount, ContainerSpec, IdMap, Resources, TmpfsMount, Ulimit,
+from .spec import (BindMount, ContainerSpec, Device, IdMap, Resources, TmpfsMount, Ulimit,
                    VolumeMount)
 from .stats import Stats
 
 __all__ = [
     "BindMount", "ContainerConflict", "ContainerError", "ContainerNotFound", "ContainerSpec",
-    "ContainerState", "Event", "ExecResult", "IdMap", "LogLine", "OCIError", "Resources", "Runtime",
+    "ContainerState", "Device", "Event", "ExecResult", "IdMap", "LogLine", "OCIError", "Resources", "Runtime",
     "Stats", "TmpfsMount", "Ulimit", "VolumeMount",
 ]

@@ -14,6 +14,7 @@ import socket
 import threading
 
 from .cgroups import linux_resources
+from .devices import device_config
 from .seccomp import default_profile
 from .spec import DEFAULT_CAPABILITIES, ContainerSpec
 from .users import User
@@ -28,14 +29,29 @@ MASKED_PATHS = [
 ]
 READONLY_PATHS = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
 
-_ALL_CAPS = DEFAULT_CAPABILITIES + [
-    "CAP_DAC_READ_SEARCH", "CAP_LINUX_IMMUTABLE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN",
-    "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_PTRACE",
-    "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE",
-    "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_LEASE", "CAP_AUDIT_CONTROL", "CAP_MAC_OVERRIDE",
-    "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ",
-    "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
+
+
+# in the kernel's numbering (capability.h), which /proc/<pid>/status's masks follow
+_CAP_NUMBERS = [
+    "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "SETPCAP",
+    "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW", "IPC_LOCK", "IPC_OWNER",
+    "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT", "SYS_ADMIN", "SYS_BOOT", "SYS_NICE",
+    "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD", "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP",
+    "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG", "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF",
+    "CHECKPOINT_RESTORE",
 ]
+
+
+_ALL_CAPS = DEFAULT_CAPABILITIES + [c for c in ("CAP_" + n for n in _CAP_NUMBERS) if c not in DEFAULT_CAPABILITIES]
+
+
+def host_capabilities() -> list[str]:
+    """Every capability this process may hand on (its bounding set): what a privileged
+    container gets, as Docker's does; a host that lacks one (no CAP_SYS_RESOURCE inside a
+    sandbox) would make runc fail asking for it."""
+    with open("/proc/self/status") as f:
+        mask = int(next(line for line in f if line.startswith("CapBnd:")).split()[1], 16)
+    return ["CAP_" + name for bit, name in enumerate(_CAP_NUMBERS) if mask >> bit & 1]
 
 
 class SpecError(ValueError):
@@ -111,8 +127,9 @@ def process(args, env, cwd, user: User, caps: list[str], rlimits: list[dict]) ->
     }
 
 
-def _base_mounts(spec: ContainerSpec) -> list[dict]:
+def _base_mounts(spec: ContainerSpec, userns_path: str | None) -> list[dict]:
     nosuid_noexec_nodev = ["nosuid", "noexec", "nodev"]
+    ro = [] if spec.privileged else ["ro"]  # a privileged container may write /sys, as Docker's
     mounts = [
         {"destination": "/proc", "type": "proc", "source": "proc"},
         {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
@@ -124,16 +141,16 @@ def _base_mounts(spec: ContainerSpec) -> list[dict]:
         {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue",
          "options": nosuid_noexec_nodev},
     ]
-    if spec.uid_map and spec.network != "none":
-        # sysfs can only be mounted by the user namespace that owns the network
-        # namespace; a joined or host netns belongs to the host's, so bind it instead.
+    if spec.uid_map and (spec.network == "host" or spec.network != "none" and not userns_path):
+        # sysfs can only be mounted by the user namespace that owns the network namespace;
+        # the host's, or one joined outside a user namespace of ours, belongs to the host's.
         mounts.append({"destination": "/sys", "type": "none", "source": "/sys",
-                       "options": ["rbind", "nosuid", "noexec", "nodev", "ro"]})
+                       "options": ["rbind", "nosuid", "noexec", "nodev"] + ro})
     else:
         mounts.append({"destination": "/sys", "type": "sysfs", "source": "sysfs",
-                       "options": nosuid_noexec_nodev + ["ro"]})
+                       "options": nosuid_noexec_nodev + ro})
     mounts.append({"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
-                   "options": nosuid_noexec_nodev + ["relatime", "ro"]})
+                   "options": nosuid_noexec_nodev + ["relatime"] + ro})
     return mounts
 
 
@@ -159,31 +176,42 @@ def _id_maps(maps) -> list[dict]:
 
 
 def build_config(spec: ContainerSpec, *, rootfs: str, user: User, mounts: list[dict],
-                 rlimits: list[dict], cgroups_path: str) -> dict:
-    caps = capabilities(spec.cap_add, spec.cap_drop)
+                 rlimits: list[dict], cgroups_path: str, userns_path: str | None = None) -> dict:
+    """userns_path: a user namespace to join (its network namespace too belongs to it);
+    without it, runc makes one with the spec's maps."""
+    caps = host_capabilities() if spec.privileged else capabilities(spec.cap_add, spec.cap_drop)
     own_uts = spec.network != "host"  # host networking shares the host's name too, as Docker
     hostname = (spec.hostname or spec.id[:12]) if own_uts else socket.gethostname()
     workdir = spec.workdir or spec.image_config.get("WorkingDir") or "/"
     cwd = posixpath.normpath(posixpath.join("/", workdir))
-    namespaces = [{"type": t} for t in ("pid", "mount", "ipc")]
+    namespaces = [{"type": "mount"}]
+    for kind, mode in (("pid", spec.pid_mode), ("ipc", spec.ipc_mode)):
+        if mode not in (None, "host"):
+            raise SpecError(f"unsupported {kind} mode {mode!r}")
+        if mode is None:
+            namespaces.append({"type": kind})
     if own_uts:
         namespaces.append({"type": "uts"})
     if spec.network == "none":
         namespaces.append({"type": "network"})
     elif spec.network != "host":
         namespaces.append({"type": "network", "path": spec.network})
+    resources = linux_resources(spec.resources)
+    nodes, rules = device_config(spec.devices, spec.privileged)
+    resources["devices"] += rules
     linux = {
         "namespaces": namespaces,
-        "resources": linux_resources(spec.resources),
+        "resources": resources,
         "cgroupsPath": cgroups_path,
-        "seccomp": default_profile(caps),
-        "maskedPaths": MASKED_PATHS,
-        "readonlyPaths": READONLY_PATHS,
+        "devices": nodes,
+        "sysctl": dict(spec.sysctls),
     }
+    if not spec.privileged:  # Docker's --privileged: no seccomp filter, nothing of /proc hidden
+        linux.update(seccomp=default_profile(caps), maskedPaths=MASKED_PATHS, readonlyPaths=READONLY_PATHS)
     if spec.uid_map:
         if not spec.gid_map:
             raise SpecError("a user namespace needs both uid and gid maps")
-        namespaces.append({"type": "user"})
+        namespaces.insert(0, {"type": "user", **({"path": userns_path} if userns_path else {})})
         linux["uidMappings"] = _id_maps(spec.uid_map)
         linux["gidMappings"] = _id_maps(spec.gid_map)
     config = {
@@ -191,7 +219,7 @@ def build_config(spec: ContainerSpec, *, rootfs: str, user: User, mounts: list[d
         "process": process(process_args(spec), environment(spec, hostname, user), cwd, user,
                            caps, rlimits),
         "root": {"path": rootfs, "readonly": spec.readonly_rootfs},
-        "mounts": _base_mounts(spec) + mounts,
+        "mounts": _base_mounts(spec, userns_path) + mounts,
         "linux": linux,
         "annotations": {f"org.cloudlet.label.{k}": v for k, v in spec.labels.items()},
     }

@@ -50,6 +50,14 @@ class IdMap:
 
 
 @dataclass
+class Device:
+    """A host device node made in the container (ECS linuxParameters.devices, docker --device)."""
+    host_path: str
+    container_path: str | None = None  # default: the host path
+    permissions: str = "rwm"
+
+
+@dataclass
 class Resources:
     memory: int | None = None      # bytes; swap is set equal so the limit is a hard one
     cpus: float | None = None      # CPUs' worth of time per period (CFS quota)
@@ -72,6 +80,8 @@ class ContainerSpec:
     network: str = "none"                   # "none" (own empty netns), "host", or a netns path
     uid_map: list[IdMap] = field(default_factory=list)  # non-empty: a user namespace
     gid_map: list[IdMap] = field(default_factory=list)
+    userns: str | None = None               # a user namespace with a host id range of its own, shared
+                                            # by the containers given the same key (a task's)
     readonly_rootfs: bool = False
     binds: list[BindMount] = field(default_factory=list)
     volumes: list[VolumeMount] = field(default_factory=list)
@@ -80,6 +90,11 @@ class ContainerSpec:
     resources: Resources = field(default_factory=Resources)
     cap_add: list[str] = field(default_factory=list)
     cap_drop: list[str] = field(default_factory=list)
+    privileged: bool = False                # every capability and device, no seccomp, /sys writable
+    devices: list[Device] = field(default_factory=list)
+    pid_mode: str | None = None             # "host": the host's pid namespace
+    ipc_mode: str | None = None             # "host": the host's IPC namespace
+    sysctls: dict[str, str] = field(default_factory=dict)  # namespaced kernel parameters
     stop_signal: str | None = None          # default: the image's StopSignal, else SIGTERM
     stop_timeout: float = 10.0
     restart_policy: str = "no"              # "no", "on-failure", "always", "unless-stopped"
