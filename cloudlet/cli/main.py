@@ -21,21 +21,26 @@ def cli():
 @click.option("--lifecycle-interval", type=float, default=600, show_default=True,
               help="Seconds between applications of ECR lifecycle policies.")
 @click.option("--cluster", help="Register this host as a container instance of this ECS cluster (made if missing).")
+@click.option("--allow-privileged", is_flag=True,
+              help="Let the --cluster's EC2 tasks be privileged, add capabilities and use host devices, "
+                   "volumes and namespaces (root on this host for whoever registers their task definitions).")
 @click.option("--vpc-pool", default="172.16.0.0/12", show_default=True,
               help="Addresses VPCs take /16s of; another cloudlet on this host needs another pool.")
-def up(host, port, data_dir, regions, no_profile, lifecycle_interval, cluster, vpc_pool):
+def up(host, port, data_dir, regions, no_profile, lifecycle_interval, cluster, allow_privileged, vpc_pool):
     """Start the server with its embedded state."""
     import ipaddress
 
     from cloudlet.cli.server import serve
 
+    if allow_privileged and not cluster:
+        raise click.BadParameter("it needs --cluster: the container instance that allows them", param_hint="--allow-privileged")
     try:
         if ipaddress.ip_network(vpc_pool).prefixlen > 16:
             raise ValueError("it must hold at least one /16")
     except ValueError as e:
         raise click.BadParameter(f"{vpc_pool}: {e}", param_hint="--vpc-pool") from None
     serve(host=host, port=port, data_dir=data_dir, regions=regions, write_profile=not no_profile,
-          lifecycle_interval=lifecycle_interval, cluster=cluster, vpc_pool=vpc_pool)
+          lifecycle_interval=lifecycle_interval, cluster=cluster, allow_privileged=allow_privileged, vpc_pool=vpc_pool)
 
 
 @cli.command()

@@ -19,9 +19,11 @@ def admin_credential(store):
     return create_account(store, ADMIN), True
 
 
-def join_cluster(store, cred, region: str, name: str) -> str:
+def join_cluster(store, cred, region: str, name: str, allow_privileged: bool = False) -> str:
     """Register this host, with its real CPUs and memory, in the admin account's cluster; the
-    same host registers as the same container instance every time."""
+    same host registers as the same container instance every time, allowing privileged
+    tasks only when the operator says so this time."""
+    from cloudlet.control.privileges import PRIVILEGED
     from cloudlet.services.ecs.clusters import ensure_cluster
     from cloudlet.services.ecs.common import find_cluster
     from cloudlet.services.ecs.instances import host_resources, register
@@ -30,12 +32,13 @@ def join_cluster(store, cred, region: str, name: str) -> str:
     cpu, memory = host_resources()
     with store.scoped(cred.account_id, region) as db:
         ensure_cluster(db, name)
-        body = register(db, find_cluster(db, name), cpu=cpu, memory=memory, ec2_instance_id=f"i-{machine[:17]}")
+        body = register(db, find_cluster(db, name), cpu=cpu, memory=memory, ec2_instance_id=f"i-{machine[:17]}",
+                        attributes=[{"name": PRIVILEGED}] if allow_privileged else [])
     return body["containerInstanceArn"]
 
 
 def serve(host: str, port: int, data_dir, regions, write_profile: bool, lifecycle_interval: float = 600,
-          cluster: str | None = None, vpc_pool: str = "172.16.0.0/12") -> None:
+          cluster: str | None = None, allow_privileged: bool = False, vpc_pool: str = "172.16.0.0/12") -> None:
     import uvicorn
 
     from cloudlet.cli import daemon
@@ -59,8 +62,9 @@ def serve(host: str, port: int, data_dir, regions, write_profile: bool, lifecycl
     else:
         click.echo(f"cloudlet: access key {cred.access_key_id} (see `cloudlet accounts list`)")
     if cluster:
-        arn = join_cluster(store, cred, config.regions[0], cluster)
-        click.echo(f"cloudlet: this host is container instance {arn}")
+        arn = join_cluster(store, cred, config.regions[0], cluster, allow_privileged)
+        click.echo(f"cloudlet: this host is container instance {arn}"
+                   + (", allowing privileged tasks" if allow_privileged else ""))
     click.echo(f"cloudlet: listening on {config.endpoint}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     stop_engine = daemon.start(config.data_dir)

@@ -8,7 +8,7 @@ import json
 from cloudlet.store.schema import ecs_container_instances as table
 from cloudlet.store.schema import ecs_tasks
 
-from .placement import Instance
+from .placement import Instance, Need
 
 
 def task_need(body: dict) -> tuple[int, int, set[int]]:
@@ -22,6 +22,12 @@ def task_need(body: dict) -> tuple[int, int, set[int]]:
     if definition["networkMode"] in ("bridge", "host"):
         ports = {p["hostPort"] for c in containers for p in c.get("portMappings") or [] if p.get("hostPort")}
     return cpu, memory, ports
+
+
+def need_of(definition: dict, group: str) -> Need:
+    """What a task of this definition asks of the instance it is placed on."""
+    cpu, memory, ports = task_need({"_run": {"definition": definition}})
+    return Need(cpu, memory, ports, group, [a["name"] for a in definition.get("requiresAttributes") or []])
 
 
 def registered(body: dict) -> dict[str, object]:

@@ -2,7 +2,8 @@
 on (CPU, memory, static host ports), narrowed by constraints (distinctInstance, memberOf
 with a subset of the cluster query language), then ordered by the strategies in turn
 (binpack on cpu or memory, spread over instanceId or an attribute, random). When nothing
-fits, each instance gives the first reason it was refused, with ECS's words."""
+fits, each instance gives the first reason it was refused, with ECS's words (ATTRIBUTE for
+an instance without an attribute the task definition requires)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ class Need:
     memory: int
     ports: set[int]
     group: str
+    attributes: list[str] = field(default_factory=list)  # names an instance must have (requiresAttributes)
 
 
 class PlacementError(ValueError):
@@ -71,6 +73,8 @@ def member_of(expression: str):
 
 
 def _refusal(instance: Instance, need: Need, distinct: bool, members: list) -> str | None:
+    if any(name not in instance.attributes for name in need.attributes):
+        return "ATTRIBUTE"
     if distinct and instance.groups.get(need.group):
         return "DistinctInstance placement constraint unsatisfied."
     if not all(holds(instance) for holds in members):

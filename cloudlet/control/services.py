@@ -20,9 +20,9 @@ from sqlalchemy import select
 
 from cloudlet.store.schema import ecs_clusters, ecs_services, ecs_tasks
 
-from .capacity import placeable, task_need
+from .capacity import need_of, placeable
 from .loop import Loop
-from .placement import Need, place
+from .placement import place
 from .records import new_task, now
 
 log = logging.getLogger("cloudlet.control.services")
@@ -179,13 +179,12 @@ class Round:
         self.event(f"has started {count} tasks: {ids}.")
 
     def _place(self, definition: dict, group: str, count: int) -> list:
-        cpu, memory, ports = task_need({"_run": {"definition": definition}})
         constraints = self.body["placementConstraints"] + definition.get("placementConstraints", [])
         if self.body["schedulingStrategy"] == "DAEMON":
             constraints = constraints + [{"type": "distinctInstance"}]
         strategies = self.body["placementStrategy"] or [
             {"type": "spread", "field": "attribute:ecs.availability-zone"}, {"type": "spread", "field": "instanceId"}]
-        chosen, failures = place(self.instances, Need(cpu, memory, ports, group), count, strategies, constraints) \
+        chosen, failures = place(self.instances, need_of(definition, group), count, strategies, constraints) \
             if self.instances else ([], [{"reason": "No Container Instances were found in your cluster."}])
         if failures:
             reasons = ", ".join(sorted({f["reason"] for f in failures}))

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import secrets
 import threading
 import time
@@ -25,15 +24,17 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import or_, select, update
 
-from cloudlet.agent.engine import Engine, EngineError, OptionError, RunOptions
+from cloudlet.agent.engine import Engine, EngineError, OptionError
 from cloudlet.agent.images import ImageError
-from cloudlet.agent.network import NetworkError, PortMapping
-from cloudlet.agent.runtime import BindMount, ContainerError, TmpfsMount, Ulimit, VolumeMount
-from cloudlet.store.schema import ecs_tasks
+from cloudlet.agent.network import NetworkError
+from cloudlet.agent.runtime import ContainerError
+from cloudlet.store.schema import ecs_container_instances, ecs_tasks
 
 from . import awslogs
+from .container_options import TASK_LABEL, run_options, task_volume
 from .health import run_checks
 from .loop import Loop
+from .privileges import PRIVILEGED, reaches_host
 from .records import TaskFailed, now
 from .sources import Sources
 
@@ -41,7 +42,6 @@ log = logging.getLogger("cloudlet.control.tasks")
 POLL = 0.5  # seconds between looks at running tasks when nothing wakes the controller
 WORKERS = 4
 SWEEP = 30.0  # seconds between sweeps for containers whose task is over (and once at start)
-TASK_LABEL = "com.amazonaws.ecs.task-arn"
 # What the API owns on a task: StopTask may change these while a step runs.
 _API_FIELDS = ("desiredStatus", "stopCode", "stoppedReason", "stoppingAt")
 
@@ -150,7 +150,7 @@ class TaskController(Loop):
         if net["mode"] == "awsvpc":
             task_id = body["taskArn"].rsplit("/", 1)[1]
             try:
-                attachment = self._attach(task_id, net)
+                attachment = self._attach(task_id, net, body["_run"]["definition"])
             except NetworkError as e:
                 self._fail(body, f"ResourceInitializationError: the task's network could not be set up: {e}")
                 return
@@ -164,7 +164,7 @@ class TaskController(Loop):
                 c["networkInterfaces"] = [{"attachmentId": eni["id"], "privateIpv4Address": attachment.ip}]
         body["lastStatus"] = "PENDING"
 
-    def _attach(self, task_id: str, net: dict):
+    def _attach(self, task_id: str, net: dict, definition: dict):
         networks = self.engine.networks
         found = networks.attachment(task_id)
         if found:
@@ -175,12 +175,20 @@ class TaskController(Loop):
             except NetworkError as e:
                 if "already exists" not in str(e):  # another task's worker made it just now
                     raise
-        return networks.connect(task_id, f"task-{task_id[:12]}", net["subnet"], owner="task")
+        # in the task's user namespace, which its containers join (container_options.py)
+        userns = None if reaches_host(definition) else self.engine.runtime.user_namespace(task_id)
+        return networks.connect(task_id, f"task-{task_id[:12]}", net["subnet"], owner="task", userns=userns)
 
     # -- PENDING ------------------------------------------------------------------------------
 
     def _start(self, key: tuple, body: dict) -> None:
         definition = body["_run"]["definition"]
+        reaching = reaches_host(definition)
+        if reaching and not self._allows_privileged(key, body):
+            # placement sees to it; a task recorded before the rules were, or a forged row, stops here
+            self._fail(body, f"CannotStartContainerError: {', '.join(reaching)} need a container instance with "
+                             f"the attribute {PRIVILEGED} (cloudlet up --cluster NAME --allow-privileged)")
+            return
         overrides = {o["name"]: o for o in body["overrides"]["containerOverrides"]}
         body["pullStartedAt"] = now()
         try:
@@ -208,6 +216,15 @@ class TaskController(Loop):
                     self._fail(body, "CannotStartContainerError: " + str(e), c["name"])
                     return
         body.update(lastStatus="RUNNING", startedAt=now(), connectivity="CONNECTED", connectivityAt=now())
+
+    def _allows_privileged(self, key: tuple, body: dict) -> bool:
+        arn = body.get("containerInstanceArn")
+        if body.get("launchType") != "EC2" or not arn:
+            return False
+        with self.store.scoped(key[0], key[1], write=False) as db:
+            row = db.one(ecs_container_instances, ecs_container_instances.c.instance_id == arn.rsplit("/", 1)[1])
+        attributes = json.loads(row["body"])["attributes"] if row else []
+        return any(a["name"] == PRIVILEGED for a in attributes)
 
     @staticmethod
     def _container(body: dict, name: str) -> dict:
@@ -249,7 +266,7 @@ class TaskController(Loop):
         if container is None:
             mode = run["network"]["mode"]
             attachment = self.engine.networks.attachment(task_id) if mode == "awsvpc" else None
-            container = self.engine.create(self._options(body, c, image, override, name, secrets_env), attachment)
+            container = self.engine.create(run_options(body, c, image, override, name, secrets_env), attachment)
         if container.state.status == "created":
             self.engine.start(container.id)
             container = self.engine.get(container.id)
@@ -263,59 +280,8 @@ class TaskController(Loop):
                                          "hostPort": p["hostPort"], "protocol": p["protocol"]}
                                         for p in c.get("portMappings") or []]
 
-    def _options(self, body: dict, c: dict, image: str, override: dict, name: str, secrets_env: dict) -> RunOptions:
-        run = body["_run"]
-        mode = run["network"]["mode"]
-        memory = override.get("memory") or c.get("memory") or c.get("memoryReservation") or \
-            (int(body["memory"]) if body.get("memory") else None)
-        env = {e["name"]: e["value"] for e in c.get("environment") or []}
-        env.update({e["name"]: e["value"] for e in override.get("environment") or []})
-        env.update(secrets_env)
-        ports = [PortMapping(p["hostPort"], p["containerPort"], p["protocol"]) for p in c.get("portMappings") or []] \
-            if mode == "bridge" else []
-        cpu = override.get("cpu", c.get("cpu", 0))
-        linux = c.get("linuxParameters") or {}
-        caps = linux.get("capabilities") or {}
-        return RunOptions(
-            image=image, name=name, command=override.get("command") or c.get("command"),
-            entrypoint=c.get("entryPoint"), env=env, ports=ports,
-            network={"awsvpc": "none", "bridge": "bridge"}.get(mode, mode),
-            memory=memory * 2**20 if memory else None, cpu_shares=max(2, cpu) if cpu else None,
-            cpus=int(body["cpu"]) / 1024 if body.get("cpu") else None,
-            user=c.get("user"), workdir=c.get("workingDirectory"),
-            hostname=c.get("hostname") if mode in ("bridge", "none") else None,
-            readonly_rootfs=bool(c.get("readonlyRootFilesystem")),
-            ulimits=[Ulimit(u["name"], u["softLimit"], u["hardLimit"]) for u in c.get("ulimits") or []],
-            mounts=self._mounts(body, c), cap_add=caps.get("add") or [], cap_drop=caps.get("drop") or [],
-            tmpfs=[TmpfsMount(t["containerPath"], t["size"] * 2**20) for t in linux.get("tmpfs") or []],
-            stop_timeout=float(c.get("stopTimeout") or 30),
-            labels={TASK_LABEL: body["taskArn"], "com.amazonaws.ecs.container-name": c["name"],
-                    "com.amazonaws.ecs.cluster": body["clusterArn"],
-                    "com.amazonaws.ecs.task-definition-family": run["definition"]["family"],
-                    **(c.get("dockerLabels") or {})})
-
     def _ship(self, key: tuple, body: dict) -> bool:
         return awslogs.ship(self.store, self.engine.runtime.containers, key, body)
-
-    def _mounts(self, body: dict, c: dict, read_only: bool = False) -> list:
-        """mountPoints (and those of volumesFrom's containers) as engine mounts: a host volume
-        is a bind mount, a shared docker volume a named volume, any other a volume of the
-        task's own, which goes with it."""
-        definition = body["_run"]["definition"]
-        volumes = {v["name"]: v for v in definition.get("volumes") or []}
-        out = []
-        for mp in c.get("mountPoints") or []:
-            volume, readonly = volumes[mp["sourceVolume"]], read_only or bool(mp.get("readOnly"))
-            if (volume.get("host") or {}).get("sourcePath"):
-                out.append(BindMount(volume["host"]["sourcePath"], mp["containerPath"], readonly))
-            elif (volume.get("dockerVolumeConfiguration") or {}).get("scope") == "shared":
-                out.append(VolumeMount(volume["name"], mp["containerPath"], readonly))
-            else:
-                out.append(VolumeMount(_task_volume(body, volume["name"]), mp["containerPath"], readonly))
-        for source in c.get("volumesFrom") or []:
-            other = next(x for x in definition["containerDefinitions"] if x["name"] == source["sourceContainer"])
-            out += self._mounts(body, other, read_only or bool(source.get("readOnly")))
-        return out
 
     # -- RUNNING ------------------------------------------------------------------------------
 
@@ -371,10 +337,11 @@ class TaskController(Loop):
                 except EngineError:
                     pass
         self.engine.networks.disconnect(task_id)
+        self.engine.runtime.release_user_namespace(task_id)
         for volume in body["_run"]["definition"].get("volumes") or []:
             if not (volume.get("host") or {}).get("sourcePath") and \
                     (volume.get("dockerVolumeConfiguration") or {}).get("scope") != "shared":
-                self.engine.runtime.remove_volume(_task_volume(body, volume["name"]))
+                self.engine.runtime.remove_volume(task_volume(body, volume["name"]))
         for eni in body.get("attachments") or []:
             eni["status"] = "DELETED"
         stamp = now()
@@ -386,8 +353,3 @@ class TaskController(Loop):
         body.update(desiredStatus="STOPPED", stopCode="TaskFailedToStart", stoppedReason=reason, stoppingAt=now())
         if container:
             self._container(body, container)["reason"] = reason
-
-
-def _task_volume(body: dict, name: str) -> str:
-    """The engine volume behind a task-scoped ECS volume."""
-    return f"ecs-{body['taskArn'].rsplit('/', 1)[1][:12]}-{re.sub(r'[^A-Za-z0-9_.-]', '-', name)}"

@@ -18,6 +18,7 @@ from cloudlet.store.schema import ecs_container_instances as table
 from cloudlet.store.schema import ecs_tasks
 
 from .common import find_cluster, invalid
+from .host_access import strip_granted
 
 RESERVED_PORTS = ["22", "2375", "2376", "51678", "51679"]  # what the ECS agent keeps for itself
 AGENT = {"agentVersion": "1.89.0", "agentHash": "cloudlet", "dockerVersion": "runc"}
@@ -88,7 +89,7 @@ class ContainerInstances:
             body = register(db, cluster, cpu=total.get("CPU") or cpu, memory=total.get("MEMORY") or memory,
                             ec2_instance_id=identity.get("instanceId"), zone=identity.get("availabilityZone"),
                             instance_type=identity.get("instanceType") or "cloudlet.host",
-                            attributes=request.get("attributes") or [])
+                            attributes=strip_granted(request.get("attributes") or []))
             return {"containerInstance": self._describe_instance(body, {})}
 
     def _instances(self, db, cluster: str, refs: list[str]) -> tuple[list[tuple[dict, dict]], list[dict]]:

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import json
 
-from cloudlet.control.capacity import placeable, task_need
-from cloudlet.control.placement import Need, PlacementError, place
+from cloudlet.control.capacity import need_of, placeable
+from cloudlet.control.placement import PlacementError, place
 from cloudlet.control.records import new_task, public
 from cloudlet.edge.errors import AWSError
 from cloudlet.ids import now
@@ -113,7 +113,7 @@ class Tasks:
                 if instance is None:
                     failures.append({"arn": ref, "reason": "MISSING"})
                     continue
-                _, refused = place([instance], Need(*task_need({"_run": {"definition": definition}}), group), 1, [],
+                _, refused = place([instance], need_of(definition, group), 1, [],
                                    request.get("placementConstraints") or [])
                 if refused:
                     failures += refused
@@ -129,10 +129,9 @@ class Tasks:
         instances = placeable(db, cluster["name"])
         if not instances:
             return [], [{"arn": cluster["arn"], "reason": "No Container Instances were found in your cluster."}]
-        cpu, memory, ports = task_need({"_run": {"definition": definition}})
         constraints = (request.get("placementConstraints") or []) + definition.get("placementConstraints", [])
         try:
-            return place(instances, Need(cpu, memory, ports, group), count,
+            return place(instances, need_of(definition, group), count,
                          request.get("placementStrategy") or [{"type": "random"}], constraints)
         except PlacementError as e:
             raise invalid(str(e)) from None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from .common import client_error
+from .host_access import check_sysctls, fargate_refusal, required_attributes
 
 _FAMILY = re.compile(r"^[a-zA-Z0-9_-]{1,255}$")
 _CONTAINER_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,255}$")
@@ -142,6 +143,11 @@ def check(request: dict) -> dict:
         raise client_error("Container list cannot be empty.")
     names: set[str] = set()
     checked = [_check_container(c, mode, memory, names) for c in containers]
+    for c in checked:
+        check_sysctls(c, mode)
+    refusal = fargate_refusal(request, checked)
+    if fargate and refusal:
+        raise refusal
     if not any(c["essential"] for c in checked):
         raise client_error("Task definition must have at least one essential container.")
     if cpu is not None and sum(c["cpu"] for c in checked) > cpu:
@@ -176,14 +182,14 @@ def check(request: dict) -> dict:
                                    f"'{mp.get('sourceVolume')}' is not defined in the task definition.")
         _check_logging(c, fargate, request)
     compatibilities = ["EC2"] + (["FARGATE"] if mode == "awsvpc" and cpu and memory in
-                                 FARGATE_SIZES.get(cpu, []) else [])
+                                 FARGATE_SIZES.get(cpu, []) and refusal is None else [])
     out = {"containerDefinitions": checked, "family": family, "networkMode": mode,
            "volumes": request.get("volumes") or [], "placementConstraints": request.get("placementConstraints") or [],
-           "compatibilities": compatibilities, "requiresCompatibilities": requires or None,
-           "requiresAttributes": []}
+           "compatibilities": compatibilities, "requiresCompatibilities": requires or None}
     for key in ("taskRoleArn", "executionRoleArn", "pidMode", "ipcMode", "runtimePlatform", "ephemeralStorage"):
         if request.get(key) is not None:
             out[key] = request[key]
+    out["requiresAttributes"] = required_attributes(out)
     if cpu is not None:
         out["cpu"] = str(cpu)
     if memory is not None:
