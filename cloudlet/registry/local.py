@@ -1,6 +1,6 @@
 """Push and pull between this host's engine and its registry: no bytes move, since both
 use one content store; a push links the image's blobs into a repository and stores its
-manifests, a pull tags the repository's manifest in the engine."""
+manifests, a pull unpacks the repository's image and tags it in the engine."""
 
 from __future__ import annotations
 
@@ -32,7 +32,11 @@ def _push_manifest(registry: Registry, images: ImageStore, digest: str, scope: S
 
 
 def pull(registry: Registry, images: ImageStore, scope: Scope, repo: str, tag: str, local_ref: str) -> str:
-    """Tag the repository's image in the engine as local_ref; returns its digest."""
+    """Tag the repository's image in the engine as local_ref; returns its digest. Its layers
+    are unpacked first, within the engine's limits: an image that passes them (a tenant's
+    layer may be a gigabyte of zeros in a megabyte) is refused, and neither tagged nor
+    left half unpacked."""
     stored = registry.get_manifest(scope, repo, tag, pulled=True)
+    images.layer_dirs(images.get(stored.digest))
     images.tag(local_ref, stored.digest)
     return stored.digest

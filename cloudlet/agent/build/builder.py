@@ -218,11 +218,11 @@ class Builder:
         return tree, None
 
     def _flatten(self, layers: list[LayerInfo], tree: Path) -> None:
-        from cloudlet.agent.images import flatten
+        from cloudlet.agent.images import Budget, flatten
 
         with contextlib.ExitStack() as stack:
             blobs = [stack.enter_context(self.images.content.open(ly.digest)) for ly in layers]
-            flatten(blobs, tree, diff_ids=[ly.diff_id for ly in layers])
+            flatten(blobs, tree, diff_ids=[ly.diff_id for ly in layers], budget=Budget(self.images.limits()))
 
     def _owner(self, stage: Stage, inst: Instruction) -> tuple[int, int]:
         spec = inst.flags["chown"]

@@ -6,6 +6,7 @@ from .errors import (ArchiveError, ImageError, ImageNotFound, InvalidManifest, I
 from .exporter import export_archive
 from .importer import Loaded, import_archive
 from .layer import LayerInfo, LayerWriter
+from .limits import Budget, Limits
 from .oci import Descriptor, ImageConfig, Index, Manifest, Platform
 from .reference import Reference
 from .reference import parse as parse_reference
@@ -13,8 +14,8 @@ from .store import Image, ImageStore, PruneResult
 from .unpack import UnpackResult, apply_layer, flatten, unpack_layer
 
 __all__ = [
-    "ArchiveError", "Descriptor", "Image", "ImageConfig", "ImageError", "ImageNotFound", "ImageStore",
-    "Index", "InvalidManifest", "InvalidReference", "LayerError", "LayerInfo", "LayerWriter", "Loaded",
-    "Manifest", "Platform", "PruneResult", "Reference", "UnpackResult", "apply_layer", "export_archive",
+    "ArchiveError", "Budget", "Descriptor", "Image", "ImageConfig", "ImageError", "ImageNotFound", "ImageStore",
+    "Index", "InvalidManifest", "InvalidReference", "LayerError", "LayerInfo", "LayerWriter", "Limits",
+    "Loaded", "Manifest", "Platform", "PruneResult", "Reference", "UnpackResult", "apply_layer", "export_archive",
     "flatten", "import_archive", "parse_reference", "unpack_layer",
 ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 import zlib
-from typing import BinaryIO
+from typing import BinaryIO, Iterator
 
 import zstandard
 
@@ -22,6 +22,8 @@ from .errors import LayerError
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _CHUNK = 1 << 20
+_PIECE = 1 << 20  # the most uncompressed bytes one step of decompression makes
+_ZSTD_SLICE = 512  # compressed bytes per step: at most 129 blocks of zstd, 16 MiB and a bit
 
 
 def detect(head: bytes) -> str | None:
@@ -37,7 +39,9 @@ class Decompressor:
     """Feed compressed chunks, get uncompressed bytes; finish() insists the stream ended.
 
     Both formats allow several members/frames one after another (pigz, zstd -T):
-    when one ends, the next starts from the bytes left over.
+    when one ends, the next starts from the bytes left over. The output comes in pieces
+    of bounded size, whatever the ratio: a layer's is its author's choice, and a megabyte
+    of gzip is a gigabyte of zeros (of zstd, tens of gigabytes).
     """
 
     def __init__(self, kind: str | None):
@@ -51,22 +55,45 @@ class Decompressor:
             return zstandard.ZstdDecompressor().decompressobj()
         return None
 
-    def feed(self, data: bytes) -> bytes:
+    def feed(self, data: bytes) -> Iterator[bytes]:
         if self._obj is None:
-            return data
-        out = []
+            yield data
+            return
         try:
-            while data:
-                out.append(self._obj.decompress(data))
-                if not self._obj.eof:
-                    break
-                data = self._obj.unused_data
-                if not data.strip(b"\0"):
-                    break  # zero padding after the last member, as gzip(1) tolerates
-                self._obj = self._new()
+            yield from self._gzip(data) if self.kind == "gzip" else self._zstd(data)
         except (zlib.error, zstandard.ZstdError) as e:
             raise LayerError(f"corrupt {self.kind} data in layer: {e}") from None
-        return b"".join(out)
+
+    def _gzip(self, data: bytes) -> Iterator[bytes]:
+        while True:
+            out = self._obj.decompress(data, _PIECE)
+            if out:
+                yield out
+            if self._obj.eof:
+                data = self._obj.unused_data
+                if not data.strip(b"\0"):
+                    return  # zero padding after the last member, as gzip(1) tolerates
+                self._obj = self._new()
+                continue
+            data = self._obj.unconsumed_tail
+            if not data and len(out) < _PIECE:
+                return  # else output held back by the bound comes with a call without input
+
+    def _zstd(self, data: bytes) -> Iterator[bytes]:
+        # zstd takes no bound on its output, and four bytes of input can be a block of
+        # 128 KiB: the input goes in in slices small enough to bound each piece.
+        view, at = memoryview(data), 0
+        while at < len(view):
+            if self._obj.eof:  # a frame ended: what follows is another one, or padding
+                if not bytes(view[at:]).strip(b"\0"):
+                    return
+                self._obj = self._new()
+            out = self._obj.decompress(view[at:at + _ZSTD_SLICE])
+            at += _ZSTD_SLICE
+            if self._obj.eof:
+                view, at = memoryview(self._obj.unused_data + bytes(view[at:])), 0
+            if out:
+                yield out
 
     def finish(self) -> None:
         if self._obj is not None and not self._obj.eof:
@@ -82,21 +109,25 @@ class DecompressingReader(io.RawIOBase):
         self._dec = Decompressor(detect(head))
         self.compression = self._dec.kind
         self._hash = digests.hasher()
-        self._buf = self._dec.feed(head)
+        self._pieces = self._uncompressed(head)
+        self._buf = b""
         self._pos = 0
-        self._eof = False
+
+    def _uncompressed(self, head: bytes) -> Iterator[bytes]:
+        yield from self._dec.feed(head)
+        while chunk := self._src.read(_CHUNK):
+            yield from self._dec.feed(chunk)
+        self._dec.finish()
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, b) -> int:
-        while self._pos >= len(self._buf) and not self._eof:
-            chunk = self._src.read(_CHUNK)
-            if not chunk:
-                self._eof = True
-                self._dec.finish()
-                break
-            self._buf, self._pos = self._dec.feed(chunk), 0
+        while self._pos >= len(self._buf):
+            self._buf, self._pos = next(self._pieces, None), 0
+            if self._buf is None:
+                self._buf = b""
+                return 0
         n = min(len(b), len(self._buf) - self._pos)
         b[:n] = self._buf[self._pos:self._pos + n]
         self._hash.update(b[:n])
@@ -125,7 +156,8 @@ class DiffIDHasher:
                 return
             chunk, self._head = self._head, b""
             self._dec = Decompressor(detect(chunk))
-        self._hash.update(self._dec.feed(chunk))
+        for piece in self._dec.feed(chunk):
+            self._hash.update(piece)
 
     def diff_id(self) -> tuple[str, str | None]:
         """(DiffID, compression found)."""

@@ -50,8 +50,11 @@ def import_archive(store: ImageStore, src: str | os.PathLike | BinaryIO, *, tag:
             if len({digest for _, digest in named}) != 1:
                 raise ArchiveError(f"the archive holds {len(named)} images; one tag cannot name them all")
             named = [(tag, named[0][1])]
-        # Everything is stored and checked before the first tag is written.
+        # Everything is stored and checked before the first tag is written, the limits on
+        # what an image may unpack to included.
         checked = [(str(reference.parse(ref)) if ref else None, store.get(digest)) for ref, digest in named]
+        for _, image in checked:
+            store.check_limits(image.layers)
         for ref, image in checked:
             if ref:
                 store.tag(ref, image.digest)

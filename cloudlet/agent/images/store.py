@@ -4,6 +4,7 @@
     <root>/tags.json            {"<canonical reference>": "<manifest or index digest>"}
     <root>/layers/sha256/<hex>  each layer unpacked once, named by its DiffID, shared
                                 by every image that has it
+    <root>/limits.json          how much one image may unpack to (limits.py)
 
 A tag names the digest it was given: an index for multi-platform images, in which
 case the host's platform is picked whenever the image is used.
@@ -28,7 +29,8 @@ from cloudlet.agent.content import digests
 from . import oci, reference
 from .errors import ImageError, ImageNotFound, InvalidManifest, InvalidReference
 from .layer import LayerInfo, LayerWriter
-from .unpack import unpack_layer
+from .limits import Budget, Limits
+from .unpack import measure_layer, new_dir, unpack_into
 
 
 @dataclass(frozen=True)
@@ -235,19 +237,46 @@ class ImageStore:
         except ImageNotFound:
             raise ImageNotFound(f"a layer of image {image.digest} is missing") from None
 
+    def limits(self) -> Limits:
+        return Limits.of(self.root, self.layers_dir)
+
     def unpacked(self, layers: list[LayerInfo]) -> list[Path]:
-        """Directories of these layers, unpacked from their blobs where not yet done."""
-        dirs = []
-        for layer in layers:
-            path = self.layer_path(layer.diff_id)
-            if not path.is_dir():
-                try:
-                    with self.content.open(layer.digest, verify=True) as f:
-                        unpack_layer(f, path, expected_diff_id=layer.diff_id)
-                except BlobNotFound:
-                    raise ImageNotFound(f"layer {layer.digest} is missing") from None
-            dirs.append(path)
+        """Directories of these layers, unpacked from their blobs where not yet done, within
+        the store's limits (what this call unpacks counts against them), all or nothing: a
+        layer refused leaves none of the others it brought."""
+        dirs = [self.layer_path(layer.diff_id) for layer in layers]
+        todo = self._not_unpacked(layers)
+        if todo:
+            budget = Budget(self.limits())
+            with contextlib.ExitStack() as made:
+                for layer in todo:
+                    tmp = made.enter_context(new_dir(self.layer_path(layer.diff_id), keep_existing=True))
+                    with self._blob(layer) as f:
+                        unpack_into(f, tmp, expected_diff_id=layer.diff_id, budget=budget)
         return dirs
+
+    def check_limits(self, layers: list[LayerInfo]) -> None:
+        """LayerError if unpacking these layers would pass the store's limits (nothing is written)."""
+        budget = Budget(self.limits())
+        for layer in self._not_unpacked(layers):
+            with self._blob(layer) as f:
+                measure_layer(f, budget)
+
+    def _not_unpacked(self, layers: list[LayerInfo]) -> list[LayerInfo]:
+        todo: dict[str, LayerInfo] = {}  # an image may have a layer twice (empty ones, often)
+        for layer in layers:
+            if not self.layer_path(layer.diff_id).is_dir():
+                todo.setdefault(layer.diff_id, layer)
+        return list(todo.values())
+
+    @contextlib.contextmanager
+    def _blob(self, layer: LayerInfo):
+        try:
+            f = self.content.open(layer.digest, verify=True)
+        except BlobNotFound:
+            raise ImageNotFound(f"layer {layer.digest} is missing") from None
+        with f:
+            yield f
 
     def prune(self, *, keep_layers: Iterable[str | os.PathLike] = (), min_age: float = 0.0) -> PruneResult:
         """Remove blobs no tag reaches and unpacked layers no tagged image uses.

@@ -15,7 +15,8 @@ absolute target (outside on the host, whatever it means in a container) or a
 relative one that climbs above the root. Symlinks that stay inside are followed
 (lib -> usr/lib). Hard links must point to an entry inside the tree. Symlinks
 themselves may point anywhere: they are data, read in the container's root. Device nodes are skipped (and
-logged): an image has no business creating them, the runtime provides /dev.
+logged): an image has no business creating them, the runtime provides /dev. A Budget
+(limits.py) given along is charged with every entry before anything of it is written.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from typing import BinaryIO
 
 from .compression import DecompressingReader
 from .errors import LayerError
+from .limits import Budget
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +55,8 @@ class UnpackResult:
     skipped: list[str] = field(default_factory=list)  # entries not created, with why
 
 
-def unpack_layer(src: BinaryIO, dest: str | os.PathLike, *, expected_diff_id: str | None = None) -> UnpackResult:
+def unpack_layer(src: BinaryIO, dest: str | os.PathLike, *, expected_diff_id: str | None = None,
+                 budget: Budget | None = None) -> UnpackResult:
     """Unpack a layer (plain, gzip or zstd tar) into dest, a new directory, for overlayfs.
 
     The layer is unpacked next to dest under a temporary name and renamed into place
@@ -61,23 +64,38 @@ def unpack_layer(src: BinaryIO, dest: str | os.PathLike, *, expected_diff_id: st
     If another unpack of the same layer finished first, its directory is kept.
     """
     with new_dir(dest, keep_existing=True) as tmp:
-        return _extract(src, tmp, overlay=True, expected_diff_id=expected_diff_id)
+        return unpack_into(src, tmp, expected_diff_id=expected_diff_id, budget=budget)
 
 
-def apply_layer(src: BinaryIO, root: str | os.PathLike, *, expected_diff_id: str | None = None) -> UnpackResult:
+def unpack_into(src: BinaryIO, tmp: Path, *, expected_diff_id: str | None = None,
+                budget: Budget | None = None) -> UnpackResult:
+    """unpack_layer's work in a directory of new_dir's (several layers made all or nothing)."""
+    return _extract(src, tmp, overlay=True, expected_diff_id=expected_diff_id, budget=budget)
+
+
+def apply_layer(src: BinaryIO, root: str | os.PathLike, *, expected_diff_id: str | None = None,
+                budget: Budget | None = None) -> UnpackResult:
     """Apply a layer onto a tree holding the layers below it, whiteouts deleting.
 
     This changes root in place; to get all-or-nothing, apply into a temporary copy
     (flatten does, for whole images).
     """
-    return _extract(src, Path(root), overlay=False, expected_diff_id=expected_diff_id)
+    return _extract(src, Path(root), overlay=False, expected_diff_id=expected_diff_id, budget=budget)
 
 
-def flatten(layers: list[BinaryIO], dest: str | os.PathLike, *, diff_ids: list[str] | None = None) -> list[UnpackResult]:
+def flatten(layers: list[BinaryIO], dest: str | os.PathLike, *, diff_ids: list[str] | None = None,
+            budget: Budget | None = None) -> list[UnpackResult]:
     """One directory with all layers applied in order (lowest first), made all or nothing."""
     with new_dir(dest) as tmp:
-        return [apply_layer(f, tmp, expected_diff_id=diff_ids[i] if diff_ids else None)
+        return [apply_layer(f, tmp, expected_diff_id=diff_ids[i] if diff_ids else None, budget=budget)
                 for i, f in enumerate(layers)]
+
+
+def measure_layer(src: BinaryIO, budget: Budget) -> None:
+    """Charge a layer's entries to budget without unpacking it: LayerError if it would not fit."""
+    with _tar(src) as (_, tf):
+        for member in tf:
+            budget.charge(member)
 
 
 @contextlib.contextmanager
@@ -111,17 +129,27 @@ def safe_path(name: str, what: str = "layer entry") -> str:
     return "/".join(parts)
 
 
-def _extract(src: BinaryIO, root: Path, *, overlay: bool, expected_diff_id: str | None) -> UnpackResult:
+@contextlib.contextmanager
+def _tar(src: BinaryIO):
+    """(the layer's decompressing reader, the tar read from it), tar errors as LayerError."""
     reader = DecompressingReader(src)
-    extractor = _Extractor(root, overlay)
     try:
         with tarfile.open(fileobj=io.BufferedReader(reader, _CHUNK), mode="r|",
                           encoding="utf-8", errors="surrogateescape") as tf:
-            for member in tf:
-                extractor.add(tf, member)
-        diff_id = reader.diff_id()
+            yield reader, tf
     except tarfile.TarError as e:
         raise LayerError(f"layer is not a valid tar archive: {e}") from None
+
+
+def _extract(src: BinaryIO, root: Path, *, overlay: bool, expected_diff_id: str | None,
+             budget: Budget | None) -> UnpackResult:
+    extractor = _Extractor(root, overlay)
+    with _tar(src) as (reader, tf):
+        for member in tf:
+            if budget:
+                budget.charge(member)  # before anything of the entry is written
+            extractor.add(tf, member)
+        diff_id = reader.diff_id()
     if expected_diff_id is not None and diff_id != expected_diff_id:
         raise LayerError(f"layer DiffID mismatch: the image config says {expected_diff_id}, "
                          f"the layer's uncompressed bytes hash to {diff_id}")
