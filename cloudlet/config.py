@@ -42,6 +42,10 @@ class Config:
     regions: tuple[str, ...] = DEFAULT_REGIONS
     lifecycle_interval: float = 600.0  # seconds between applications of ECR lifecycle policies
     vpc_pool: str = "172.16.0.0/12"  # VPCs take /16s of it (services/ec2/vpcs.py)
+    # The guests' metadata services' own listeners on 127.0.0.1 (0: not served), which
+    # 169.254.169.254 and 169.254.170.2 are DNAT'd to: never the API port.
+    imds_port: int = 0
+    task_metadata_port: int = 0
 
     def __post_init__(self):
         self.data_dir = Path(self.data_dir)  # the CLI hands over plain strings
@@ -58,6 +62,14 @@ class Config:
     def endpoint(self) -> str:
         host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
         return f"http://{host}:{self.port}"
+
+
+def private_dir(path: Path) -> Path:
+    """The data dir, made if need be, for its owner alone: it holds every account's state."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    path.chmod(0o700)
+    return path
 
 
 def zone_id_prefix(region: str) -> str:

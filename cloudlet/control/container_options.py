@@ -14,6 +14,13 @@ from cloudlet.agent.runtime import BindMount, Device, TmpfsMount, Ulimit, Volume
 from .privileges import reaches_host
 
 TASK_LABEL = "com.amazonaws.ecs.task-arn"
+TASK_METADATA_ADDRESS = "169.254.170.2"  # the ECS task metadata endpoint (services/ecs/task_metadata.py)
+
+
+def metadata_uris(task_id: str, container: str) -> dict[str, str]:
+    """The environment a task's container finds its metadata endpoint by (versions 4 and 3)."""
+    return {"ECS_CONTAINER_METADATA_URI_V4": f"http://{TASK_METADATA_ADDRESS}/v4/{task_id}-{container}",
+            "ECS_CONTAINER_METADATA_URI": f"http://{TASK_METADATA_ADDRESS}/v3/{task_id}-{container}"}
 
 
 def run_options(body: dict, c: dict, image: str, override: dict, name: str, secrets_env: dict) -> RunOptions:
@@ -21,7 +28,10 @@ def run_options(body: dict, c: dict, image: str, override: dict, name: str, secr
     mode = run["network"]["mode"]
     memory = override.get("memory") or c.get("memory") or c.get("memoryReservation") or \
         (int(body["memory"]) if body.get("memory") else None)
-    env = {e["name"]: e["value"] for e in c.get("environment") or []}
+    task_id = body["taskArn"].rsplit("/", 1)[1]
+    # host networking has no DNAT of the endpoint: the host's own 169.254.170.2 is not ours to take
+    env = metadata_uris(task_id, c["name"]) if mode != "host" else {}
+    env.update({e["name"]: e["value"] for e in c.get("environment") or []})
     env.update({e["name"]: e["value"] for e in override.get("environment") or []})
     env.update(secrets_env)
     ports = [PortMapping(p["hostPort"], p["containerPort"], p["protocol"]) for p in c.get("portMappings") or []] \
@@ -46,7 +56,7 @@ def run_options(body: dict, c: dict, image: str, override: dict, name: str, secr
         pid_mode="host" if definition.get("pidMode") == "host" else None,
         ipc_mode="host" if definition.get("ipcMode") == "host" else None,
         sysctls={s["namespace"]: s["value"] for s in c.get("systemControls") or []},
-        userns=False if host else body["taskArn"].rsplit("/", 1)[1],
+        userns=False if host else task_id,
         tmpfs=[TmpfsMount(t["containerPath"], t["size"] * 2**20) for t in linux.get("tmpfs") or []],
         stop_timeout=float(c.get("stopTimeout") or 30),
         labels={TASK_LABEL: body["taskArn"], "com.amazonaws.ecs.container-name": c["name"],

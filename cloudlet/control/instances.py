@@ -47,9 +47,9 @@ def _ephemeral(instance_id: str) -> str:
 
 
 class InstanceController(Loop):
-    def __init__(self, store, data_dir: Path, port: int):
+    def __init__(self, store, data_dir: Path, metadata_port: int):
         self.store = store
-        self.port = port  # where guests' metadata requests go (services/ec2/metadata.py)
+        self.metadata_port = metadata_port  # the instance metadata service's own listener (services/ec2/metadata.py)
         self.vms = VMs(Path(data_dir) / "vms")
         self.volumes = VolumeController(store, data_dir, self.vms, made=self.wake)
         self.instance_store = Disks(Path(data_dir) / "ebs" / "ephemeral")  # wiped at every stop
@@ -75,7 +75,7 @@ class InstanceController(Loop):
         if rows and not self._serving:
             # once per process (its port is the same all along), before any guest asks, and for
             # the guests already running when it started, whose requests went to the one before
-            self.engine.networks.serve_guests(IMDS_ADDRESS, 80, "127.0.0.1", self.port)
+            self.engine.networks.serve_guests(IMDS_ADDRESS, 80, "127.0.0.1", self.metadata_port)
             self._serving = True
         for row in rows:
             try:

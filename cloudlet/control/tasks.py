@@ -31,7 +31,7 @@ from cloudlet.agent.runtime import ContainerError
 from cloudlet.store.schema import ecs_container_instances, ecs_tasks
 
 from . import awslogs
-from .container_options import TASK_LABEL, run_options, task_volume
+from .container_options import TASK_LABEL, TASK_METADATA_ADDRESS, run_options, task_volume
 from .health import run_checks
 from .loop import Loop
 from .privileges import PRIVILEGED, reaches_host
@@ -47,9 +47,11 @@ _API_FIELDS = ("desiredStatus", "stopCode", "stoppedReason", "stoppingAt")
 
 
 class TaskController(Loop):
-    def __init__(self, store, engine: Engine, registry=None, parameters=None):
+    def __init__(self, store, engine: Engine, registry=None, parameters=None, metadata_port: int = 0):
         self.store = store
         self.engine = engine
+        self.metadata_port = metadata_port  # the task metadata endpoint's own listener (services/ecs/task_metadata.py)
+        self._serving = False
         self.sources = Sources(store, engine, registry, parameters)
         self._busy: set[tuple] = set()
         self._lock = threading.Lock()
@@ -64,7 +66,12 @@ class TaskController(Loop):
                 self._sweep()
             except Exception:  # orphans wait for the next sweep; the tasks must not
                 log.exception("sweeping orphans")
-        for key in self._active():
+        active = self._active()
+        if active and self.metadata_port and not self._serving:
+            # before any container asks, and for those already running when this process started
+            self.engine.networks.serve_guests(TASK_METADATA_ADDRESS, 80, "127.0.0.1", self.metadata_port)
+            self._serving = True
+        for key in active:
             with self._lock:
                 if key in self._busy:
                     continue
@@ -216,6 +223,12 @@ class TaskController(Loop):
                     self._fail(body, "CannotStartContainerError: " + str(e), c["name"])
                     return
         body.update(lastStatus="RUNNING", startedAt=now(), connectivity="CONNECTED", connectivityAt=now())
+
+    def container_address(self, runtime_id: str) -> str | None:
+        return self.engine.networks.endpoints().get(runtime_id, (None, []))[0]
+
+    def container_stats(self, runtime_id: str):
+        return self.engine.runtime.stats(runtime_id, interval=0.05)
 
     def _allows_privileged(self, key: tuple, body: dict) -> bool:
         arn = body.get("containerInstanceArn")

@@ -10,7 +10,6 @@ from cloudlet import __version__
 from cloudlet.edge.dispatch import Edge
 from cloudlet.edge.http import Request
 from cloudlet.registry.api import DistributionAPI
-from cloudlet.services.ec2.metadata import Metadata
 
 METHODS = ["GET", "POST", "PUT", "DELETE", "HEAD", "PATCH"]
 
@@ -40,10 +39,10 @@ def create_app(config, store) -> Starlette:
     ecr = edge.provider("ecr")
     registry = DistributionAPI(ecr.registry, ecr.tokens, config.regions)
 
-    metadata = Metadata(store)
-    return Starlette(routes=[
+    app = Starlette(routes=[
         Route("/_cloudlet/health", health, methods=["GET"]),
-        Route("/latest/{path:path}", metadata.handle, methods=["GET", "PUT"]),
         Route("/v2/{path:path}", registry.handle, methods=METHODS),
         Route("/{path:path}", aws, methods=METHODS),
     ])
+    app.state.edge = edge  # the metadata listeners answer from its providers (edge/listeners.py)
+    return app

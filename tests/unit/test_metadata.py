@@ -4,13 +4,12 @@ by the address it asks from; Starlette's test client asks from "testclient"."""
 import json
 
 import pytest
-from starlette.applications import Starlette
-from starlette.routing import Route
 from starlette.testclient import TestClient
+
+from cloudlet.edge.listeners import instance_metadata_app
 
 from cloudlet.services.common import tags
 from cloudlet.services.ec2.instance_attributes import metadata_options
-from cloudlet.services.ec2.metadata import Metadata
 from cloudlet.store import Store
 from cloudlet.store.schema import ec2_instances
 
@@ -25,8 +24,7 @@ def serve(tmp_path, **extra) -> TestClient:
         db.insert(ec2_instances, instance_id=body["InstanceId"], desired="running", state="running",
                   body=json.dumps(body), updated_at="now")
         tags.put(db, body["InstanceId"], "instance", {"Name": "web", "team": "shop"})
-    metadata = Metadata(store)
-    return TestClient(Starlette(routes=[Route("/latest/{path:path}", metadata.handle, methods=["GET", "PUT"])]))
+    return TestClient(instance_metadata_app(store))
 
 
 @pytest.fixture

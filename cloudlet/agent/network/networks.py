@@ -69,6 +69,11 @@ class Settings:
         return settings
 
 
+def _address(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    return host, int(port)
+
+
 def _ports(endpoint: dict) -> list[PortMapping]:
     return [PortMapping(**p) for p in endpoint["ports"]]
 
@@ -137,23 +142,30 @@ class Networks:
     def _ensure_bridge(self, net: dict) -> None:
         rules.ensure_table(self.settings.table)
         bridge = net["bridge"]
+        # in the input filter's set before anything can be plugged into it
+        rules.add_network(self.settings.table, bridge, net["subnet"])
         if not link_exists(bridge):
             prefix = ipaddress.ip_network(net["subnet"]).prefixlen
             ip("link", "add", bridge, "type", "bridge")
+            if Path("/proc/sys/net/ipv6").is_dir():
+                # no link-local address: the host's IPv6 listeners (which no IPv4 filter
+                # sees) are out of a workload's reach
+                sysctl(f"net.ipv6.conf.{bridge}.disable_ipv6", "1")
             ip("addr", "add", f"{gateway(net['subnet'])}/{prefix}", "dev", bridge)
             ip("link", "set", bridge, "up")
         sysctl("net.ipv4.ip_forward", "1")
         # Published ports must answer on 127.0.0.1 too: DNAT'd loopback packets may only
         # leave through the bridge if it accepts local sources.
         sysctl(f"net.ipv4.conf.{bridge}.route_localnet", "1")
-        rules.add_network(self.settings.table, bridge, net["subnet"])
 
     def serve_guests(self, address: str, port: int, to_address: str, to_port: int) -> None:
         """Guests on this engine's bridges reach a host service at address:port (the
-        instance metadata service, 169.254.169.254:80)."""
-        with self.state.locked():
+        instance metadata service at 169.254.169.254:80, the task metadata endpoint at
+        169.254.170.2:80), and only through it: the input filter lets nothing else in."""
+        with self.state.locked() as data:
+            data["services"][f"{address}:{port}"] = f"{to_address}:{to_port}"
             rules.ensure_table(self.settings.table)
-            rules.serve(self.settings.table, address, port, to_address, to_port)
+            rules.serve(self.settings.table, {_address(k): _address(v) for k, v in data["services"].items()})
 
     def _drop_bridge(self, net: dict) -> None:
         rules.remove_network(self.settings.table, net["bridge"], net["subnet"])

@@ -1,8 +1,10 @@
 """nftables rules of one engine, all in a table of its own (never touching anyone else's):
 outbound masquerade for its subnets, published ports as map elements (no rule handles to
 track: publishing is adding an element, unpublishing deleting it, and a taken port is
-refused by the kernel itself), and masquerade for localhost clients of published ports."""
+refused by the kernel itself), masquerade for localhost clients of published ports, DNAT
+of guests' metadata services, and the host's input filter (filter.py)."""
 
+from cloudlet.agent.network.filter import INPUT_CHAIN, SERVICES_SET, services_script
 from cloudlet.agent.network.host import NetworkError, nft, run
 
 
@@ -15,6 +17,7 @@ def table_script(table: str) -> str:
   map services {{ type ipv4_addr . inet_service : ipv4_addr . inet_service; }}
   set subnets {{ type ipv4_addr; flags interval; }}
   set bridges {{ type ifname; }}
+{SERVICES_SET}
   chain prerouting {{ type nat hook prerouting priority dstnat; policy accept;
     iifname @bridges dnat ip to ip daddr . tcp dport map @services
     {dnat}
@@ -26,15 +29,19 @@ def table_script(table: str) -> str:
     ip saddr @subnets oifname != @bridges masquerade
     ip saddr 127.0.0.0/8 oifname @bridges masquerade
   }}
-}}
+{INPUT_CHAIN}}}
 """
 
 
 def ensure_table(table: str) -> None:
     """Create the table once: loading the script again would append its rules a second time.
-    Callers hold the network lock, so two processes cannot both create it."""
-    if run("nft", "list", "table", "ip", table, check=False).returncode != 0:
-        nft(table_script(table))
+    A table an older cloudlet made, without the input filter, is made again (its elements
+    are the network layer's to add back). Callers hold the network lock, so two processes
+    cannot both create it."""
+    if run("nft", "list", "chain", "ip", table, "input", check=False).returncode == 0:
+        return
+    drop_table(table)
+    nft(table_script(table))
 
 
 def add_network(table: str, bridge: str, subnet: str) -> None:
@@ -75,11 +82,8 @@ def drop_table(table: str) -> None:
     nft(f"delete table ip {table}\n", check=False)
 
 
-def serve(table: str, address: str, port: int, to_address: str, to_port: int) -> None:
-    """Send what a bridged guest sends to address:port (the instance metadata service's
-    169.254.169.254:80) to a service of the host's, replacing any earlier target (the only
-    one: there is one such service)."""
-    # one batch, one transaction: a guest's connection never finds the map without the element
-    # (it would leave through the default route). The map holds this one service.
-    nft(f"flush map ip {table} services\n"
-        f"add element ip {table} services {{ {address} . {port} : {to_address} . {to_port} }}\n")
+def serve(table: str, services: dict[tuple[str, int], tuple[str, int]]) -> None:
+    """Send what a bridged guest sends to each (address, port) (169.254.169.254:80, the
+    instance metadata service's; 169.254.170.2:80, the task metadata endpoint's) to the
+    host service it maps to, and let it through the input filter."""
+    nft(services_script(table, services))

@@ -24,6 +24,7 @@ class State:
             data = {}
         data.setdefault("networks", {})
         data.setdefault("endpoints", {})
+        data.setdefault("services", {})  # "address:port" guests ask -> "address:port" of the host's
         return data
 
     @contextlib.contextmanager

@@ -20,5 +20,5 @@ class EC2(Regions, KeyPairs, Tagging, Vpcs, Images, InstanceTypes, Instances, In
     def __init__(self, config, store):
         self.config = config
         self.store = store
-        self.controller = InstanceController(store, config.data_dir, config.port)
+        self.controller = InstanceController(store, config.data_dir, config.imds_port)
         self.volume_controller = self.controller.volumes

@@ -14,6 +14,7 @@ from .clusters import Clusters
 from .instances import ContainerInstances
 from .services import Services
 from .taskdefs import TaskDefinitions
+from .task_metadata import TaskMetadata
 from .tasks import Tasks
 
 
@@ -22,8 +23,9 @@ class ECS(Clusters, TaskDefinitions, Tasks, Services, ContainerInstances, ArnTag
         self.config = config
         self.store = store
         self.controller = TaskController(store, Engine(config.engine_dir), open_registry(store, config.data_dir),
-                                         Parameters(config.data_dir))
+                                         Parameters(config.data_dir), metadata_port=config.task_metadata_port)
         self.service_controller = ServiceController(store, self.controller.wake)
+        self.task_metadata = TaskMetadata(store, self.controller.container_address, self.controller.container_stats)
 
     def wake_controller(self) -> None:
         self.service_controller.wake()
