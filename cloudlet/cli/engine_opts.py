@@ -15,8 +15,9 @@ data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False),
 
 def engine(data_dir):
     from cloudlet.agent.engine import Engine
+    from cloudlet.config import private_dir
 
-    return Engine(engine_dir(Path(data_dir) if data_dir else default_data_dir()))
+    return Engine(engine_dir(private_dir(Path(data_dir) if data_dir else default_data_dir())))
 
 
 @contextlib.contextmanager

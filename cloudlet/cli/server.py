@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from cloudlet.config import DEFAULT_REGIONS, Config
+from cloudlet.config import DEFAULT_REGIONS, Config, private_dir
 from cloudlet.store import Store
 from cloudlet.store.accounts import create_account, list_credentials
 
@@ -39,16 +39,27 @@ def join_cluster(store, cred, region: str, name: str, allow_privileged: bool = F
 
 def serve(host: str, port: int, data_dir, regions, write_profile: bool, lifecycle_interval: float = 600,
           cluster: str | None = None, allow_privileged: bool = False, vpc_pool: str = "172.16.0.0/12") -> None:
-    import uvicorn
-
-    from cloudlet.cli import daemon
+    from cloudlet.cli import daemon, listeners
+    from cloudlet.cli.datadir import AlreadyRunning, ServerLock
     from cloudlet.cli.profile import write_profile as write
     from cloudlet.edge import models
     from cloudlet.edge.app import create_app
+    from cloudlet.edge.listeners import instance_metadata_app, task_metadata_app
 
     region_list = tuple(r.strip() for r in regions.split(",") if r.strip()) if regions else DEFAULT_REGIONS
     config = Config(host=host, port=port, regions=region_list, lifecycle_interval=lifecycle_interval, vpc_pool=vpc_pool,
                     **({"data_dir": Path(data_dir)} if data_dir else {}))
+    private_dir(config.data_dir)
+    try:
+        lock = ServerLock(config.data_dir)
+        api_socket = listeners.bind(host, port)
+    except (AlreadyRunning, OSError) as e:
+        raise click.ClickException(str(e) if isinstance(e, AlreadyRunning) else
+                                   f"cannot listen on {host}:{port}: {e.strerror or e}") from None
+    # the guests' metadata services: their own ports on loopback, which their DNAT points at
+    imds_socket, task_socket = listeners.bind("127.0.0.1", 0), listeners.bind("127.0.0.1", 0)
+    config.imds_port, config.task_metadata_port = imds_socket.getsockname()[1], task_socket.getsockname()[1]
+    lock.own(port)
     store = Store(config.db_path)
     cred, created = admin_credential(store)
     models.preload()
@@ -65,10 +76,12 @@ def serve(host: str, port: int, data_dir, regions, write_profile: bool, lifecycl
         arn = join_cluster(store, cred, config.regions[0], cluster, allow_privileged)
         click.echo(f"cloudlet: this host is container instance {arn}"
                    + (", allowing privileged tasks" if allow_privileged else ""))
-    click.echo(f"cloudlet: listening on {config.endpoint}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     stop_engine = daemon.start(config.data_dir)
     try:
-        uvicorn.run(create_app(config, store), host=host, port=port, log_level="warning", access_log=False)
+        app = create_app(config, store)
+        click.echo(f"cloudlet: listening on {config.endpoint}")
+        listeners.serve(app, api_socket, [(instance_metadata_app(store), imds_socket),
+                                          (task_metadata_app(app.state.edge), task_socket)])
     finally:
         stop_engine()

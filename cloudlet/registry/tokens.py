@@ -4,7 +4,8 @@ tokens of GetDownloadUrlForLayer's URLs, which grant the download of one blob of
 repository for an hour (as the presigned S3 URLs AWS hands out) and nothing else.
 
 A token is self-contained and signed with a key the server makes once and keeps in the
-store, so it needs no table and survives restarts; a forged or expired one is refused.
+store (sealed under the host key), so it needs no table and survives restarts; a forged or
+expired one is refused.
 A download token names its kind in the signed claims, so it never passes for a password.
 """
 
@@ -18,10 +19,8 @@ import secrets as random
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select
-
 from cloudlet.store import Store
-from cloudlet.store.schema import secrets
+from cloudlet.store.sealing import server_secret
 
 LIFETIME = 12 * 3600
 DOWNLOAD_LIFETIME = 3600
@@ -46,12 +45,7 @@ class DownloadGrant:
 
 
 def _key(store: Store) -> bytes:
-    with store.begin() as conn:
-        value = conn.execute(select(secrets.c.value).where(secrets.c.name == _KEY_NAME)).scalar()
-        if value is None:
-            value = random.token_hex(32)
-            conn.execute(insert(secrets).values(name=_KEY_NAME, value=value))
-    return bytes.fromhex(value)
+    return bytes.fromhex(server_secret(store, _KEY_NAME, lambda: random.token_hex(32)))
 
 
 def _b64(data: bytes) -> str:

@@ -7,6 +7,7 @@ from sqlalchemy import insert, select
 
 from cloudlet import ids
 from cloudlet.store.schema import access_keys, accounts
+from cloudlet.store.sealing import access_key_purpose
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,8 @@ def create_account(store, name: str, user_name: str = "admin") -> Credential:
         conn.execute(insert(accounts).values(account_id=account, name=name, created_at=now))
         cred = Credential(ids.access_key_id(), ids.secret_access_key(), account, name, user_name, ids.user_id())
         conn.execute(insert(access_keys).values(
-            access_key_id=cred.access_key_id, secret_access_key=cred.secret_access_key,
+            access_key_id=cred.access_key_id,
+            secret_access_key=store.sealer.seal(cred.secret_access_key, access_key_purpose(cred.access_key_id)),
             account_id=account, user_name=user_name, user_id=cred.user_id, status="Active", created_at=now,
         ))
     return cred
@@ -40,8 +42,9 @@ def _joined():
     return select(access_keys, accounts.c.name).join(accounts, accounts.c.account_id == access_keys.c.account_id)
 
 
-def _credential(row) -> Credential:
-    return Credential(row.access_key_id, row.secret_access_key, row.account_id, row.name, row.user_name, row.user_id)
+def _credential(store, row) -> Credential:
+    secret = store.sealer.open(row.secret_access_key, access_key_purpose(row.access_key_id))
+    return Credential(row.access_key_id, secret, row.account_id, row.name, row.user_name, row.user_id)
 
 
 def find_key(store, access_key_id: str) -> Credential | None:
@@ -49,9 +52,9 @@ def find_key(store, access_key_id: str) -> Credential | None:
         row = conn.execute(_joined().where(
             access_keys.c.access_key_id == access_key_id, access_keys.c.status == "Active"
         )).first()
-    return _credential(row) if row else None
+    return _credential(store, row) if row else None
 
 
 def list_credentials(store) -> list[Credential]:
     with store.begin(write=False) as conn:
-        return [_credential(r) for r in conn.execute(_joined().order_by(access_keys.c.created_at))]
+        return [_credential(store, r) for r in conn.execute(_joined().order_by(access_keys.c.created_at))]

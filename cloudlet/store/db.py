@@ -1,11 +1,13 @@
 """The store: one SQLite file in WAL mode under the data dir."""
 
+import os
 from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import create_engine, event
 
 from cloudlet.store.migrations import migrate
+from cloudlet.store.sealing import Sealer
 from cloudlet.store.scoped import Scoped
 
 
@@ -13,11 +15,14 @@ class Store:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        _owner_only(self.path)
+        self.sealer = Sealer(self.path.parent)
         self.engine = create_engine(f"sqlite:///{self.path}")
         event.listen(self.engine, "connect", _pragmas)
         event.listen(self.engine, "begin", _begin)
         with self.begin() as conn:
             migrate(conn)
+            self.sealer.seal_plaintext(conn)
 
     @contextmanager
     def begin(self, write: bool = True):
@@ -37,6 +42,15 @@ class Store:
 
     def close(self):
         self.engine.dispose()
+
+
+def _owner_only(path: Path) -> None:
+    """The database and its WAL files readable by their owner alone: SQLite gives its -wal
+    and -shm files the mode of the database file, so that file is made 0600 first."""
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600))
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if file.exists():
+            file.chmod(0o600)
 
 
 def _begin(conn):
