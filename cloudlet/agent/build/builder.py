@@ -194,8 +194,11 @@ class Builder:
             if "chown" in inst.flags:
                 uid, gid = self._owner(stage, inst)
             tree = Path(stack.enter_context(tempfile.TemporaryDirectory(dir=self.work)))
-            context.place(context.sources(root, patterns, ignore, inst.line), root, dest, tree, ignore,
-                          extract=extract, uid=uid, gid=gid, line=inst.line)
+            try:
+                context.place(context.sources(root, patterns, ignore, inst.line), root, dest, tree, ignore,
+                              extract=extract, uid=uid, gid=gid, line=inst.line)
+            except OSError as e:  # the context's own trouble (a file unreadable, say), told as the build's
+                raise BuildError(f"{inst.command}: {e}", inst.line) from None
             key = _key(stage.key, inst.command, dest, context.digest(tree))
             return self._layer(stage, key, lambda: self.images.write_layer(lambda w: w.add_tree(tree)))
 
