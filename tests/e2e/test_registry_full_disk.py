@@ -3,6 +3,7 @@ refused with 507 in the distribution spec's envelope (the ECR API: LimitExceeded
 its partial upload is removed at once, and pushes work again once there is space. The data
 dir is a small tmpfs of the test's own."""
 
+import json
 import os
 import secrets
 import subprocess
@@ -13,7 +14,7 @@ from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
 
 from tests.e2e.errors import code
-from tests.e2e.registry_http import V2, digest
+from tests.e2e.registry_http import OCI_CONFIG, OCI_MANIFEST, V2, digest
 from tests.e2e.server import Server
 from tests.hostcaps import need_binaries, need_root
 
@@ -80,6 +81,10 @@ def test_a_push_larger_than_the_disk_is_refused_and_leaves_nothing(small):
 def test_a_full_disk_refuses_pushes_until_space_is_freed(small):
     v2, once, filler = small.v2, small.once, small.data_dir / "filler"
     layer = secrets.token_bytes(100_000)  # less than a sealed chunk: written at the commit
+    config = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}})
+    config_digest = v2.push_blob("full", config.encode())
+    manifest = json.dumps({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "layers": [], "config": {
+        "mediaType": OCI_CONFIG, "digest": config_digest, "size": len(config)}}).encode()
     pending = once.initiate_layer_upload(repositoryName="full")["uploadId"]
     once.upload_layer_part(repositoryName="full", uploadId=pending, partFirstByte=0, partLastByte=len(layer) - 1,
                            layerPartBlob=layer)
@@ -92,10 +97,13 @@ def test_a_full_disk_refuses_pushes_until_space_is_freed(small):
     assert refused.value.response["Error"]["Code"] == "LimitExceededException"
     too_big(v2.request("POST", f"/v2/full/blobs/uploads/?digest={digest(layer)}", layer))
     assert code(once.initiate_layer_upload, repositoryName="full") == "LimitExceededException"
+    put = v2.request("PUT", "/v2/full/manifests/v1", manifest, {"Content-Type": OCI_MANIFEST})
+    assert put.status == 507 and put.error() == "DENIED", put.body
     assert list(small.ingests.iterdir()) == []
     filler.unlink()
     d = v2.push_blob("full", layer)
     assert v2.request("GET", f"/v2/full/blobs/{d}").body == layer
+    assert v2.request("PUT", "/v2/full/manifests/v1", manifest, {"Content-Type": OCI_MANIFEST}).status == 201
 
 
 def parts_until_refused(ecr, upload: str, part: bytes) -> tuple[dict, int]:
