@@ -99,7 +99,8 @@ class Tokens:
 
     def _claims(self, token: str) -> dict | None:
         payload, _, signature = token.partition(".")
-        if not hmac.compare_digest(signature, self._sign(payload)):
+        # As bytes: compare_digest refuses str with anything but ASCII, and tokens come from anyone.
+        if not hmac.compare_digest(signature.encode(), self._sign(payload).encode()):
             return None
         try:
             claims = json.loads(_unb64(payload))

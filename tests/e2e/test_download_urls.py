@@ -81,6 +81,8 @@ def test_a_download_url_fetches_its_blob_and_nothing_else(server, ecr, v2, repos
     forged = base64.urlsafe_b64encode(base64.urlsafe_b64decode(payload + "==").replace(
         mine.encode(), theirs.encode())).decode().rstrip("=")
     refused(anonymous.request("GET", f"/v2/{theirs}/blobs/{d}?download={forged}.{signature}"), 401, "UNAUTHORIZED")
+    refused(anonymous.request("GET", f"/v2/{mine}/blobs/{d}?download=%C3%A9.%C3%A9"), 401, "UNAUTHORIZED")
+    refused(V2(server.endpoint, "\u00e9.\u00e9").request("GET", "/v2/"), 401, "UNAUTHORIZED")
 
 
 def test_a_download_url_lasts_an_hour(server, ecr, v2, repos):
