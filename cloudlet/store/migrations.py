@@ -285,6 +285,63 @@ STEPS: list[list[str]] = [
             updated_at TEXT NOT NULL,
             PRIMARY KEY (account_id, region, image_id))""",
     ],
+    # 9: VPCs of the accounts' own (their CIDRs may overlap: each VPC has a router of its own),
+    # their objects (security groups, route tables, gateways, network ACLs), network
+    # interfaces with their private addresses, and public addresses (Elastic IPs and those
+    # given at launch), which are unique on the host
+    [
+        """CREATE TABLE vpcs_9 (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            vpc_id TEXT NOT NULL,
+            cidr TEXT NOT NULL,
+            is_default INTEGER NOT NULL,
+            security_group_id TEXT NOT NULL,
+            body TEXT NOT NULL DEFAULT '{}',
+            PRIMARY KEY (account_id, region, vpc_id))""",
+        """INSERT INTO vpcs_9 (account_id, region, vpc_id, cidr, is_default, security_group_id)
+            SELECT account_id, region, vpc_id, cidr, is_default, security_group_id FROM vpcs""",
+        "DROP TABLE vpcs",
+        "ALTER TABLE vpcs_9 RENAME TO vpcs",
+        "CREATE INDEX vpcs_by_cidr ON vpcs (cidr)",
+        "ALTER TABLE subnets ADD COLUMN body TEXT NOT NULL DEFAULT '{}'",
+        """CREATE TABLE ec2_vpc_objects (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            object_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            vpc_id TEXT,
+            body TEXT NOT NULL,
+            PRIMARY KEY (account_id, region, object_id))""",
+        "CREATE INDEX ec2_vpc_objects_by_kind ON ec2_vpc_objects (account_id, region, kind, vpc_id)",
+        """CREATE TABLE ec2_network_interfaces (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            eni_id TEXT NOT NULL,
+            vpc_id TEXT NOT NULL,
+            subnet_id TEXT NOT NULL,
+            attached_to TEXT,
+            body TEXT NOT NULL,
+            PRIMARY KEY (account_id, region, eni_id))""",
+        "CREATE INDEX ec2_network_interfaces_by_attachment ON ec2_network_interfaces (attached_to)",
+        """CREATE TABLE ec2_private_ips (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            vpc_id TEXT NOT NULL,
+            ip TEXT NOT NULL,
+            subnet_id TEXT NOT NULL,
+            eni_id TEXT NOT NULL,
+            PRIMARY KEY (account_id, region, vpc_id, ip))""",
+        """CREATE TABLE ec2_addresses (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            allocation_id TEXT NOT NULL,
+            public_ip TEXT NOT NULL UNIQUE,
+            eni_id TEXT,
+            private_ip TEXT,
+            body TEXT NOT NULL,
+            PRIMARY KEY (account_id, region, allocation_id))""",
+    ],
 ]
 
 

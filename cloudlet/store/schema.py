@@ -170,16 +170,19 @@ advisory_sources = Table(
     Column("advisories", Integer, nullable=False),
 )
 
-# VPCs get distinct address ranges on this one host (their subnets become bridges).
+# A VPC's body is the Vpc as DescribeVpcs returns it, with its attributes and the ids of its
+# main route table, default network ACL and default security group. Default VPCs take
+# ranges of the host's VPC pool no other one has; accounts' own VPCs may overlap anything.
 vpcs = Table(
     "vpcs",
     metadata,
     Column("account_id", String, primary_key=True),
     Column("region", String, primary_key=True),
     Column("vpc_id", String, primary_key=True),
-    Column("cidr", String, nullable=False, unique=True),
+    Column("cidr", String, nullable=False),
     Column("is_default", Integer, nullable=False),
     Column("security_group_id", String, nullable=False),  # the VPC's default security group
+    Column("body", Text, nullable=False),
 )
 
 subnets = Table(
@@ -192,6 +195,63 @@ subnets = Table(
     Column("zone", String, nullable=False),
     Column("cidr", String, nullable=False),
     Column("default_for_az", Integer, nullable=False),
+    Column("body", Text, nullable=False),  # what DescribeSubnets shows beyond the columns (attributes)
+)
+
+# The other objects of a VPC, one row each, kind "security-group", "route-table",
+# "internet-gateway" (vpc_id: the VPC it is attached to, if any), "nat-gateway" or
+# "network-acl"; the body is the object as its Describe* operation returns it.
+ec2_vpc_objects = Table(
+    "ec2_vpc_objects",
+    metadata,
+    Column("account_id", String, primary_key=True),
+    Column("region", String, primary_key=True),
+    Column("object_id", String, primary_key=True),
+    Column("kind", String, nullable=False),
+    Column("vpc_id", String),
+    Column("body", Text, nullable=False),
+)
+
+# An ENI's body is the NetworkInterface as DescribeNetworkInterfaces returns it;
+# attached_to is the instance id or task ARN it belongs to.
+ec2_network_interfaces = Table(
+    "ec2_network_interfaces",
+    metadata,
+    Column("account_id", String, primary_key=True),
+    Column("region", String, primary_key=True),
+    Column("eni_id", String, primary_key=True),
+    Column("vpc_id", String, nullable=False),
+    Column("subnet_id", String, nullable=False),
+    Column("attached_to", String),
+    Column("body", Text, nullable=False),
+)
+
+# Every private address in use in a VPC, by the ENI that has it: one row each keeps two ENIs
+# of a VPC from ever getting the same one.
+ec2_private_ips = Table(
+    "ec2_private_ips",
+    metadata,
+    Column("account_id", String, primary_key=True),
+    Column("region", String, primary_key=True),
+    Column("vpc_id", String, primary_key=True),
+    Column("ip", String, primary_key=True),
+    Column("subnet_id", String, nullable=False),
+    Column("eni_id", String, nullable=False),
+)
+
+# Public addresses of the host's public pool, unique across accounts: Elastic IPs (the body
+# is the Address as DescribeAddresses returns it) and the public IPs given at launch
+# (allocation ids "ipv4pool-..." that DescribeAddresses does not list).
+ec2_addresses = Table(
+    "ec2_addresses",
+    metadata,
+    Column("account_id", String, primary_key=True),
+    Column("region", String, primary_key=True),
+    Column("allocation_id", String, primary_key=True),
+    Column("public_ip", String, nullable=False, unique=True),
+    Column("eni_id", String),
+    Column("private_ip", String),
+    Column("body", Text, nullable=False),
 )
 
 ecs_clusters = Table(
@@ -378,4 +438,5 @@ SCOPED = {key_pairs.name, tags.name, ecr_repositories.name, ecr_images.name, ecr
           ecr_uploads.name, kms_keys.name, ecr_scans.name, vpcs.name, subnets.name, ecs_clusters.name,
           ecs_task_definitions.name, ecs_tasks.name, ecs_services.name, ecs_container_instances.name,
           log_groups.name, log_streams.name, log_events.name, ssm_parameters.name, ec2_instances.name,
-          ec2_volumes.name, ec2_snapshots.name, ec2_images.name}
+          ec2_volumes.name, ec2_snapshots.name, ec2_images.name, ec2_vpc_objects.name, ec2_network_interfaces.name,
+          ec2_private_ips.name, ec2_addresses.name}
