@@ -1,6 +1,7 @@
 """Server settings: where state lives, where to listen, which regions exist."""
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,6 +48,8 @@ class Config:
     # 169.254.169.254 and 169.254.170.2 are DNAT'd to: never the API port.
     imds_port: int = 0
     task_metadata_port: int = 0
+    # what the API calls when traffic's rules changed: the network reconciler wakes up
+    network_changed: Callable[[], None] = field(default=lambda: None, repr=False, compare=False)
 
     def __post_init__(self):
         self.data_dir = Path(self.data_dir)  # the CLI hands over plain strings
