@@ -52,6 +52,17 @@ def test_the_file_count_limit_counts_every_entry(tmp_path):
     assert len(list((tmp_path / "ok/many").iterdir())) == 30
 
 
+def test_directories_a_layer_makes_without_naming_them_count(tmp_path):
+    deep = tar(f("/".join(f"d{i}" for i in range(40)) + "/file"))  # one entry, 41 inodes
+    with pytest.raises(LayerError, match="more than 30 files"):
+        unpack_layer(io.BytesIO(deep), tmp_path / "l", budget=Budget(limits(max_files=30)))
+    assert list(tmp_path.iterdir()) == []
+    store = ImageStore(tmp_path / "images")
+    (store.root / "limits.json").write_text(json.dumps({"max_bytes": MiB, "max_files": 30}))
+    with pytest.raises(LayerError, match="more than 30 files"):
+        store.check_limits([_stored(store, compress(deep, "gzip"))])
+
+
 def _stored(store: ImageStore, layer: bytes) -> LayerInfo:
     digest = store.content.write(layer)
     return LayerInfo(digest, sha(tar_of(layer)), len(layer), "application/vnd.oci.image.layer.v1.tar+gzip")

@@ -61,7 +61,11 @@ class Budget:
         self.files = 0
 
     def charge(self, member: tarfile.TarInfo) -> None:
-        files, size = self.files + 1, self.bytes + (member.size if member.isreg() else 0)
+        self.add(1, member.size if member.isreg() else 0)
+
+    def add(self, files: int, size: int = 0) -> None:
+        """Entries the layer makes without naming them (the directories above one) too."""
+        files, size = self.files + files, self.bytes + size
         if files > self.limits.max_files:
             raise LayerError(f"the image unpacks to more than {self.limits.max_files} files, its limit on this "
                              f"host (max_files, {self.limits.source})")

@@ -92,10 +92,17 @@ def flatten(layers: list[BinaryIO], dest: str | os.PathLike, *, diff_ids: list[s
 
 
 def measure_layer(src: BinaryIO, budget: Budget) -> None:
-    """Charge a layer's entries to budget without unpacking it: LayerError if it would not fit."""
+    """Charge a layer's entries to budget without unpacking it: LayerError if it would not fit.
+    The directories an unpack would make above entries are counted by their names."""
+    dirs: set[str] = set()
     with _tar(src) as (_, tf):
         for member in tf:
             budget.charge(member)
+            parent = safe_path(member.name).rpartition("/")[0]
+            while parent and parent not in dirs:
+                dirs.add(parent)
+                budget.add(1)
+                parent = parent.rpartition("/")[0]
 
 
 @contextlib.contextmanager
@@ -143,7 +150,7 @@ def _tar(src: BinaryIO):
 
 def _extract(src: BinaryIO, root: Path, *, overlay: bool, expected_diff_id: str | None,
              budget: Budget | None) -> UnpackResult:
-    extractor = _Extractor(root, overlay)
+    extractor = _Extractor(root, overlay, budget)
     with _tar(src) as (reader, tf):
         for member in tf:
             if budget:
@@ -158,9 +165,10 @@ def _extract(src: BinaryIO, root: Path, *, overlay: bool, expected_diff_id: str 
 
 
 class _Extractor:
-    def __init__(self, root: Path, overlay: bool):
+    def __init__(self, root: Path, overlay: bool, budget: Budget | None):
         self.root = root
         self.overlay = overlay
+        self.budget = budget
         self.seen: set[str] = set()  # paths (relative, resolved) this layer wrote
         self.dirs: list[tuple[Path, tarfile.TarInfo]] = []  # metadata applied last
         self.skipped: list[str] = []
@@ -187,6 +195,8 @@ class _Extractor:
             try:
                 st = os.lstat(path)
             except FileNotFoundError:
+                if self.budget:
+                    self.budget.add(1)
                 os.mkdir(path, 0o755)
                 done.append(part)
                 self.seen.add("/".join(done))
