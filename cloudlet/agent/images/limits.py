@@ -38,17 +38,21 @@ class Limits:
         except FileNotFoundError:
             kept = {}
         except ValueError as e:
-            raise LayerError(f"{path} is not JSON: {e}") from None
+            raise LayerError(f"the image store's {FILE_NAME} is not JSON: {e}") from None
+        if not isinstance(kept, dict):
+            raise LayerError(f"the image store's {FILE_NAME} is not a JSON object")
         st = os.statvfs(disk)
         free = max(0, (st.f_bavail - int(st.f_blocks * RESERVE)) * st.f_frsize)
         files = max(0, st.f_favail - int(st.f_files * RESERVE)) if st.f_files else FILES_WITHOUT_INODE_COUNT
+        # Told to whoever pulled the image, a tenant maybe: no paths of the host's.
         derived = "max_bytes" not in kept or "max_files" not in kept
-        source = f"set in {path}" if not derived else \
-            f"derived from the free space on {disk}, less a reserve of {RESERVE:.0%}; {path} may set them"
+        source = f"set in the image store's {FILE_NAME}" if not derived else \
+            f"derived from the free disk space less a reserve of {RESERVE:.0%}; the image store's {FILE_NAME} " \
+            "may set them"
         try:
             return cls(int(kept.get("max_bytes", free)), int(kept.get("max_files", files)), source)
         except (TypeError, ValueError):
-            raise LayerError(f"{path}: max_bytes and max_files must be numbers") from None
+            raise LayerError(f"the image store's {FILE_NAME}: max_bytes and max_files must be numbers") from None
 
 
 class Budget:
