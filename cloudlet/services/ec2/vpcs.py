@@ -90,21 +90,3 @@ class Vpcs:
                    "availability-zone": lambda s: s["AvailabilityZone"], "default-for-az": lambda s: s["DefaultForAz"],
                    "cidr-block": lambda s: s["CidrBlock"], "state": lambda s: s["State"]}
         return {"Subnets": filters.apply(out, request.get("Filters"), getters)}
-
-    def describe_security_groups(self, ctx, request):
-        rows = self._listed(ctx, vpcs, vpcs.c.vpc_id, "security_group_id", request.get("GroupIds"),
-                            "InvalidGroup.NotFound", "security group")
-        groups = [{"GroupId": r["security_group_id"], "GroupName": "default", "VpcId": r["vpc_id"],
-                   "Description": "default VPC security group", "OwnerId": ctx.account_id,
-                   "IpPermissions": [{"IpProtocol": "-1", "UserIdGroupPairs": [
-                       {"GroupId": r["security_group_id"], "UserId": ctx.account_id}]}],
-                   "IpPermissionsEgress": [{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]}
-                  for r in rows]
-        names = request.get("GroupNames")
-        if names and any(n != "default" for n in names):
-            raise AWSError("InvalidGroup.NotFound",
-                           f"The security group '{next(n for n in names if n != 'default')}' does not exist "
-                           "in default VPC")
-        getters = {"group-id": lambda g: g["GroupId"], "group-name": lambda g: g["GroupName"],
-                   "vpc-id": lambda g: g["VpcId"], "description": lambda g: g["Description"]}
-        return {"SecurityGroups": filters.apply(groups, request.get("Filters"), getters)}
