@@ -10,14 +10,15 @@ from cloudlet.services.ec2.instances import Instances
 from cloudlet.services.ec2.keypairs import KeyPairs
 from cloudlet.services.ec2.regions import Regions
 from cloudlet.services.ec2.security_groups import SecurityGroups
+from cloudlet.services.ec2.sg_rules import SecurityGroupRules
 from cloudlet.services.ec2.snapshots import Snapshots
 from cloudlet.services.ec2.tagging import Tagging
 from cloudlet.services.ec2.volumes import Volumes
 from cloudlet.services.ec2.vpcs import Vpcs
 
 
-class EC2(Regions, KeyPairs, Tagging, Vpcs, SecurityGroups, Images, InstanceTypes, Instances, InstanceAttributes,
-          Volumes, Snapshots):
+class EC2(Regions, KeyPairs, Tagging, Vpcs, SecurityGroups, SecurityGroupRules, Images, InstanceTypes, Instances,
+          InstanceAttributes, Volumes, Snapshots):
     def __init__(self, config, store):
         self.config = config
         self.store = store

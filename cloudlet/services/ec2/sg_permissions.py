@@ -58,8 +58,8 @@ def ports(proto: str, low: int | None, high: int | None) -> tuple[int, int]:
         if proto == "icmpv6" and low is None and high is None:
             return -1, -1
         if low is None or high is None:
-            raise AWSError("InvalidParameterValue", "Invalid value 'Must specify both from and to ports with ICMP.' for "
-                           "portRange.")
+            raise AWSError("InvalidParameterValue", "Invalid value 'Must specify both from and to ports with ICMP.' "
+                           "for portRange.")
         for what, number in (("type", low), ("code", high)):
             if not -1 <= number <= 255:
                 raise AWSError("InvalidPermission.Malformed", f"ICMP {what} ({number}) out of range")
