@@ -17,16 +17,6 @@ from cloudlet.store import Store
 from tests.e2e.registry_http import V2
 
 
-@pytest.fixture(scope="module")
-def ecr(server):
-    return server.client("ecr")
-
-
-@pytest.fixture(scope="module")
-def v2(server, ecr):
-    return V2.login(server, ecr)
-
-
 @pytest.fixture
 def repos(ecr):
     names = [f"dl/{secrets.token_hex(4)}" for _ in range(2)]

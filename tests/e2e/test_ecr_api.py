@@ -14,11 +14,6 @@ from tests.e2e.errors import code
 from tests.e2e.registry_http import OCI_CONFIG, OCI_MANIFEST, V2, digest
 
 
-@pytest.fixture(scope="module")
-def ecr(server):
-    return server.client("ecr")
-
-
 @pytest.fixture
 def repo(ecr):
     name = f"api/{secrets.token_hex(4)}"

@@ -11,16 +11,6 @@ import pytest
 from tests.e2e.registry_http import OCI_INDEX, OCI_MANIFEST, V2, digest
 
 
-@pytest.fixture(scope="module")
-def ecr(server):
-    return server.client("ecr")
-
-
-@pytest.fixture(scope="module")
-def v2(server, ecr):
-    return V2.login(server, ecr)
-
-
 @pytest.fixture
 def repo(ecr):
     name = f"v2/{secrets.token_hex(4)}"
