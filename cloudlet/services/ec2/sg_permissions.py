@@ -4,8 +4,8 @@ and broken into one rule per direction, protocol, port range and peer, and the r
 back into the IpPermissions that DescribeSecurityGroups shows.
 
 A stored rule is the SecurityGroupRule of DescribeSecurityGroupRules: IpProtocol "tcp",
-"udp", "icmp", "icmpv6", "-1" or another protocol number; FromPort/ToPort the port range
-(tcp, udp), the ICMP type and code (icmp, icmpv6), -1 and -1 otherwise; and one peer,
+"udp", "icmp", "-1" or another protocol number (ICMPv6 is "58"); FromPort/ToPort the port
+range (tcp, udp), the ICMP type and code (icmp, 58), -1 and -1 otherwise; and one peer,
 CidrIpv4 or ReferencedGroupInfo.
 """
 
@@ -19,20 +19,20 @@ from cloudlet.edge.errors import AWSError
 MAX_RULES = 60  # inbound, and outbound, per group: AWS's default quota
 TEXT = re.compile(r"[a-zA-Z0-9 ._\-:/()#,@\[\]+=&;{}!$*]{0,255}")
 TEXT_SET = "a-zA-Z0-9. _-:/()#,@[]+=&;{}!$*"
-_NAMES = ("tcp", "udp", "icmp", "icmpv6", "-1")
-_NUMBERS = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmpv6"}
-_PORTED = ("tcp", "udp", "icmp", "icmpv6")  # the protocols whose rules keep FromPort/ToPort
+_NAMES = {"tcp": "tcp", "udp": "udp", "icmp": "icmp", "-1": "-1", "icmpv6": "58"}
+_NUMBERS = {6: "tcp", 17: "udp", 1: "icmp"}
+_PORTED = ("tcp", "udp", "icmp", "58")  # the protocols whose rules keep FromPort/ToPort
 
 
 def protocol(value) -> str:
     """AWS's name for a protocol given by name or number (6 is "tcp"); any other number
-    stays a number."""
+    stays a number, ICMPv6 ("icmpv6") too."""
     if value is None or value == "":
         raise AWSError("InvalidParameterValue", "Invalid value 'null' for protocol. VPC security group rules must "
                        "specify protocols explicitly.")
     text = str(value).strip().lower()
     if text in _NAMES:
-        return text
+        return _NAMES[text]
     if re.fullmatch(r"[0-9]{1,3}", text) and int(text) <= 255:
         return _NUMBERS.get(int(text), str(int(text)))
     raise AWSError("InvalidParameterValue", f"Invalid value '{value}' for IP protocol. Unknown protocol.")
@@ -54,8 +54,8 @@ def ports(proto: str, low: int | None, high: int | None) -> tuple[int, int]:
             raise AWSError("InvalidParameterValue", f"Invalid TCP/UDP port range: the from port ({low}) is greater "
                            f"than the to port ({high}).")
         return low, high
-    if proto in ("icmp", "icmpv6"):
-        if proto == "icmpv6" and low is None and high is None:
+    if proto in ("icmp", "58"):
+        if proto == "58" and low is None and high is None:
             return -1, -1
         if low is None or high is None:
             raise AWSError("InvalidParameterValue", "Invalid value 'Must specify both from and to ports with ICMP.' "
@@ -102,8 +102,8 @@ def duplicate(rule: dict) -> AWSError:
         what = "ALL"
     elif proto in ("tcp", "udp"):
         what = f"{proto.upper()}, from port: {low}, to port: {high}"
-    elif proto in ("icmp", "icmpv6"):
-        what = f"{proto.upper()}, type: {low}, code: {high}"
+    elif proto in ("icmp", "58"):
+        what = f"{'ICMP' if proto == 'icmp' else 'ICMPV6'}, type: {low}, code: {high}"
     else:
         what = f"protocol: {proto}"
     return AWSError("InvalidPermission.Duplicate", f'the specified rule "peer: {peer}, {what}, ALLOW" already exists')
