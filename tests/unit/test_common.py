@@ -1,3 +1,6 @@
+import base64
+import json
+
 import pytest
 
 from cloudlet import ids
@@ -72,6 +75,11 @@ def test_pagination_limits_and_bad_tokens():
     with pytest.raises(AWSError) as err:
         pagination.page(items, key=lambda i: i["id"], token="!!not-a-token", max_results=None)
     assert err.value.code == "InvalidNextToken"
+    for forged in ([{}], ["k1"]):  # well-formed, but not a key of these items
+        with pytest.raises(AWSError) as err:
+            pagination.page(items, key=lambda i: i["id"], token=base64.urlsafe_b64encode(json.dumps(forged).encode())
+                            .decode(), max_results=None)
+        assert err.value.code == "InvalidNextToken"
     chunk, token = pagination.page(items, key=lambda i: i["id"], token=None, max_results=None)
     assert len(chunk) == 3 and token is None
 

@@ -50,7 +50,10 @@ def page(
         after = _decode(token)
         if not isinstance(after, list):
             raise bad_token(token)
-        ordered = [item for item in ordered if _as_list(key(item)) > after]
+        try:
+            ordered = [item for item in ordered if _as_list(key(item)) > after]
+        except TypeError:  # a token made up by hand, whose key is not of the items' kind
+            raise bad_token(token) from None
     chunk = ordered[:limit]
     more = len(ordered) > limit
     return chunk, (_encode(_as_list(key(chunk[-1]))) if more else None)
