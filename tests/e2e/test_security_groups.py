@@ -2,6 +2,7 @@
 group of every VPC, create/delete/describe with filters, paging and tags, and AWS's refusals
 (names, duplicates, the default group, groups still in use)."""
 
+import base64
 import json
 
 import pytest
@@ -189,7 +190,10 @@ def test_tags_filters_and_paging(ec2, raw, default_vpc):
             "InvalidParameterValue"
         assert code(raw.describe_security_groups, MaxResults=4) == "InvalidParameterValue"
         assert code(ec2.describe_security_groups, MaxResults=5, NextToken="not-a-token") == "InvalidNextToken"
-        assert code(ec2.describe_security_groups, GroupIds=[ids[0]], MaxResults=5) == "InvalidParameterCombination"
+        forged = base64.urlsafe_b64encode(b"[{}]").decode()
+        assert code(ec2.describe_security_groups, MaxResults=5, NextToken=forged) == "InvalidNextToken"
+        assert [g["GroupId"] for g in ec2.describe_security_groups(GroupIds=ids[:2], MaxResults=5)[
+            "SecurityGroups"]] == ids[:2]
         ec2.delete_tags(Resources=[ids[0]], Tags=[{"Key": "n"}])
         assert {t["Key"] for t in ec2.describe_tags(Filters=[{"Name": "resource-id", "Values": [ids[0]]}])["Tags"]} \
             == {"suite"}

@@ -241,9 +241,6 @@ class SecurityGroups:
 
     def describe_security_groups(self, ctx, request):
         wanted_ids, wanted_names = request.get("GroupIds") or [], request.get("GroupNames") or []
-        if wanted_ids and request.get("MaxResults") is not None:
-            raise AWSError("InvalidParameterCombination", "The parameter groupIds cannot be used with the parameter "
-                           "maxResults")
         for group_id in wanted_ids:
             check_id(group_id)
         with ctx.write() as db:

@@ -9,21 +9,26 @@ written, then the network reconciler is woken to enforce it.
 
 from __future__ import annotations
 
+import json
+
 from cloudlet import ids
 from cloudlet.edge.errors import AWSError
 from cloudlet.services.common import filters, pagination, tags
+from cloudlet.store.schema import ec2_vpc_objects as objects
 from cloudlet.store.schema import vpcs
 
 from . import sg_permissions as perms
 from .network_events import wake_network
-from .security_groups import find_group, groups_of, new_rule, resolve_groups, save
+from .security_groups import KIND, find_group, groups_of, new_rule, resolve_groups, save
 
 RULE_TYPE = "security-group-rule"
 _MISSING_SOURCE = "Missing source specification: include source security group or CIDR information"
 
 
 def _rule_exists(db, rule_id: str) -> bool:
-    return any(r["SecurityGroupRuleId"] == rule_id for g in groups_of(db) for r in g["Rules"])
+    # read-only (tags may ask in any transaction): a rule has an id only once its group has a row
+    rows = db.select(objects, objects.c.kind == KIND)
+    return any(r["SecurityGroupRuleId"] == rule_id for row in rows for r in json.loads(row["body"])["Rules"])
 
 
 tags.register(tags.ResourceKind("sgr", RULE_TYPE, _rule_exists, "InvalidSecurityGroupRuleId.NotFound"))
