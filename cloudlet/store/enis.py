@@ -11,15 +11,19 @@ come from the host's public pool (`cloudlet up --public-pool`), unique across ac
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import json
 import secrets
 
 from sqlalchemy import select
 
 from cloudlet import ids
-from cloudlet.store.schema import ec2_addresses, ec2_network_interfaces, ec2_private_ips
+from cloudlet.ids import now
+from cloudlet.store.schema import ec2_addresses, ec2_network_interfaces, ec2_private_ips, subnets
 
 RESERVED_LOW, RESERVED_HIGH = 4, 1  # per subnet: network, router, DNS, spare ... broadcast
+# what an Elastic IP's Address says of the ENI it is associated with
+ASSOCIATION_KEYS = ("AssociationId", "NetworkInterfaceId", "NetworkInterfaceOwnerId", "PrivateIpAddress", "InstanceId")
 
 
 class AddressError(Exception):
@@ -106,22 +110,156 @@ def release_eni(db, eni_id: str) -> None:
     db.delete(ec2_private_ips, ec2_private_ips.c.eni_id == eni_id)
     db.delete(ec2_addresses, ec2_addresses.c.eni_id == eni_id, ec2_addresses.c.allocation_id.like("ipv4pool-%"))
     for row in db.select(ec2_addresses, ec2_addresses.c.eni_id == eni_id):
-        body = json.loads(row["body"])
-        for key in ("AssociationId", "NetworkInterfaceId", "NetworkInterfaceOwnerId", "PrivateIpAddress",
-                    "InstanceId"):
-            body.pop(key, None)
+        body = {k: v for k, v in json.loads(row["body"]).items() if k not in ASSOCIATION_KEYS}
         db.update(ec2_addresses, ec2_addresses.c.allocation_id == row["allocation_id"], eni_id=None,
                   private_ip=None, body=json.dumps(body))
     db.delete(ec2_network_interfaces, ec2_network_interfaces.c.eni_id == eni_id)
 
 
+def in_pool(address: str, pool: str) -> bool:
+    """Whether an address is one the host's public pool hands out."""
+    try:
+        wanted = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    net = ipaddress.ip_network(pool)
+    return wanted in net and wanted not in (net.network_address, net.broadcast_address, net.network_address + 1)
+
+
 def public_ip(db, pool: str) -> str:
     """The lowest address of the host's public pool no account has (the whole store is
     looked at: public addresses are the host's, not an account's)."""
-    net = ipaddress.ip_network(pool)
     taken = {r[0] for r in db.conn.execute(select(ec2_addresses.c.public_ip))}
-    for address in list(net.hosts())[1:]:  # the first is the pool's gateway on the host
+    for address in itertools.islice(ipaddress.ip_network(pool).hosts(), 1, None):  # the first is the host's
         if str(address) not in taken:
             return str(address)
     raise AddressError("AddressLimitExceeded", "The maximum number of addresses has been reached: the host's "
                                                f"public pool {pool} has none left.")
+
+
+# --- what the EC2 API does with an ENI once it is made ----------------------------------
+
+
+def find(db, eni_id: str) -> dict | None:
+    """The ENI's body (None: the account has no such ENI here)."""
+    row = db.one(ec2_network_interfaces, ec2_network_interfaces.c.eni_id == eni_id)
+    return json.loads(row["body"]) if row else None
+
+
+def _by_device(bodies) -> list[dict]:
+    return sorted(bodies, key=lambda b: (b.get("Attachment") or {}).get("DeviceIndex", 0))
+
+
+def attached_to(db, instance_or_task: str) -> list[dict]:
+    """The bodies of the ENIs attached to an instance or task, by device index."""
+    rows = db.select(ec2_network_interfaces, ec2_network_interfaces.c.attached_to == instance_or_task)
+    return _by_device(json.loads(r["body"]) for r in rows)
+
+
+def of_instances(db) -> dict[str, list[dict]]:
+    """instance id -> the bodies of its ENIs, by device index."""
+    out: dict[str, list[dict]] = {}
+    for row in db.select(ec2_network_interfaces, ec2_network_interfaces.c.attached_to.like("i-%")):
+        out.setdefault(row["attached_to"], []).append(json.loads(row["body"]))
+    return {instance: _by_device(bodies) for instance, bodies in out.items()}
+
+
+def save(db, body: dict, **columns) -> None:
+    db.update(ec2_network_interfaces, ec2_network_interfaces.c.eni_id == body["NetworkInterfaceId"],
+              body=json.dumps(body), **columns)
+
+
+def attach(db, body: dict, instance_id: str, device_index: int, delete_on_termination: bool) -> dict:
+    """Attach the ENI (its body, saved) to an instance at a device index; its Attachment."""
+    body["Attachment"] = {"AttachmentId": ids.resource_id("eni-attach"), "AttachTime": now(),
+                          "DeleteOnTermination": delete_on_termination, "DeviceIndex": device_index,
+                          "NetworkCardIndex": 0, "InstanceId": instance_id, "InstanceOwnerId": db.account_id,
+                          "Status": "attached"}
+    body["Status"] = "in-use"
+    save(db, body, attached_to=instance_id)
+    return body["Attachment"]
+
+
+def detach(db, body: dict) -> None:
+    body.pop("Attachment", None)
+    body["Status"] = "available"
+    save(db, body, attached_to=None)
+
+
+def subnet_of(db, body: dict) -> dict:
+    return db.one(subnets, subnets.c.subnet_id == body["SubnetId"])
+
+
+def add_ip(db, body: dict, wanted: str | None = None) -> str:
+    """A secondary private address for the ENI (its body, saved): `wanted`, or the lowest free."""
+    subnet = subnet_of(db, body)
+    address = allocate_ip(db, body["VpcId"], body["SubnetId"], subnet["cidr"], body["NetworkInterfaceId"], wanted)
+    body["PrivateIpAddresses"].append({"Primary": False, "PrivateIpAddress": address,
+                                       "PrivateDnsName": private_dns_name(address, db.region)})
+    save(db, body)
+    return address
+
+
+def holder_of(db, vpc_id: str, address: str) -> str | None:
+    """The ENI that has a private address of the VPC, if any."""
+    row = db.one(ec2_private_ips, ec2_private_ips.c.vpc_id == vpc_id, ec2_private_ips.c.ip == address)
+    return row["eni_id"] if row else None
+
+
+def remove_ip(db, body: dict, address: str) -> dict | None:
+    """Take a secondary address off the ENI (its body, saved); the Elastic IP it had is
+    disassociated and returned (its row) so that a caller moving the address can take it along."""
+    body["PrivateIpAddresses"] = [p for p in body["PrivateIpAddresses"] if p["PrivateIpAddress"] != address]
+    save(db, body)
+    db.delete(ec2_private_ips, ec2_private_ips.c.vpc_id == body["VpcId"], ec2_private_ips.c.ip == address)
+    held = db.one(ec2_addresses, ec2_addresses.c.eni_id == body["NetworkInterfaceId"],
+                  ec2_addresses.c.private_ip == address)
+    if held:
+        db.update(ec2_addresses, ec2_addresses.c.allocation_id == held["allocation_id"], eni_id=None,
+                  private_ip=None)
+    return held
+
+
+def public_dns_name(address: str, region: str) -> str:
+    host = "ec2-" + address.replace(".", "-")
+    return f"{host}.compute-1.amazonaws.com" if region == "us-east-1" else f"{host}.{region}.compute.amazonaws.com"
+
+
+def set_association(db, body: dict, private_ip: str, association: dict | None) -> None:
+    """Which public address a private address of the ENI (its body, saved) has, if any; the
+    primary address's is the ENI's own Association too, as DescribeNetworkInterfaces shows it."""
+    for entry in body["PrivateIpAddresses"]:
+        if entry["PrivateIpAddress"] != private_ip:
+            continue
+        if association:
+            entry["Association"] = association
+        else:
+            entry.pop("Association", None)
+        if entry["Primary"]:
+            if association:
+                body["Association"] = association
+            else:
+                body.pop("Association", None)
+    save(db, body)
+
+
+def give_launch_ip(db, body: dict, pool: str) -> str:
+    """A public IP of the host's pool for the ENI's primary address, as AWS gives at launch:
+    no Elastic IP, not listed by DescribeAddresses, gone at a stop."""
+    address = public_ip(db, pool)
+    db.insert(ec2_addresses, allocation_id=ids.resource_id("ipv4pool"), public_ip=address,
+              eni_id=body["NetworkInterfaceId"], private_ip=body["PrivateIpAddress"],
+              body=json.dumps({"PublicIp": address}))
+    set_association(db, body, body["PrivateIpAddress"], {"IpOwnerId": "amazon", "PublicIp": address,
+                                                         "PublicDnsName": public_dns_name(address, db.region)})
+    return address
+
+
+def take_launch_ip(db, body: dict) -> bool:
+    """The ENI's launch-time public IP back to the pool; whether it had one."""
+    rows = db.select(ec2_addresses, ec2_addresses.c.eni_id == body["NetworkInterfaceId"],
+                     ec2_addresses.c.allocation_id.like("ipv4pool-%"))
+    for row in rows:
+        db.delete(ec2_addresses, ec2_addresses.c.allocation_id == row["allocation_id"])
+        set_association(db, body, row["private_ip"], None)
+    return bool(rows)

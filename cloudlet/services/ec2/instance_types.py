@@ -34,6 +34,17 @@ TYPES.update({"t2.nano": (1, 512, True), "t2.micro": (1, 1024, True), "t2.small"
               "t2.medium": (2, 4096, True), "t2.large": (2, 8192, True)})
 
 
+# network interfaces per instance and IPv4 addresses per interface, by size, as AWS's t3 and m5
+# families have them (the smallest sizes take fewer)
+_INTERFACES = {"nano": (2, 2), "micro": (2, 2), "small": (3, 4), "medium": (3, 6), "large": (3, 10),
+               "xlarge": (4, 15), "2xlarge": (4, 15)}
+
+
+def interface_limits(instance_type: str) -> tuple[int, int]:
+    """(network interfaces, IPv4 addresses per interface) an instance of the type takes."""
+    return _INTERFACES[instance_type.split(".", 1)[1]]
+
+
 def check(instance_type: str) -> tuple[int, int]:
     if instance_type not in TYPES:
         raise AWSError("InvalidParameterValue", f"Invalid value '{instance_type}' for InstanceType.")
@@ -52,6 +63,10 @@ def _info(name: str) -> dict:
             "InstanceStorageSupported": name in STORE_GB, **({"InstanceStorageInfo": {
                 "TotalSizeInGB": STORE_GB[name], "Disks": [{"SizeInGB": STORE_GB[name], "Count": 1, "Type": "ssd"}],
                 "NvmeSupport": "required"}} if name in STORE_GB else {}),
+            "NetworkInfo": {"MaximumNetworkInterfaces": interface_limits(name)[0], "MaximumNetworkCards": 1,
+                            "Ipv4AddressesPerInterface": interface_limits(name)[1], "Ipv6Supported": False,
+                            "NetworkCards": [{"NetworkCardIndex": 0,
+                                              "MaximumNetworkInterfaces": interface_limits(name)[0]}]},
             "BurstablePerformanceSupported": burstable,
             "HibernationSupported": False, "SupportedBootModes": ["legacy-bios", "uefi"]}
 

@@ -5,7 +5,6 @@ terminate only ask; DescribeInstances and GetConsoleOutput read what is recorded
 from __future__ import annotations
 
 import base64
-import ipaddress
 import json
 
 from cloudlet import ids
@@ -14,12 +13,13 @@ from cloudlet.control.volumes import device_order
 from cloudlet.edge.errors import AWSError
 from cloudlet.ids import now
 from cloudlet.services.common import filters, tags
+from cloudlet.store import enis
 from cloudlet.store.schema import ec2_instances as table
-from cloudlet.store.schema import key_pairs, subnets
+from cloudlet.store.schema import key_pairs
 
-from . import images, instance_types, snapshots, volumes
+from . import addresses, images, instance_network, instance_types, snapshots, volumes
 from .instance_attributes import metadata_options
-from .vpcs import default_vpc, find_subnet
+from .network_events import wake_network
 
 
 def _exists(db, instance_id: str) -> bool:
@@ -30,6 +30,7 @@ tags.register(tags.ResourceKind("i", "instance", _exists, "InvalidInstanceID.Not
 
 _verbs = {"running": "started", "stopped": "stopped", "rebooted": "rebooted", "terminated": "terminated"}
 MAX_COUNT = 20  # AWS's default On-Demand limit for a RunInstances call of small types
+_TAGGED = ("instance", "volume", "network-interface")  # what RunInstances' TagSpecifications may tag
 
 
 def public(body: dict) -> dict:
@@ -77,28 +78,6 @@ def _mappings(db, requested: list[dict], image_size: int, from_image: dict[str, 
     return out
 
 
-def _check_address(db, address: str | None, cidr: str, lo: int, hi: int) -> str | None:
-    """A private address asked for: in the subnet, not one AWS reserves, not in use."""
-    if not address:
-        return None
-    if lo > 1 or hi > 1:
-        raise AWSError("InvalidParameterCombination", "Cannot specify a private IP address when launching more "
-                       "than one instance.")
-    try:
-        wanted, net = ipaddress.ip_address(address), ipaddress.ip_network(cidr)
-    except ValueError:
-        raise AWSError("InvalidParameterValue", f"Invalid value '{address}' for privateIpAddress.") from None
-    if wanted not in net:
-        raise AWSError("InvalidParameterValue", f"Address {address} does not fall within the subnet's address range")
-    if int(wanted) - int(net.network_address) < 4 or wanted == net.broadcast_address:
-        raise AWSError("InvalidParameterValue", f"Address {address} is reserved by AWS in subnet {cidr}")
-    for row in db.select(table, table.c.state != "terminated"):
-        body = json.loads(row["body"])
-        if address in (body.get("PrivateIpAddress"), body["_run"].get("address")):
-            raise AWSError("InvalidIPAddress.InUse", f"Address {address} is in use.")
-    return address
-
-
 class Instances:
     def run_instances(self, ctx, request):
         lo, hi = request["MinCount"], request["MaxCount"]
@@ -129,13 +108,13 @@ class Instances:
             mappings = _mappings(db, request.get("BlockDeviceMappings") or [], image_size, from_image)
             if request.get("KeyName") and not db.one(key_pairs, key_pairs.c.key_name == request["KeyName"]):
                 raise AWSError("InvalidKeyPair.NotFound", f"The key pair '{request['KeyName']}' does not exist")
-            subnet = find_subnet(db, request["SubnetId"], self.config.vpc_pool) if request.get("SubnetId") else \
-                db.select(subnets, subnets.c.vpc_id == default_vpc(db, self.config.vpc_pool)["vpc_id"],
-                          order_by=subnets.c.zone)[0]
-            address = _check_address(db, request.get("PrivateIpAddress"), subnet["cidr"], lo, hi)
+            interfaces = instance_network.plan(db, self.config.vpc_pool, request, hi, kind)
+            subnet = interfaces[0].subnet
             bodies = []
             for index in range(count):
                 instance_id = ids.resource_id("i")
+                attached = instance_network.make(db, self.config.public_pool, interfaces, instance_id)
+                address = attached[0]["PrivateIpAddress"]
                 body = {
                     "InstanceId": instance_id, "ImageId": request["ImageId"], "InstanceType": kind,
                     "State": state("pending"), "LaunchTime": now(), "AmiLaunchIndex": index,
@@ -143,17 +122,21 @@ class Instances:
                     "SubnetId": subnet["subnet_id"], "VpcId": subnet["vpc_id"], "Architecture": "x86_64",
                     "RootDeviceType": "ebs", "RootDeviceName": volumes.ROOT_DEVICE, "VirtualizationType": "hvm",
                     "Hypervisor": "xen", "Monitoring": {"State": "disabled"}, "StateTransitionReason": "",
-                    "PrivateDnsName": "", "PublicDnsName": "",
+                    "PrivateIpAddress": address, "PrivateDnsName": attached[0]["PrivateDnsName"],
                     "CpuOptions": {"CoreCount": max(1, vcpus // 2), "ThreadsPerCore": 2 if vcpus > 1 else 1},
                     "MetadataOptions": options, "KeyName": request.get("KeyName"), "Tags": [], "ProductCodes": [],
                     "_run": {"vcpus": vcpus, "memory": memory, "user_data": user_data, "cidr": subnet["cidr"],
                              "instance_store_gib": instance_types.STORE_GB.get(kind, 0), "address": address,
                              "reservation": reservation, "disable_api_termination":
-                             bool(request.get("DisableApiTermination"))},
+                             bool(request.get("DisableApiTermination")), "public_ip": interfaces[0].public_ip},
                 }
                 applied = tags.apply_specifications(db, request.get("TagSpecifications"), "instance", instance_id,
-                                                    allowed=("instance", "volume", "network-interface"))
+                                                    allowed=_TAGGED)
                 body["Tags"] = tags.to_pairs(applied)
+                for interface, eni in zip(interfaces, attached):
+                    if interface.existing is None:
+                        tags.apply_specifications(db, request.get("TagSpecifications"), "network-interface",
+                                                  eni["NetworkInterfaceId"], allowed=_TAGGED)
                 db.insert(table, instance_id=instance_id, desired="running", state="pending", body=json.dumps(body),
                           updated_at=now())
                 for device, ebs in mappings.items():
@@ -164,10 +147,11 @@ class Instances:
                         {"InstanceId": instance_id, "Device": device, "State": "attached",
                          "DeleteOnTermination": ebs["DeleteOnTermination"]})
                     tags.apply_specifications(db, request.get("TagSpecifications"), "volume", volume["VolumeId"],
-                                              allowed=("instance", "volume", "network-interface"))
-                bodies.append(body)
+                                              allowed=_TAGGED)
+                bodies.append(instance_network.shown(body, attached))
         self.volume_controller.wake()
         self.controller.wake()
+        wake_network(ctx)
         bodies = [self._with_volumes(ctx, b) for b in bodies]
         return {"ReservationId": reservation, "OwnerId": ctx.account_id, "Groups": [],
                 "Instances": [public(b) for b in bodies]}
@@ -191,12 +175,14 @@ class Instances:
             rows = self._rows(db, request.get("InstanceIds"))
             tag_map = tags.get_many(db, [r["instance_id"] for r in rows])
             attached = db.select(volumes.table, volumes.table.c.instance_id.is_not(None))
+            interfaces = enis.of_instances(db)
         by_instance: dict[str, list[dict]] = {}
         for v in attached:
             by_instance.setdefault(v["instance_id"], []).append(json.loads(v["body"])["Attachments"][0])
         bodies = []
         for r in rows:
             body = _block_devices(json.loads(r["body"]), by_instance.get(r["instance_id"], []))
+            body = instance_network.shown(body, interfaces.get(r["instance_id"], []))
             body["Tags"] = tags.to_pairs(tag_map.get(r["instance_id"], {}))
             bodies.append(body)
         getters = {"instance-id": lambda b: b["InstanceId"], "instance-state-name": lambda b: b["State"]["Name"],
@@ -204,7 +190,7 @@ class Instances:
                    "image-id": lambda b: b["ImageId"], "key-name": lambda b: b.get("KeyName"),
                    "subnet-id": lambda b: b["SubnetId"], "vpc-id": lambda b: b["VpcId"],
                    "availability-zone": lambda b: b["Placement"]["AvailabilityZone"],
-                   "reservation-id": lambda b: b["_run"]["reservation"]}
+                   "reservation-id": lambda b: b["_run"]["reservation"], **instance_network.GETTERS}
         bodies = filters.apply(bodies, request.get("Filters"), getters,
                                tags_of=lambda b: {t["Key"]: t["Value"] for t in b["Tags"]})
         reservations: dict[str, dict] = {}
@@ -240,10 +226,24 @@ class Instances:
                     body["StateTransitionReason"] = f"User initiated ({now()})"
                 db.update(table, table.c.instance_id == r["instance_id"], desired=desired,
                           state=transition or r["state"], body=json.dumps(body), updated_at=now())
+                self._public_ip_on(db, r["instance_id"], desired)
                 changes.append({"InstanceId": r["instance_id"], "CurrentState": body["State"],
                                 "PreviousState": before})
         self.controller.wake()
+        if desired in ("stopped", "running"):
+            wake_network(ctx)
         return changes
+
+    def _public_ip_on(self, db, instance_id: str, desired: str) -> None:
+        """As AWS: the public IP given at launch goes at a stop and a new one comes at a start
+        (an Elastic IP stays through both)."""
+        attached = enis.attached_to(db, instance_id)
+        if not attached:
+            return
+        if desired == "stopped":
+            enis.take_launch_ip(db, attached[0])
+        elif desired == "running":
+            addresses.relaunch_ip(db, attached[0], self.config.public_pool)
 
     def stop_instances(self, ctx, request):
         return {"StoppingInstances": self._change(ctx, request, "stopped", "stopping", force=request.get("Force"))}

@@ -3,11 +3,14 @@ controller (cloudlet/control/instances.py) runs the VMs behind the instances, an
 controller (cloudlet/control/volumes.py) their disks."""
 
 from cloudlet.control.instances import InstanceController
+from cloudlet.services.ec2.addresses import Addresses
+from cloudlet.services.ec2.eni_attributes import EniAttributes
 from cloudlet.services.ec2.images import Images
 from cloudlet.services.ec2.instance_attributes import InstanceAttributes
 from cloudlet.services.ec2.instance_types import InstanceTypes
 from cloudlet.services.ec2.instances import Instances
 from cloudlet.services.ec2.keypairs import KeyPairs
+from cloudlet.services.ec2.network_interfaces import NetworkInterfaces
 from cloudlet.services.ec2.regions import Regions
 from cloudlet.services.ec2.security_groups import SecurityGroups
 from cloudlet.services.ec2.sg_rules import SecurityGroupRules
@@ -18,7 +21,7 @@ from cloudlet.services.ec2.vpcs import Vpcs
 
 
 class EC2(Regions, KeyPairs, Tagging, Vpcs, SecurityGroups, SecurityGroupRules, Images, InstanceTypes, Instances,
-          InstanceAttributes, Volumes, Snapshots):
+          InstanceAttributes, Volumes, Snapshots, NetworkInterfaces, EniAttributes, Addresses):
     def __init__(self, config, store):
         self.config = config
         self.store = store

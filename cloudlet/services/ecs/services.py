@@ -72,7 +72,7 @@ class Services:
                 raise invalid("The DAEMON scheduling strategy does not support the FARGATE launch type.")
             if launch == "FARGATE" and "FARGATE" not in definition["compatibilities"]:
                 raise invalid("Task definition does not support launch_type FARGATE.")
-            network = network_of(db, request, definition, self.config.vpc_pool)
+            network = network_of(db, request, definition, self.config.vpc_pool, launch)
             arn = ctx.arn("ecs", f"service/{cluster['name']}/{name}")
             deployment = new_deployment(definition, desired, request.get("networkConfiguration"), launch)
             body = {
@@ -118,7 +118,7 @@ class Services:
                                                                      body["deploymentConfiguration"])
             if request.get("networkConfiguration"):
                 definition = json.loads(taskdefs.find(db, body["taskDefinition"])["body"])
-                body["_run"]["network"] = network_of(db, request, definition, self.config.vpc_pool)
+                body["_run"]["network"] = network_of(db, request, definition, self.config.vpc_pool, body["launchType"])
                 body["networkConfiguration"] = request["networkConfiguration"]
             changed = request.get("taskDefinition") and \
                 taskdefs.find(db, request["taskDefinition"], active_only=True)["arn"] != body["taskDefinition"]

@@ -12,6 +12,7 @@ from cloudlet.control.records import new_task, public
 from cloudlet.edge.errors import AWSError
 from cloudlet.ids import now
 from cloudlet.services.common import pagination, tags
+from cloudlet.services.ec2.security_groups import find_group, resolve_groups
 from cloudlet.services.ec2.vpcs import find_subnet
 from cloudlet.store.schema import ecs_tasks as table
 
@@ -19,6 +20,7 @@ from . import taskdefs
 from .common import find_cluster, invalid
 
 MAX_COUNT = 10
+MAX_SUBNETS, MAX_GROUPS = 16, 5  # what an awsvpcConfiguration may name, as ECS documents
 
 
 def launch_of(request, cluster: dict) -> tuple[str, str | None]:
@@ -36,7 +38,18 @@ def launch_of(request, cluster: dict) -> tuple[str, str | None]:
     return request.get("launchType") or "EC2", None
 
 
-def network_of(db, request, definition: dict, pool: str) -> dict:
+def _ec2_refusal(what: str, name: str, look_up):
+    """ECS's answer when EC2 refuses what awsvpcConfiguration names: EC2's message inside its own."""
+    try:
+        return look_up()
+    except AWSError as e:
+        raise invalid(f"Error retrieving {what} information for [{name}]: {e.message} (ErrorCode: {e.code})") from None
+
+
+def network_of(db, request, definition: dict, pool: str, launch: str) -> dict:
+    """The task's network notes, which the task controller makes its ENI from: for awsvpc, the
+    subnet, its security groups ([{GroupId, GroupName}], the VPC's default group when none is
+    named) and whether it gets a public IP (assignPublicIp, Fargate only)."""
     mode = definition["networkMode"]
     config = (request.get("networkConfiguration") or {}).get("awsvpcConfiguration")
     if mode != "awsvpc":
@@ -45,18 +58,27 @@ def network_of(db, request, definition: dict, pool: str) -> dict:
         return {"mode": mode}
     if not config:
         raise invalid("Network Configuration must be provided when networkMode 'awsvpc' is specified.")
-    subnets = config.get("subnets") or []
-    if not subnets:
+    subnet_ids = config.get("subnets") or []
+    if not subnet_ids:
         raise invalid("subnets can not be empty.")
-    for subnet_id in subnets:
-        try:
-            find_subnet(db, subnet_id, pool)
-        except AWSError as e:
-            raise invalid(f"Error retrieving subnet information for [{subnet_id}]: {e.message} "
-                          f"(ErrorCode: {e.code})") from None
-    first = find_subnet(db, subnets[0], pool)
+    if len(subnet_ids) > MAX_SUBNETS:
+        raise invalid(f"subnets can have at most {MAX_SUBNETS} items.")
+    found = [_ec2_refusal("subnet", s, lambda s=s: find_subnet(db, s, pool)) for s in subnet_ids]
+    first = found[0]
+    for subnet in found[1:]:
+        if subnet["vpc_id"] != first["vpc_id"]:
+            raise invalid(f"Subnets {first['subnet_id']} and {subnet['subnet_id']} are not in the same VPC.")
+    group_ids = list(dict.fromkeys(config.get("securityGroups") or []))
+    if len(group_ids) > MAX_GROUPS:
+        raise invalid(f"securityGroups can have at most {MAX_GROUPS} items.")
+    for group_id in group_ids:  # one that exists in another VPC is not found in this one, as on AWS
+        _ec2_refusal("security group", group_id, lambda g=group_id: (
+            find_group(db, pool, group_id=g), resolve_groups(db, first["vpc_id"], [g])))
+    public = config.get("assignPublicIp") or "DISABLED"  # the model's enum: the edge refused anything else
+    if public == "ENABLED" and launch != "FARGATE":
+        raise invalid("Assign public IP is not supported for this launch type.")
     return {"mode": mode, "subnet": first["subnet_id"], "cidr": first["cidr"], "zone": first["zone"],
-            "securityGroups": config.get("securityGroups") or []}
+            "securityGroups": resolve_groups(db, first["vpc_id"], group_ids), "assignPublicIp": public == "ENABLED"}
 
 
 def check_overrides(definition: dict, overrides: dict) -> None:
@@ -78,7 +100,7 @@ class Tasks:
             launch, provider = launch_of(request, cluster)
             if launch == "FARGATE" and "FARGATE" not in definition["compatibilities"]:
                 raise invalid("Task definition does not support launch_type FARGATE.")
-            network = network_of(db, request, definition, self.config.vpc_pool)
+            network = network_of(db, request, definition, self.config.vpc_pool, launch)
             overrides = request.get("overrides") or {}
             check_overrides(definition, overrides)
             group = request.get("group") or f"family:{definition['family']}"
@@ -102,7 +124,7 @@ class Tasks:
         with ctx.write() as db:
             cluster = find_cluster(db, request.get("cluster"))
             definition = json.loads(taskdefs.find(db, request["taskDefinition"], active_only=True)["body"])
-            network = network_of(db, request, definition, self.config.vpc_pool)
+            network = network_of(db, request, definition, self.config.vpc_pool, "EC2")
             overrides = request.get("overrides") or {}
             check_overrides(definition, overrides)
             group = request.get("group") or f"family:{definition['family']}"
