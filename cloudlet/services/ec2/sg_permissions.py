@@ -103,7 +103,8 @@ def duplicate(rule: dict) -> AWSError:
     elif proto in ("tcp", "udp"):
         what = f"{proto.upper()}, from port: {low}, to port: {high}"
     elif proto in ("icmp", "58"):
-        what = f"{'ICMP' if proto == 'icmp' else 'ICMPV6'}, type: {low}, code: {high}"
+        shown = [("ALL" if n == -1 else n) for n in (low, high)]
+        what = f"{'ICMP' if proto == 'icmp' else 'ICMPV6'}, type: {shown[0]}, code: {shown[1]}"
     else:
         what = f"protocol: {proto}"
     return AWSError("InvalidPermission.Duplicate", f'the specified rule "peer: {peer}, {what}, ALLOW" already exists')
