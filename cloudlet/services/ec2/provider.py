@@ -17,10 +17,10 @@ from cloudlet.services.ec2.sg_rules import SecurityGroupRules
 from cloudlet.services.ec2.snapshots import Snapshots
 from cloudlet.services.ec2.tagging import Tagging
 from cloudlet.services.ec2.volumes import Volumes
-from cloudlet.services.ec2.vpcs import Vpcs
+from cloudlet.services.ec2.vpc_core import VpcCore
 
 
-class EC2(Regions, KeyPairs, Tagging, Vpcs, SecurityGroups, SecurityGroupRules, Images, InstanceTypes, Instances,
+class EC2(Regions, KeyPairs, Tagging, VpcCore, SecurityGroups, SecurityGroupRules, Images, InstanceTypes, Instances,
           InstanceAttributes, Volumes, Snapshots, NetworkInterfaces, EniAttributes, Addresses):
     def __init__(self, config, store):
         self.config = config
