@@ -259,7 +259,7 @@ class SecurityGroups:
                                f"'{default_id}'")
         if wanted_ids or wanted_names:
             groups = [g for g in groups if g["GroupId"] in wanted_ids
-                      or (g in in_default and any(same_name(g["GroupName"], n) for n in wanted_names))]
+                      or (g["VpcId"] == default_id and any(same_name(g["GroupName"], n) for n in wanted_names))]
         getters = {"group-id": lambda g: g["GroupId"], "group-name": lambda g: g["GroupName"],
                    "description": lambda g: g["Description"], "vpc-id": lambda g: g["VpcId"],
                    "owner-id": lambda g: g["OwnerId"],
