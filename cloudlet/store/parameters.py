@@ -18,6 +18,7 @@ from cloudlet.store.schema import ssm_parameters as table
 
 TYPES = ("String", "StringList", "SecureString")
 _NAME = re.compile(r"^/?[a-zA-Z0-9_.\-]+(/[a-zA-Z0-9_.\-]+)*$")
+_ARN = re.compile(r"arn:aws[a-z-]*:ssm:[a-z0-9-]*:[0-9]{12}:parameter(/.+)")
 
 
 class ParameterError(Exception):
@@ -29,8 +30,12 @@ class ParameterError(Exception):
 def normal(name: str) -> str:
     """A name or ARN (arn:aws:ssm:<region>:<account>:parameter/<name>) as the store keys it."""
     if name.startswith("arn:"):
-        name = name.split(":parameter", 1)[1]
-        return name if name.startswith("/") and name.count("/") > 1 else name.lstrip("/")
+        arn = _ARN.fullmatch(name)
+        if arn is None:
+            raise ParameterError("ValidationException", f"Invalid parameter ARN: {name[:2048]}. A parameter's ARN is "
+                                 "arn:aws:ssm:<region>:<account-id>:parameter/<name>.")
+        name = arn.group(1)
+        return name if name.count("/") > 1 else name.lstrip("/")
     return name
 
 

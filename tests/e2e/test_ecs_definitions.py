@@ -158,3 +158,11 @@ def test_bad_health_checks(ecs, check, words):
 def test_bad_volumes(ecs, change, words):
     code, message = code_and_message(ecs.register_task_definition, **{**WALKTHROUGH, "family": "volumes", **change})
     assert code == "ClientException" and words in message
+
+
+def test_a_family_prefix_longer_than_any_family(server):
+    # found by the fuzz test: SQLite refuses a LIKE pattern of 70,000 characters, answered 500
+    listed = server.aws("ecs", "list-task-definitions", "--family-prefix", "x" * 70_000, check=False)
+    assert listed.returncode != 0 and "(ClientException)" in listed.stderr and "255" in listed.stderr
+    assert server.aws("ecs", "list-task-definition-families", "--family-prefix", "x" * 256,
+                      check=False).returncode != 0

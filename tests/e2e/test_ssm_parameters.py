@@ -43,3 +43,9 @@ def test_parameters(server, ssm):
     with pytest.raises(ClientError) as err:
         ssm.put_parameter(Name="aws-reserved", Value="x", Type="String")
     assert err.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_an_arn_of_another_service_is_not_a_parameter_name(server):
+    # found by the fuzz test: an ARN without ":parameter" was an IndexError, answered 500
+    printed = server.aws("ssm", "get-parameter", "--name", "arn:aws:ecs:us-east-1:123456789012:cluster/x", check=False)
+    assert printed.returncode != 0 and "(ValidationException)" in printed.stderr and "parameter ARN" in printed.stderr

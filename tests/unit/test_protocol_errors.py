@@ -95,6 +95,19 @@ def test_json_junk_body(body):
     assert (error.code, error.status) == ("SerializationException", 400)
 
 
+@pytest.mark.parametrize("body", [b'{"repositoryNames": ["\\udc80"]}', b'{"\\ud800": 1}',
+                                  b'{"repositoryNames": ["a\\ud83d"]}'])
+def test_json_lone_surrogates_are_not_text(body):
+    error = body_refused("ecr", "DescribeRepositories", body)
+    assert (error.code, error.status) == ("SerializationException", 400) and "surrogate" in error.message
+
+
+def test_json_surrogate_pairs_are_text():
+    # botocore sends an emoji as the pair \\ud83d\\ude00, which JSON reads back as one character
+    _, _, params = parse("ecs", "DescribeClusters", {"clusters": ["\U0001f600"]})
+    assert params == {"clusters": ["\U0001f600"]}
+
+
 @pytest.mark.parametrize("body", [b"\xff\xff\xff", b"\x9f", b"\x01"])
 def test_cbor_junk_body(body):
     assert body_refused("cloudwatch", "ListMetrics", body).code == "SerializationException"

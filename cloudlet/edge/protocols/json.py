@@ -2,6 +2,7 @@
 are JSON, errors are {"__type", "message"}."""
 
 import json
+import re
 
 from cloudlet.edge import validate
 from cloudlet.edge.errors import AWSError
@@ -9,6 +10,25 @@ from cloudlet.edge.http import Request, Response
 from cloudlet.edge.protocols import values
 from cloudlet.edge.protocols.base import Protocol
 from cloudlet.edge.protocols.shapes import convert, output
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def check_text(data) -> None:
+    """Refuse a decoded body any of whose strings (keys included) cannot be encoded: JSON's \\uD800
+    escapes can spell surrogates without their pair, which no store, log or answer can write."""
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if not item.isascii() and _SURROGATE.search(item):
+                raise AWSError("SerializationException", "The request body could not be parsed: it holds a "
+                               "string with an unpaired UTF-16 surrogate, which is not a Unicode character.")
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 def _from_json(type_name, value):
@@ -61,6 +81,7 @@ class JSONProtocol(Protocol):
                 raise AWSError("SerializationException", "The request body could not be parsed.") from None
         if not isinstance(data, dict):
             raise AWSError("SerializationException", "The request body must be an object.")
+        check_text(data)
         if operation.input_shape is None:
             return {}
         return convert(operation.input_shape, data, self.from_wire)

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, unquote
 from cloudlet.edge.errors import AWSError
 from cloudlet.edge.http import Request, Response
 from cloudlet.edge.protocols import values
-from cloudlet.edge.protocols.json import JSONProtocol
+from cloudlet.edge.protocols.json import JSONProtocol, check_text
 from cloudlet.edge.protocols.shapes import convert, output
 
 _LABEL = re.compile(r"\{([^}]+?)(\+?)\}")
@@ -122,6 +122,7 @@ class RestJSONProtocol(JSONProtocol):
             data = json.loads(body)
         except ValueError:
             raise AWSError("SerializationException", "The request body could not be parsed.") from None
+        check_text(data)
         return {name: convert(member, data, self.from_wire)}
 
     def serialize(self, operation, result: dict, request_id: str) -> Response:

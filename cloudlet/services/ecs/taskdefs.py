@@ -14,6 +14,19 @@ from . import validation
 from .common import client_error
 
 
+# A family has up to 255 characters, so a longer prefix names none: refused as ECS refuses a family
+# that long (and SQLite refuses LIKE patterns past 50,000 characters).
+_MAX_FAMILY = 255
+
+
+def _family_prefix(request) -> str:
+    prefix = request.get("familyPrefix") or ""
+    if len(prefix) > _MAX_FAMILY:
+        raise client_error(f"familyPrefix is too long: a task definition family has up to {_MAX_FAMILY} letters "
+                           "(uppercase and lowercase), numbers, hyphens and underscores.")
+    return prefix
+
+
 def parse_ref(ref: str) -> tuple[str, int | None]:
     """family, family:revision or a task definition ARN -> (family, revision or None)."""
     if ref.startswith("arn:"):
@@ -67,8 +80,9 @@ class TaskDefinitions:
     def list_task_definitions(self, ctx, request):
         status = request.get("status") or "ACTIVE"
         where = [table.c.status == status]
-        if request.get("familyPrefix"):
-            where.append(table.c.family.startswith(request["familyPrefix"], autoescape=True))
+        prefix = _family_prefix(request)
+        if prefix:
+            where.append(table.c.family.startswith(prefix, autoescape=True))
         with ctx.read() as db:
             rows = db.select(table, *where)
         descending = request.get("sort") == "DESC"
@@ -79,13 +93,14 @@ class TaskDefinitions:
 
     def list_task_definition_families(self, ctx, request):
         status = request.get("status") or "ACTIVE"
+        prefix = _family_prefix(request)
         with ctx.read() as db:
             rows = db.select(table)
         families = {}
         for r in rows:
             families.setdefault(r["family"], set()).add(r["status"])
         names = [f for f, states in families.items()
-                 if (status == "ALL" or status in states) and f.startswith(request.get("familyPrefix") or "")]
+                 if (status == "ALL" or status in states) and f.startswith(prefix)]
         page, token = pagination.page(names, lambda f: f, request.get("nextToken"), request.get("maxResults"),
                                       default=100, maximum=100)
         return {"families": page, "nextToken": token}
