@@ -282,9 +282,12 @@ def _check_time(parts: _Parts, signed_at: datetime, now: datetime) -> None:
         raise AuthFailure("expired", "Request has expired.")
 
 
-def verify(request, secret_for: Callable[[str], str | None], now: datetime | None = None) -> Signed:
+def verify(request, secret_for: Callable[[str], str | None], now: datetime | None = None,
+           must_sign: tuple[str, ...] = ()) -> Signed:
     """Check the request's SigV4 signature with the secret `secret_for` gives for its access key.
-    Raises AuthFailure; on success says who signed, for which region and service, and when."""
+    `must_sign` names headers (as AWS spells them) that, when the request has them, its signature
+    must cover: those that decide how the request is read. Raises AuthFailure; on success says who
+    signed, for which region and service, and when."""
     parts = _parts(request)
     if not _TIMESTAMP.fullmatch(parts.timestamp):
         raise AuthFailure("malformed", f"X-Amz-Date must be in ISO-8601 'basic format'. Got '{parts.timestamp}'.")
@@ -296,8 +299,12 @@ def verify(request, secret_for: Callable[[str], str | None], now: datetime | Non
         raise AuthFailure("signature", "Date in Credential scope does not match YYYYMMDD from ISO-8601 version "
                                        f"of date from HTTP: '{parts.date}' != '{parts.timestamp[:8]}', "
                                        f"from '{parts.timestamp}'.")
-    if "host" not in parts.signed_headers.split(";"):
+    signed_names = parts.signed_headers.split(";")
+    if "host" not in signed_names:
         raise AuthFailure("malformed", "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.")
+    for name in must_sign:
+        if request.header(name) is not None and name.lower() not in signed_names:
+            raise AuthFailure("malformed", f"'{name}' must be a 'SignedHeader' in the AWS Authorization.")
     secret = secret_for(parts.access_key)
     if secret is None:
         raise AuthFailure("unknown_key")

@@ -28,6 +28,11 @@ PROVIDERS = {
 
 _CREDENTIAL_TTL = 10.0  # seconds a looked-up access key is trusted before asking the store again
 
+# Headers that decide which operation a request calls and how its body is read: a signature that
+# leaves them out would let them be added or changed on the way.
+_MUST_SIGN = {"json": ("X-Amz-Target", "Content-Type"),
+              "smithy-rpc-v2-cbor": ("X-Amz-Target", "Content-Type", "Smithy-Protocol")}
+
 
 class Edge:
     def __init__(self, config, store):
@@ -98,7 +103,7 @@ class Edge:
             return cred.secret_access_key
 
         try:
-            signed = auth.verify(request, secret_for)
+            signed = auth.verify(request, secret_for, must_sign=_MUST_SIGN.get(protocol, ()))
         except auth.AuthFailure as failure:
             raise auth.error_for(failure.kind, protocol, failure.message) from None
         if signed.region not in self.config.regions:

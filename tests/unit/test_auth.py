@@ -383,3 +383,16 @@ def test_error_messages_default_to_aws_text():
     unknown = failure(signed(creds=Credentials("AKIAUNKNOWNKEY000000", SECRET)))
     assert auth.error_for(unknown.kind, "rest-json", unknown.message).message == \
         "The security token included in the request is invalid."
+
+
+def test_headers_that_must_be_signed():
+    json_headers = {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "AmazonEC2ContainerServiceV20141113.ListTasks"}
+    must = ("X-Amz-Target", "Content-Type")
+    assert auth.verify(signed("POST", body=b"{}", headers=json_headers), secrets, SIGNED_AT, must).access_key == KEY
+    added = signed("POST", body=b"{}", headers={"Content-Type": "application/x-amz-json-1.1"})
+    added.headers["x-amz-target"] = "AmazonEC2ContainerServiceV20141113.DeleteCluster"
+    with pytest.raises(auth.AuthFailure) as err:
+        auth.verify(added, secrets, SIGNED_AT, must)
+    assert (err.value.kind, err.value.message) == \
+        ("malformed", "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization.")
+    assert verify(added).access_key == KEY  # headers that decide nothing may go unsigned
