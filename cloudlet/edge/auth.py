@@ -20,6 +20,7 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qsl, quote, unquote_to_bytes
 
 from cloudlet.edge.errors import AWSError
+from cloudlet.edge.refusals import family
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 MAX_SKEW = timedelta(minutes=15)
@@ -357,11 +358,7 @@ _ERRORS = {
     },
 }
 
-# JSON-bodied protocols name their errors with the "Exception" suffix; other XML protocols answer like query.
-_FAMILY = {"ec2": "ec2", "json": "json", "rest-json": "json", "smithy-rpc-v2-cbor": "json"}
-
-
 def error_for(kind: str, protocol: str, message: str) -> AWSError:
     """The error AWS returns for an authentication failure of `kind` under `protocol`."""
-    code, status, default = _ERRORS[kind][_FAMILY.get(protocol, "query")]
+    code, status, default = _ERRORS[kind][family(protocol)]
     return AWSError(code, message or default, status)

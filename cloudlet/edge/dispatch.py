@@ -11,8 +11,10 @@ from cloudlet import ids
 from cloudlet.edge import auth, models, protocols, routing
 from cloudlet.edge.errors import AWSError
 from cloudlet.edge.http import Request, Response
+from cloudlet.edge.refusals import refusal
 from cloudlet.services.context import Context
 from cloudlet.store.accounts import Credential, find_key
+from cloudlet.store.capacity import no_space
 
 log = logging.getLogger("cloudlet.edge")
 
@@ -32,6 +34,9 @@ _CREDENTIAL_TTL = 10.0  # seconds a looked-up access key is trusted before askin
 # leaves them out would let them be added or changed on the way.
 _MUST_SIGN = {"json": ("X-Amz-Target", "Content-Type"),
               "smithy-rpc-v2-cbor": ("X-Amz-Target", "Content-Type", "Smithy-Protocol")}
+
+_FULL = ("The service cannot record this request: cloudlet's data directory has no space left. Retry once "
+         "space has been freed there.")
 
 
 class Edge:
@@ -86,7 +91,12 @@ class Edge:
             return proto.serialize(operation, result or {}, request_id)
         except AWSError as error:
             return proto.serialize_error(model, error, request_id)
-        except Exception:
+        except Exception as failure:
+            cause = no_space(failure)
+            if cause is not None:
+                # Refused whole: the transaction that met the full disk was rolled back.
+                log.warning("data dir full: refused a request to %s (request %s): %s", service, request_id, cause)
+                return proto.serialize_error(model, refusal("unavailable", proto.name, _FULL), request_id)
             log.exception("internal error in %s (request %s)", service, request_id)
             error = AWSError("InternalFailure", "The request processing has failed because of an unknown error.",
                              500, sender=False)

@@ -1,6 +1,7 @@
 """Start `cloudlet up` on a free port with its own data dir and HOME, as a user would."""
 
 import configparser
+import contextlib
 import dataclasses
 import json
 import os
@@ -14,6 +15,8 @@ from pathlib import Path
 
 import boto3
 from botocore.config import Config as BotoConfig
+
+from tests.hostcaps import need_binaries, need_root
 
 
 def free_port() -> int:
@@ -141,3 +144,22 @@ class Server:
         if check and proc.returncode != 0:
             raise AssertionError(f"aws {' '.join(args)} failed ({proc.returncode}): {proc.stderr}")
         return proc
+
+
+@contextlib.contextmanager
+def on_tmpfs(root: Path, size: int):
+    """A started server whose data dir is a tmpfs of `size` bytes of its own, unmounted after."""
+    need_root()  # mount
+    need_binaries("mount", "umount")
+    data = root / "data"
+    data.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(data)], check=True)
+    server = Server(root)
+    try:
+        server.start()
+        yield server
+    finally:
+        try:
+            server.stop()
+        finally:
+            subprocess.run(["umount", str(data)], check=True)

@@ -6,7 +6,6 @@ dir is a small tmpfs of the test's own."""
 import json
 import os
 import secrets
-import subprocess
 
 import boto3
 import pytest
@@ -15,22 +14,14 @@ from botocore.exceptions import ClientError
 
 from tests.e2e.errors import code
 from tests.e2e.registry_http import OCI_CONFIG, OCI_MANIFEST, V2, digest
-from tests.e2e.server import Server
-from tests.hostcaps import need_binaries, need_root
+from tests.e2e.server import on_tmpfs
 
 DISK = 64 << 20
 
 
 @pytest.fixture
 def small(tmp_path):
-    need_root()  # mount
-    need_binaries("mount", "umount")
-    data = tmp_path / "data"
-    data.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={DISK},mode=0700", "tmpfs", str(data)], check=True)
-    server = Server(tmp_path)
-    try:
-        server.start()
+    with on_tmpfs(tmp_path, DISK) as server:
         server.ecr = server.client("ecr")
         profile = server.profile()
         # SDKs retry LimitExceededException as throttling; this client shows the first answer.
@@ -40,13 +31,8 @@ def small(tmp_path):
                                    config=BotoConfig(retries={"total_max_attempts": 1}))
         server.ecr.create_repository(repositoryName="full")
         server.v2 = V2.login(server, server.ecr)
-        server.ingests = data / "engine/images/content/ingest"
+        server.ingests = server.data_dir / "engine/images/content/ingest"
         yield server
-    finally:
-        try:
-            server.stop()
-        finally:
-            subprocess.run(["umount", str(data)], check=True)
 
 
 def used(server) -> int:
