@@ -8,10 +8,11 @@ import time
 from botocore import xform_name
 
 from cloudlet import ids
-from cloudlet.edge import auth, models, protocols, routing
+from cloudlet.edge import auth, limits, models, protocols, routing
 from cloudlet.edge.errors import AWSError
 from cloudlet.edge.http import Request, Response
 from cloudlet.edge.refusals import refusal
+from cloudlet.logins import Logins
 from cloudlet.services.context import Context
 from cloudlet.store.accounts import Credential, find_key
 from cloudlet.store.capacity import no_space
@@ -40,11 +41,13 @@ _FULL = ("The service cannot record this request: cloudlet's data directory has 
 
 
 class Edge:
-    def __init__(self, config, store):
+    def __init__(self, config, store, logins: Logins):
         self.config = config
         self.store = store
+        self.logins = logins
         self._providers: dict[str, object] = {}
         self._credentials: dict[str, tuple[float, Credential]] = {}
+        self._limits: dict[tuple[str, str | None], int] = {}
         self._lock = threading.Lock()
 
     def provider(self, service: str):
@@ -66,6 +69,31 @@ class Edge:
         if cred is not None:
             self._credentials[access_key] = (time.monotonic() + _CREDENTIAL_TTL, cred)
         return cred
+
+    def body_limit(self, request: Request) -> int:
+        """The most body bytes `request` may carry, told from its headers, path and query alone."""
+        service, model, proto = _wire(request)
+        if service is None:
+            return limits.DEFAULT
+        operation = None
+        if proto.name in _MUST_SIGN:  # the operation is in a header or the path, not the body
+            try:
+                operation = proto.operation_name(model, request)
+            except AWSError:
+                return limits.DEFAULT
+            if operation not in model.operation_names:
+                return limits.DEFAULT  # refused as unknown; and the cache keeps only the model's names
+        key = (service, operation)
+        if key not in self._limits:
+            provider = self.provider(service)
+            self._limits[key] = limits.body_limit(
+                service, operation, lambda name: hasattr(provider, xform_name(name)))
+        return self._limits[key]
+
+    def refuse(self, request: Request, kind: str, message: str) -> Response:
+        """The edge's own refusal of `kind` (see refusals), in the protocol the request was sent in."""
+        _, model, proto = _wire(request)
+        return proto.serialize_error(model, refusal(kind, proto.name, message), ids.request_id())
 
     def handle(self, request: Request) -> Response:
         request_id = ids.request_id()
@@ -104,8 +132,10 @@ class Edge:
 
     def authenticate(self, request: Request, protocol: str) -> tuple[Credential, str]:
         found: dict[str, Credential] = {}
+        asked: list[str] = []
 
         def secret_for(access_key: str) -> str | None:
+            asked.append(access_key)
             cred = self.credential(access_key)
             if cred is None:
                 return None
@@ -115,12 +145,31 @@ class Edge:
         try:
             signed = auth.verify(request, secret_for, must_sign=_MUST_SIGN.get(protocol, ()))
         except auth.AuthFailure as failure:
+            if asked and failure.kind in ("unknown_key", "signature"):
+                # a guess at a key or secret (an expired or malformed request guessed nothing)
+                self.logins.failed(request.source, "sigv4", asked[0])
             raise auth.error_for(failure.kind, protocol, failure.message) from None
         if signed.region not in self.config.regions:
             # AWS answers a call to a region not enabled for the account as an unknown credential.
             raise auth.error_for("unknown_key", protocol,
                                  f"The region '{signed.region}' is not enabled on this cloudlet.")
         return found["cred"], signed.region
+
+
+def _wire(request: Request):
+    """(service, model, protocol) of a request, from its headers, path and query alone, for answers
+    that must reach its client in a shape it reads: a request no service can be told from is (None,
+    STS's model, the query or json protocol its form suggests); one in none of its service's
+    protocols gets the service's own."""
+    service = routing.service_for(request, auth.scope(request))
+    if service is None:
+        # Form-encoded requests are read by query-protocol clients, which expect XML.
+        return None, models.service_model("sts"), protocols.get("query" if protocols.is_query(request) else "json")
+    model = models.service_model(service)
+    try:
+        return service, model, protocols.detect(model, request)
+    except AWSError:
+        return service, model, protocols.get(model.protocol)
 
 
 def unroutable(request: Request, request_id: str) -> Response:
@@ -131,6 +180,5 @@ def unroutable(request: Request, request_id: str) -> Response:
     else:
         error = AWSError("UnknownOperationException", "Could not tell which AWS service this request is for: "
                          "it has no SigV4 credential scope, X-Amz-Target or service path.")
-    # Form-encoded requests are read by query-protocol clients, which expect XML.
-    proto = protocols.get("query" if protocols.is_query(request) else "json")
-    return proto.serialize_error(models.service_model("sts"), error, request_id)
+    _, model, proto = _wire(request)
+    return proto.serialize_error(model, error, request_id)

@@ -16,6 +16,7 @@ class Request:
     query_string: str  # raw query string, without "?"
     headers: dict[str, str]  # lower-case names
     body: bytes = b""
+    source: str = ""  # the client's address, which failed logins are counted by
 
     @property
     def query(self) -> list[tuple[str, str]]:

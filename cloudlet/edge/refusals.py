@@ -8,6 +8,14 @@ _FAMILY = {"ec2": "ec2", "json": "json", "rest-json": "json", "smithy-rpc-v2-cbo
 
 # kind -> family -> (code, status)
 _REFUSALS = {
+    # a body over what the operation takes (AWS's front end answers 413 before the service sees it)
+    "too_large": {"ec2": ("RequestEntityTooLarge", 413), "query": ("RequestEntityTooLarge", 413),
+                  "json": ("RequestEntityTooLargeException", 413)},
+    # a body that did not arrive in time; SDKs retry RequestTimeout
+    "timeout": {"ec2": ("RequestTimeout", 408), "query": ("RequestTimeout", 408),
+                "json": ("RequestTimeoutException", 408)},
+    # too many requests from one source waiting to be authenticated; SDKs back off and retry these
+    "busy": {"ec2": ("RequestLimitExceeded", 503), "query": ("Throttling", 400), "json": ("ThrottlingException", 400)},
     # the service cannot store anything (the data dir is full): a temporary fault of ours
     "unavailable": {"ec2": ("Unavailable", 503), "query": ("ServiceUnavailable", 503),
                     "json": ("ServiceUnavailableException", 503)},

@@ -76,7 +76,7 @@ class DistributionAPI:
 
     def _authenticate(self, request: Request) -> Scope:
         kind, _, value = request.headers.get("authorization", "").partition(" ")
-        token = None
+        token = user = None
         if "token" in request.query_params:  # GetDownloadUrlForLayer's presigned URLs
             token = self.tokens.verify(request.query_params["token"])
         elif kind.lower() == "basic":
@@ -86,6 +86,8 @@ class DistributionAPI:
                 user = password = ""
             token = self.tokens.verify(password) if user == "AWS" else None
         if token is None:
+            if kind or "token" in request.query_params:  # a password tried, not an anonymous first knock
+                request.app.state.logins.failed(request.client.host if request.client else "", "registry", user)
             raise RegistryError("UNAUTHORIZED", "authentication required (aws ecr get-login-password)", 401,
                                 headers={"WWW-Authenticate": f'Basic realm="{request.base_url}v2/",'
                                                              'service="ecr.amazonaws.com"'})

@@ -14,6 +14,7 @@ import urllib.request
 from pathlib import Path
 
 import boto3
+import pytest
 from botocore.config import Config as BotoConfig
 
 from tests.hostcaps import need_binaries, need_root
@@ -144,6 +145,17 @@ class Server:
         if check and proc.returncode != 0:
             raise AssertionError(f"aws {' '.join(args)} failed ({proc.returncode}): {proc.stderr}")
         return proc
+
+
+def module_server(name: str, *args: str):
+    """A module's `server` fixture: a server of its own, for tests that would disturb others'."""
+    @pytest.fixture(scope="module")
+    def server(tmp_path_factory):
+        srv = Server(tmp_path_factory.mktemp(name), args=args).start()
+        yield srv
+        srv.stop()
+
+    return server
 
 
 @contextlib.contextmanager
