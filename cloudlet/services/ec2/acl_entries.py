@@ -42,7 +42,7 @@ def _number(value: int) -> int:
 
 def _protocol(value: str) -> str:
     text = _NAMES.get(value.strip().lower(), value.strip())
-    if text != "-1" and not (text.isdigit() and 0 <= int(text) <= 255):
+    if text != "-1" and not (text.isascii() and text.isdigit() and 0 <= int(text) <= 255):
         raise AWSError("InvalidParameterValue", f"Invalid value '{value}' for protocol. Specify a protocol number "
                        "from 0 to 255, or -1 for all protocols.")
     return str(int(text))

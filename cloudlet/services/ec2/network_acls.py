@@ -68,15 +68,9 @@ _GETTERS = {
 
 class NetworkAcls(acl_entries.AclEntries):
     def create_network_acl(self, ctx, request):
-        token = request.get("ClientToken")
         with vpcs.session(ctx) as db:
-            body = objects.by_token(db, KIND, token)
-            if body is None:
-                _, vpc = objects.find_vpc(db, request["VpcId"])
-                body = new_acl(db, vpc["VpcId"], token=token)
-                objects.tag_new(db, request, KIND, body["NetworkAclId"])
-            out = objects.shown(db, KIND, body)
-        return {"NetworkAcl": out, "ClientToken": token}
+            out = objects.created(db, request, KIND, lambda vpc, token: new_acl(db, vpc["VpcId"], token=token))
+        return {"NetworkAcl": out, "ClientToken": request.get("ClientToken")}
 
     def delete_network_acl(self, ctx, request):
         with vpcs.session(ctx) as db:

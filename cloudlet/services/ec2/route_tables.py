@@ -82,15 +82,10 @@ _GETTERS = {
 
 class RouteTables:
     def create_route_table(self, ctx, request):
-        token = request.get("ClientToken")
         with vpcs.session(ctx) as db:
-            body = objects.by_token(db, KIND, token)
-            if body is None:
-                _, vpc = objects.find_vpc(db, request["VpcId"])
-                body = new_table(db, vpc["VpcId"], vpc["CidrBlock"], token=token)
-                objects.tag_new(db, request, KIND, body["RouteTableId"])
-            out = objects.shown(db, KIND, body)
-        return {"RouteTable": out, "ClientToken": token}
+            out = objects.created(db, request, KIND,
+                                  lambda vpc, token: new_table(db, vpc["VpcId"], vpc["CidrBlock"], token=token))
+        return {"RouteTable": out, "ClientToken": request.get("ClientToken")}
 
     def delete_route_table(self, ctx, request):
         with vpcs.session(ctx) as db:

@@ -142,6 +142,15 @@ def _find(table: dict, destination: str) -> dict | None:
     return next((r for r in table["Routes"] if r.get("DestinationCidrBlock") == destination), None)
 
 
+def _route_of(db, request, destination: str, missing) -> tuple[dict, dict, dict]:
+    """(table, VPC, route) the request names; missing(table id) is AWS's error when there is no such route."""
+    table, vpc = _table(db, request)
+    existing = _find(table, destination)
+    if existing is None:
+        raise missing(table["RouteTableId"])
+    return table, vpc, existing
+
+
 def _live(db) -> tuple[dict, set, dict]:
     """What route targets exist now: gateway -> the VPC it is attached to, the NAT gateways that
     pass traffic, interface -> what it is attached to."""
@@ -217,11 +226,9 @@ class Routes:
     def replace_route(self, ctx, request):
         destination = _destination(request)
         with vpcs.session(ctx) as db:
-            table, vpc = _table(db, request)
-            existing = _find(table, destination)
-            if existing is None:
-                raise AWSError("InvalidParameterValue", f"There is no route defined for '{destination}' in the route "
-                               "table. Use CreateRoute instead.")
+            table, vpc, existing = _route_of(db, request, destination, lambda _: AWSError(
+                "InvalidParameterValue", f"There is no route defined for '{destination}' in the route table. Use "
+                "CreateRoute instead."))
             target = _LOCAL if request.get("LocalTarget") else _target(db, table, request)
             _check_allowed(destination, vpc["CidrBlock"], target, local_route=existing["Origin"] == "CreateRouteTable")
             index = table["Routes"].index(existing)
@@ -234,11 +241,9 @@ class Routes:
     def delete_route(self, ctx, request):
         destination = _destination(request)
         with vpcs.session(ctx) as db:
-            table, _ = _table(db, request)
-            existing = _find(table, destination)
-            if existing is None:
-                raise AWSError("InvalidRoute.NotFound", f"no route with destination-cidr-block {destination} in route "
-                               f"table {table['RouteTableId']}")
+            table, _, existing = _route_of(db, request, destination, lambda table_id: AWSError(
+                "InvalidRoute.NotFound", f"no route with destination-cidr-block {destination} in route table "
+                f"{table_id}"))
             if existing["Origin"] == "CreateRouteTable":
                 raise AWSError("InvalidParameterValue", f"cannot remove local route {destination} in route table "
                                f"{table['RouteTableId']}")

@@ -127,6 +127,18 @@ def shown(db, kind: Kind, body: dict) -> dict:
     return out
 
 
+def created(db, request: dict, kind: Kind, make) -> dict:
+    """What a Create* of an object of a VPC (request["VpcId"]) answers: make(vpc, token)'s new
+    body, tagged; or the object an earlier call with the same ClientToken made, as AWS retries."""
+    token = request.get("ClientToken")
+    body = by_token(db, kind, token)
+    if body is None:
+        _, vpc = find_vpc(db, request["VpcId"])
+        body = make(vpc, token)
+        tag_new(db, request, kind, body[kind.id_key])
+    return shown(db, kind, body)
+
+
 def find_vpc(db, vpc_id: str | None) -> tuple[dict, dict]:
     """(row, body) of one of the account's VPCs, or InvalidVpcID.NotFound."""
     row = db.one(vpcs, vpcs.c.vpc_id == (vpc_id or ""))

@@ -40,6 +40,8 @@ objects.register_tags(KIND, lambda db, vpc_id: db.one(vpcs, vpcs.c.vpc_id == vpc
 _NO_DEFAULT = "no-default-vpc"
 # Ranges no VPC may have: this network, loopback, link-local, multicast and reserved.
 _RESTRICTED = [ipaddress.IPv4Network(n) for n in ("0.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/3")]
+# NAT gateways in these states have no interface left: they keep no VPC from going.
+_GONE = ("deleted", "failed")
 # ModifyVpcAttribute's members -> the attribute's name (DescribeVpcAttribute, the body's "_" key).
 _ATTRIBUTES = {"EnableDnsSupport": "enableDnsSupport", "EnableDnsHostnames": "enableDnsHostnames",
                "EnableNetworkAddressUsageMetrics": "enableNetworkAddressUsageMetrics"}
@@ -159,7 +161,7 @@ def _dependents(db, vpc_id: str, body: dict, group_id: str) -> bool:
     inside = [r for r in db.select(ec2_vpc_objects, ec2_vpc_objects.c.vpc_id == vpc_id) if r["object_id"] not in own]
     return bool(db.one(subnets, subnets.c.vpc_id == vpc_id)
                 or db.one(ec2_network_interfaces, ec2_network_interfaces.c.vpc_id == vpc_id)
-                or any(json.loads(r["body"]).get("State") != "deleted" for r in inside))
+                or any(json.loads(r["body"]).get("State") not in _GONE for r in inside))
 
 
 class Vpcs:
