@@ -19,11 +19,12 @@ from sqlalchemy import select
 
 from cloudlet import ids
 from cloudlet.ids import now
-from cloudlet.store.schema import ec2_addresses, ec2_network_interfaces, ec2_private_ips, subnets
+from cloudlet.store.schema import ec2_addresses, ec2_network_interfaces, ec2_private_ips, subnets, vpcs
 
 RESERVED_LOW, RESERVED_HIGH = 4, 1  # per subnet: network, router, DNS, spare ... broadcast
 # what an Elastic IP's Address says of the ENI it is associated with
-ASSOCIATION_KEYS = ("AssociationId", "NetworkInterfaceId", "NetworkInterfaceOwnerId", "PrivateIpAddress", "InstanceId")
+_ASSOCIATION_KEYS = ("AssociationId", "NetworkInterfaceId", "NetworkInterfaceOwnerId", "PrivateIpAddress",
+                     "InstanceId")
 
 
 class AddressError(Exception):
@@ -110,10 +111,15 @@ def release_eni(db, eni_id: str) -> None:
     db.delete(ec2_private_ips, ec2_private_ips.c.eni_id == eni_id)
     db.delete(ec2_addresses, ec2_addresses.c.eni_id == eni_id, ec2_addresses.c.allocation_id.like("ipv4pool-%"))
     for row in db.select(ec2_addresses, ec2_addresses.c.eni_id == eni_id):
-        body = {k: v for k, v in json.loads(row["body"]).items() if k not in ASSOCIATION_KEYS}
-        db.update(ec2_addresses, ec2_addresses.c.allocation_id == row["allocation_id"], eni_id=None,
-                  private_ip=None, body=json.dumps(body))
+        unmap(db, row)
     db.delete(ec2_network_interfaces, ec2_network_interfaces.c.eni_id == eni_id)
+
+
+def unmap(db, row: dict) -> None:
+    """An Elastic IP (its row) no longer associated with anything, as its Address says too."""
+    body = {k: v for k, v in json.loads(row["body"]).items() if k not in _ASSOCIATION_KEYS}
+    db.update(ec2_addresses, ec2_addresses.c.allocation_id == row["allocation_id"], eni_id=None, private_ip=None,
+              body=json.dumps(body))
 
 
 def in_pool(address: str, pool: str) -> bool:
@@ -215,9 +221,14 @@ def remove_ip(db, body: dict, address: str) -> dict | None:
     held = db.one(ec2_addresses, ec2_addresses.c.eni_id == body["NetworkInterfaceId"],
                   ec2_addresses.c.private_ip == address)
     if held:
-        db.update(ec2_addresses, ec2_addresses.c.allocation_id == held["allocation_id"], eni_id=None,
-                  private_ip=None)
+        unmap(db, held)
     return held
+
+
+def default_groups(db, vpc_id: str) -> list[dict]:
+    """The VPC's default security group, as an ENI's Groups name it."""
+    vpc = db.one(vpcs, vpcs.c.vpc_id == vpc_id)
+    return [{"GroupId": vpc["security_group_id"], "GroupName": "default"}]
 
 
 def public_dns_name(address: str, region: str) -> str:

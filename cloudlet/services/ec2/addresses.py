@@ -80,9 +80,7 @@ def associate(db, row: dict, eni_id: str, private_ip: str) -> str:
 
 
 def disassociate(db, row: dict) -> None:
-    body = {k: v for k, v in json.loads(row["body"]).items() if k not in enis.ASSOCIATION_KEYS}
-    db.update(table, table.c.allocation_id == row["allocation_id"], eni_id=None, private_ip=None,
-              body=json.dumps(body))
+    enis.unmap(db, row)
     eni = enis.find(db, row["eni_id"])
     if eni:
         enis.set_association(db, eni, row["private_ip"], None)
