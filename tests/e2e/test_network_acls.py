@@ -5,9 +5,8 @@ subnet's association, filters, and AWS's refusals."""
 import pytest
 
 from tests.e2e.errors import code
-from tests.e2e.vpc_helpers import account_fixture, by_vpc, cli, vpc_with_subnet
-
-ec2 = account_fixture("network-acls")
+from tests.e2e.vpc_helpers import by_vpc, cli, vpc_with_subnet
+from tests.e2e.vpc_helpers import shared_ec2  # noqa: F401  (the ec2 fixture the tests take)
 
 
 @pytest.fixture

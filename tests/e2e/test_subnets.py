@@ -5,9 +5,8 @@ deleted subnet, and AWS's refusals of ranges, conflicts and zones."""
 import pytest
 
 from tests.e2e.errors import code
-from tests.e2e.vpc_helpers import account_fixture, by_vpc
-
-ec2 = account_fixture("subnets")
+from tests.e2e.vpc_helpers import by_vpc
+from tests.e2e.vpc_helpers import shared_ec2  # noqa: F401  (the ec2 fixture the tests take)
 
 
 @pytest.fixture

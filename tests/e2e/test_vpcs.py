@@ -10,9 +10,8 @@ import pytest
 from cloudlet.store import Store
 from cloudlet.store.schema import subnets, vpcs
 from tests.e2e.errors import code
-from tests.e2e.vpc_helpers import account_client, account_fixture, by_vpc, cli, cli_refusal, vpc_with_subnet
-
-ec2 = account_fixture("vpcs")
+from tests.e2e.vpc_helpers import account_client, by_vpc, cli, cli_refusal, vpc_with_subnet
+from tests.e2e.vpc_helpers import shared_ec2  # noqa: F401  (the ec2 fixture the tests take)
 
 
 def test_walkthrough_with_the_aws_cli(server):

@@ -1,4 +1,4 @@
-"""What the e2e modules of the VPC core API share: a client of an account of their own (their
+"""What the e2e modules of the VPC core API share: a client of an account of theirs (their
 VPCs are seen by no other test), and the stock AWS CLI's answers."""
 
 import json
@@ -11,12 +11,14 @@ def account_client(server, name: str, **kw):
     return server.client("ec2", key=key, secret=secret, **kw)
 
 
-def account_fixture(name: str):
-    """A module's `ec2` fixture: a client of an account of the module's own."""
-    @pytest.fixture(scope="module")
-    def ec2(server):
-        return account_client(server, name)
-    return ec2
+@pytest.fixture(scope="module", name="ec2")
+def shared_ec2(server):
+    """A client of the account the VPC core's modules share on a server (each cleans up after
+    itself): one default VPC for them all, as the host's VPC pool has a /16 for each."""
+    if not hasattr(server, "vpc_core_account"):
+        server.vpc_core_account = server.new_account("vpc-core")
+    key, secret = server.vpc_core_account
+    return server.client("ec2", key=key, secret=secret)
 
 
 def cli(server, *args) -> dict:
