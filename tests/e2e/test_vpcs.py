@@ -3,8 +3,6 @@ default VPC come with, attributes, filters and paging, overlapping CIDRs (in one
 across two), AWS's refusals, a VPC that cannot be deleted until its contents are, the default
 VPC deleted and made again, and a default VPC recorded before VPCs had their objects."""
 
-import json
-
 import pytest
 
 from cloudlet.store import Store
@@ -230,4 +228,31 @@ def test_a_default_vpc_from_before_its_objects_gets_them(server):
     assert [r["DestinationCidrBlock"] for r in routes] == ["172.20.0.0/16", "0.0.0.0/0"]
     acl = ec2.describe_network_acls()["NetworkAcls"][0]
     assert [a["SubnetId"] for a in acl["Associations"]] == ["subnet-0aaaaaaaaaaaaaaaa"]
-    assert json.loads(json.dumps(ec2.describe_vpcs()["Vpcs"])) == vpc  # completed once, the same since
+    assert ec2.describe_vpcs()["Vpcs"] == vpc  # completed once, the same since
+
+
+def test_tags_and_dry_runs_on_every_kind(ec2):
+    vpc, subnet = vpc_with_subnet(ec2, "10.50.0.0/16", "10.50.0.0/24")
+    igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    table = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+    acl = ec2.create_network_acl(VpcId=vpc)["NetworkAcl"]["NetworkAclId"]
+    kinds = {vpc: "vpc", subnet: "subnet", igw: "internet-gateway", table: "route-table", acl: "network-acl"}
+    ec2.create_tags(Resources=list(kinds), Tags=[{"Key": "stage", "Value": "test"}])
+    tagged = ec2.describe_tags(Filters=[{"Name": "key", "Values": ["stage"]}])["Tags"]
+    assert {t["ResourceId"]: t["ResourceType"] for t in tagged} == kinds
+    assert ec2.describe_internet_gateways(InternetGatewayIds=[igw])["InternetGateways"][0]["Tags"] == [
+        {"Key": "stage", "Value": "test"}]
+    assert code(ec2.create_tags, Resources=["rtb-0123456789abcdef0"], Tags=[{"Key": "a", "Value": "b"}]) == \
+        "InvalidRouteTableID.NotFound"
+    for call, kw in ((ec2.create_vpc, {"CidrBlock": "10.0.0.0/16"}), (ec2.delete_vpc, {"VpcId": vpc}),
+                     (ec2.create_subnet, {"VpcId": vpc, "CidrBlock": "10.50.1.0/24"}),
+                     (ec2.attach_internet_gateway, {"InternetGatewayId": igw, "VpcId": vpc}),
+                     (ec2.create_route, {"RouteTableId": table, "DestinationCidrBlock": "0.0.0.0/0", "GatewayId": igw}),
+                     (ec2.delete_network_acl, {"NetworkAclId": acl})):
+        assert code(call, DryRun=True, **kw) == "DryRunOperation"
+    ec2.delete_network_acl(NetworkAclId=acl)
+    ec2.delete_route_table(RouteTableId=table)
+    ec2.delete_internet_gateway(InternetGatewayId=igw)
+    ec2.delete_subnet(SubnetId=subnet)
+    ec2.delete_vpc(VpcId=vpc)
+    assert ec2.describe_tags(Filters=[{"Name": "key", "Values": ["stage"]}])["Tags"] == []
