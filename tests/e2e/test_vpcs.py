@@ -64,7 +64,11 @@ def test_a_new_vpc_and_what_it_comes_with(ec2):
     assert [g["GroupName"] for g in groups] == ["default"]
     assert ec2.describe_internet_gateways(Filters=[{"Name": "attachment.vpc-id", "Values": [vpc["VpcId"]]}])[
         "InternetGateways"] == []
+    rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [groups[0]["GroupId"]]}])[
+        "SecurityGroupRules"]
+    ec2.create_tags(Resources=[groups[0]["GroupId"], rules[0]["SecurityGroupRuleId"]], Tags=[{"Key": "k", "Value": "v"}])
     ec2.delete_vpc(VpcId=vpc["VpcId"])  # with what it came with, and nothing else
+    assert ec2.describe_tags(Filters=[{"Name": "key", "Values": ["k"]}])["Tags"] == []
     assert ec2.describe_route_tables(Filters=by_vpc(vpc["VpcId"]))["RouteTables"] == []
     assert ec2.describe_network_acls(Filters=by_vpc(vpc["VpcId"]))["NetworkAcls"] == []
 

@@ -25,6 +25,7 @@ from sqlalchemy import select
 from cloudlet import ids
 from cloudlet.config import zones
 from cloudlet.edge.errors import AWSError
+from cloudlet.services.common import tags
 from cloudlet.store.schema import ec2_network_interfaces, ec2_vpc_objects, subnets, vpcs
 
 from . import internet_gateways, network_acls, route_tables, routes
@@ -192,6 +193,9 @@ class Vpcs:
             row, body = objects.find_vpc(db, request["VpcId"])
             if _dependents(db, row["vpc_id"], body, row["security_group_id"]):
                 raise objects.dependencies("vpc", row["vpc_id"])
+            group = db.one(ec2_vpc_objects, ec2_vpc_objects.c.object_id == row["security_group_id"])
+            for rule in json.loads(group["body"])["Rules"] if group else []:
+                tags.drop_resource(db, rule["SecurityGroupRuleId"])
             for own in (body["_mainRouteTableId"], body["_defaultNetworkAclId"], row["security_group_id"]):
                 objects.remove(db, own)
             db.delete(vpcs, vpcs.c.vpc_id == row["vpc_id"])
