@@ -1,6 +1,7 @@
 """EC2 AMIs, instance types and the RunInstances refusals, through boto3; nothing boots here
 (tests/integration/test_ec2_instances.py boots VMs)."""
 
+import ipaddress
 import json
 import subprocess
 import sys
@@ -97,3 +98,166 @@ def test_cloudlet_ssh_refusals(server, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "cloudlet.cli.main", "ssh", "i-0123456789abcdef0", "true"],
                           capture_output=True, text=True, env=server.env(), cwd=tmp_path, timeout=60)
     assert proc.returncode == 254 and "InvalidInstanceID.NotFound" in proc.stderr
+
+
+@pytest.fixture(scope="module")
+def own(server):
+    """An EC2 client of an account of its own: its instances are seen by no other test."""
+    key, secret = server.new_account("instance-networks")
+    client = server.client("ec2", key=key, secret=secret)
+    yield client
+    instances = [i["InstanceId"] for r in client.describe_instances()["Reservations"] for i in r["Instances"]]
+    if instances:
+        client.terminate_instances(InstanceIds=instances)
+
+
+def _run(ec2, **kw) -> dict:
+    """RunInstances' answer for one t3.micro, which is stopped at once: nothing boots here."""
+    ami = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    launched = ec2.run_instances(ImageId=ami, InstanceType="t3.micro", MinCount=1, MaxCount=1, **kw)["Instances"][0]
+    ec2.stop_instances(InstanceIds=[launched["InstanceId"]])
+    return launched
+
+
+def _shown(ec2, instance_id: str) -> dict:
+    return ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
+
+
+def test_run_instances_network(own):
+    subnet = own.describe_subnets(Filters=[{"Name": "availability-zone", "Values": ["us-east-1b"]}])["Subnets"][0]
+    web = own.create_security_group(GroupName="web", Description="web", VpcId=subnet["VpcId"])["GroupId"]
+    address = str(ipaddress.ip_network(subnet["CidrBlock"])[40])
+    launched = _run(own, SubnetId=subnet["SubnetId"], SecurityGroupIds=[web], PrivateIpAddress=address,
+                    TagSpecifications=[{"ResourceType": "network-interface", "Tags": [{"Key": "of", "Value": "web"}]}])
+    iid = launched["InstanceId"]
+    assert (launched["PrivateIpAddress"], launched["PrivateDnsName"]) == \
+        (address, f"ip-{address.replace('.', '-')}.ec2.internal")
+    public = launched["PublicIpAddress"]  # a default subnet maps public IPs on launch
+    assert launched["PublicDnsName"] == f"ec2-{public.replace('.', '-')}.compute-1.amazonaws.com"
+    assert launched["SecurityGroups"] == [{"GroupId": web, "GroupName": "web"}] and launched["SourceDestCheck"]
+    assert (launched["SubnetId"], launched["VpcId"]) == (subnet["SubnetId"], subnet["VpcId"])
+    [eni] = launched["NetworkInterfaces"]
+    assert eni["Status"] == "in-use" and eni["PrivateIpAddress"] == address and eni["Association"]["PublicIp"] == public
+    assert {k: eni["Attachment"][k] for k in ("DeviceIndex", "Status", "DeleteOnTermination", "NetworkCardIndex")} == \
+        {"DeviceIndex": 0, "Status": "attached", "DeleteOnTermination": True, "NetworkCardIndex": 0}
+    assert own.describe_network_interfaces(NetworkInterfaceIds=[eni["NetworkInterfaceId"]])["NetworkInterfaces"][0][
+        "TagSet"] == [{"Key": "of", "Value": "web"}]
+    own.get_waiter("instance_stopped").wait(InstanceIds=[iid], WaiterConfig={"Delay": 0.2, "MaxAttempts": 150})
+    stopped = _shown(own, iid)
+    assert "PublicIpAddress" not in stopped and stopped["PublicDnsName"] == ""  # a stop lets it go, as on AWS
+    assert stopped["PrivateIpAddress"] == address and stopped["NetworkInterfaces"][0]["NetworkInterfaceId"] == \
+        eni["NetworkInterfaceId"]
+
+    def found(name, value):
+        return [i["InstanceId"] for r in own.describe_instances(Filters=[{"Name": name, "Values": [value]}])[
+            "Reservations"] for i in r["Instances"]]
+
+    for name, value in (("instance.group-id", web), ("instance.group-name", "web"), ("private-ip-address", address),
+                        ("subnet-id", subnet["SubnetId"]), ("network-interface.subnet-id", subnet["SubnetId"]),
+                        ("network-interface.addresses.private-ip-address", address),
+                        ("network-interface.attachment.device-index", "0"), ("source-dest-check", "true")):
+        assert iid in found(name, value), name
+    assert found("instance.group-name", "nope") == []
+
+    own.modify_instance_attribute(InstanceId=iid, Groups=[web, subnet_default_group(own, subnet["VpcId"])])
+    own.modify_instance_attribute(InstanceId=iid, SourceDestCheck={"Value": False})
+    groups = own.describe_instance_attribute(InstanceId=iid, Attribute="groupSet")["Groups"]
+    assert [g["GroupName"] for g in groups] == ["web", "default"]
+    assert own.describe_instance_attribute(InstanceId=iid, Attribute="sourceDestCheck")["SourceDestCheck"] == \
+        {"Value": False}
+    own.modify_instance_attribute(InstanceId=iid, Attribute="sourceDestCheck", Value="true")
+    assert _shown(own, iid)["SourceDestCheck"] is True
+    assert code(own.modify_instance_attribute, InstanceId=iid, Groups=["sg-0123456789abcdef0"]) == \
+        "InvalidGroup.NotFound"
+
+    own.start_instances(InstanceIds=[iid])  # a start gives a new public IP
+    assert _shown(own, iid)["PublicIpAddress"]
+    own.stop_instances(InstanceIds=[iid])
+    own.terminate_instances(InstanceIds=[iid])
+
+
+def subnet_default_group(ec2, vpc_id: str) -> str:
+    return ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}, {
+        "Name": "group-name", "Values": ["default"]}])["SecurityGroups"][0]["GroupId"]
+
+
+def test_run_instances_with_network_interfaces(own):
+    subnet = own.describe_subnets(Filters=[{"Name": "availability-zone", "Values": ["us-east-1c"]}])["Subnets"][0]
+    launched = _run(own, SecurityGroups=["default"], Placement={"AvailabilityZone": "us-east-1c"})
+    assert launched["SubnetId"] == subnet["SubnetId"] and launched["SecurityGroups"][0]["GroupName"] == "default"
+    spec = _run(own, NetworkInterfaces=[{"DeviceIndex": 0, "SubnetId": subnet["SubnetId"], "Description": "eth0",
+                                         "AssociatePublicIpAddress": False, "SecondaryPrivateIpAddressCount": 1}])
+    assert "PublicIpAddress" not in spec and spec["PublicDnsName"] == ""
+    assert spec["NetworkInterfaces"][0]["Description"] == "eth0"
+    assert len(spec["NetworkInterfaces"][0]["PrivateIpAddresses"]) == 2
+
+    existing = own.create_network_interface(SubnetId=subnet["SubnetId"])["NetworkInterface"]
+    given = _run(own, NetworkInterfaces=[{"DeviceIndex": 0, "NetworkInterfaceId": existing["NetworkInterfaceId"]}])
+    assert given["NetworkInterfaces"][0]["NetworkInterfaceId"] == existing["NetworkInterfaceId"]
+    assert given["PrivateIpAddress"] == existing["PrivateIpAddress"] and "PublicIpAddress" not in given
+    assert given["NetworkInterfaces"][0]["Attachment"]["DeleteOnTermination"] is False
+    assert code(own.run_instances, ImageId=given["ImageId"], InstanceType="t3.micro", MinCount=1, MaxCount=1,
+                NetworkInterfaces=[{"DeviceIndex": 0, "NetworkInterfaceId": existing["NetworkInterfaceId"]}]) == \
+        "InvalidNetworkInterface.InUse"
+    own.terminate_instances(InstanceIds=[launched["InstanceId"], spec["InstanceId"], given["InstanceId"]])
+
+
+def test_run_instances_network_refusals(own):
+    ami = own.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    run = dict(ImageId=ami, InstanceType="t3.micro", MinCount=1, MaxCount=1)
+    subnet = own.describe_subnets(Filters=[{"Name": "availability-zone", "Values": ["us-east-1a"]}])["Subnets"][0]
+    vpc = own.create_vpc(CidrBlock="10.11.0.0/16")["Vpc"]["VpcId"]
+    far_subnet = own.create_subnet(VpcId=vpc, CidrBlock="10.11.1.0/24", AvailabilityZone="us-east-1b")["Subnet"][
+        "SubnetId"]
+    far = own.create_security_group(GroupName="far", Description="far", VpcId=vpc)["GroupId"]
+    many = [own.create_security_group(GroupName=f"many-{n}", Description="x", VpcId=subnet["VpcId"])["GroupId"]
+            for n in range(6)]
+    taken = own.create_network_interface(SubnetId=subnet["SubnetId"])["NetworkInterface"]
+    def made():
+        return ({i["InstanceId"] for r in own.describe_instances()["Reservations"] for i in r["Instances"]},
+                {n["NetworkInterfaceId"] for n in own.describe_network_interfaces()["NetworkInterfaces"]})
+
+    before = made()
+    mine = subnet["SubnetId"]
+    for kw, expected in (
+        ({"SecurityGroupIds": ["sg-0123456789abcdef0"]}, "InvalidGroup.NotFound"),
+        ({"SecurityGroupIds": ["web"]}, "InvalidGroupId.Malformed"),
+        ({"SecurityGroupIds": [far]}, "InvalidParameter"),  # of another VPC than the (default) subnet's
+        ({"SecurityGroupIds": [far], "SubnetId": mine}, "InvalidParameter"),
+        ({"SecurityGroupIds": many}, "SecurityGroupsPerInstanceLimitExceeded"),
+        ({"SecurityGroups": ["nope"]}, "InvalidGroup.NotFound"),
+        ({"SecurityGroups": ["default"], "SubnetId": far_subnet}, "InvalidParameterCombination"),
+        ({"SubnetId": "subnet-0123456789abcdef0", "SecurityGroupIds": ["sg-0123456789abcdef0"]},
+         "InvalidSubnetID.NotFound"),  # the subnet is looked at before the groups
+        ({"ImageId": "ami-0123456789abcdef0", "SecurityGroupIds": ["sg-0123456789abcdef0"]}, "InvalidAMIID.NotFound"),
+        ({"Placement": {"AvailabilityZone": "us-east-1b"}, "SubnetId": mine}, "InvalidParameterValue"),
+        ({"Placement": {"AvailabilityZone": "us-east-9z"}}, "InvalidParameterValue"),
+        ({"PrivateIpAddress": taken["PrivateIpAddress"], "SubnetId": mine}, "InvalidIPAddress.InUse"),
+        ({"NetworkInterfaces": [{"DeviceIndex": 0, "SubnetId": mine}], "SubnetId": mine},
+         "InvalidParameterCombination"),
+        ({"NetworkInterfaces": [{"DeviceIndex": 0, "SubnetId": mine}], "SecurityGroupIds": many[:1]},
+         "InvalidParameterCombination"),
+        ({"NetworkInterfaces": [{"DeviceIndex": 0, "SubnetId": mine}], "PrivateIpAddress": "10.0.0.10"},
+         "InvalidParameterCombination"),
+        ({"NetworkInterfaces": [{"DeviceIndex": 1, "SubnetId": mine}]}, "InvalidParameterValue"),
+        ({"NetworkInterfaces": [{"DeviceIndex": 0, "SubnetId": mine}, {"DeviceIndex": 0, "SubnetId": mine}]},
+         "InvalidParameterValue"),
+        ({"NetworkInterfaces": [{"DeviceIndex": 0, "SubnetId": mine, "AssociatePublicIpAddress": True},
+                                {"DeviceIndex": 1, "SubnetId": mine}]}, "InvalidParameterCombination"),
+        ({"NetworkInterfaces": [{"DeviceIndex": i, "SubnetId": mine} for i in range(3)]}, "InvalidParameterValue"),
+        ({"NetworkInterfaces": [{"DeviceIndex": 0, "SubnetId": mine, "SecondaryPrivateIpAddressCount": 2}]},
+         "InvalidInterface.IpAddressLimitExceeded"),  # a t3.micro's interface takes two addresses
+        ({"NetworkInterfaces": [{"DeviceIndex": 0, "SubnetId": mine, "Groups": [far]}]}, "InvalidParameter"),
+        ({"NetworkInterfaces": [{"DeviceIndex": 0, "NetworkInterfaceId": taken["NetworkInterfaceId"],
+                                 "SubnetId": mine}]}, "InvalidParameterCombination"),
+        ({"NetworkInterfaces": [{"DeviceIndex": 0, "NetworkInterfaceId": taken["NetworkInterfaceId"]}],
+          "MinCount": 2, "MaxCount": 2}, "InvalidParameterCombination"),
+        ({"NetworkInterfaces": [{"DeviceIndex": 0, "NetworkInterfaceId": "eni-0123456789abcdef0"}]},
+         "InvalidNetworkInterfaceID.NotFound"),
+        ({"NetworkInterfaces": [{"DeviceIndex": 0, "SubnetId": mine},
+                                {"DeviceIndex": 1, "SubnetId": far_subnet}]}, "InvalidParameterCombination"),
+    ):
+        assert code(own.run_instances, **{**run, **kw}) == expected, kw
+    after = made()  # nothing half-made (the ENIs of instances terminated before may have gone since)
+    assert after[0] == before[0] and after[1] <= before[1]
+    own.delete_network_interface(NetworkInterfaceId=taken["NetworkInterfaceId"])
