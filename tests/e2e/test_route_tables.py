@@ -2,8 +2,13 @@
 as targets come and go, the local route that stays, associations (the main one included),
 filters and paging, and AWS's refusals."""
 
+import json
+
 import pytest
 
+from cloudlet.ids import now
+from cloudlet.store import Store, enis
+from cloudlet.store.schema import ec2_instances, ec2_network_interfaces, subnets
 from tests.e2e.errors import code
 from tests.e2e.vpc_helpers import by_vpc, vpc_with_subnet
 from tests.e2e.vpc_helpers import shared_ec2  # noqa: F401  (the ec2 fixture the tests take)
@@ -181,3 +186,30 @@ def test_filters_tags_and_pages(ec2, net):
     assert len(first["RouteTables"]) == 5 and len(rest["RouteTables"]) == 1 and "NextToken" not in rest
     assert code(ec2.describe_route_tables, Filters=[{"Name": "route.bogus", "Values": ["x"]}]) == \
         "InvalidParameterValue"
+
+
+def test_a_route_to_an_instance_goes_to_its_interface(server, ec2, net):
+    """An instance as a stopped one is recorded, with interfaces made as RunInstances makes them."""
+    account = server.client("sts", key=server.vpc_core_account[0], secret=server.vpc_core_account[1]
+                            ).get_caller_identity()["Account"]
+    store = Store(server.data_dir / "state.db")
+    with store.scoped(account, "us-east-1") as db:
+        body = {"InstanceId": "i-0a0a0a0a0a0a0a0a0", "State": {"Code": 80, "Name": "stopped"}, "_run": {}}
+        db.insert(ec2_instances, instance_id=body["InstanceId"], desired="stopped", state="stopped",
+                  body=json.dumps(body), updated_at=now())
+        subnet = db.one(subnets, subnets.c.subnet_id == net["subnet"])
+        first = enis.create_eni(db, subnet, groups=[], attached_to=body["InstanceId"])["NetworkInterfaceId"]
+    ec2.create_route(RouteTableId=net["table"], DestinationCidrBlock="172.16.0.0/12", InstanceId=body["InstanceId"])
+    route = ec2.describe_route_tables(RouteTableIds=[net["table"]])["RouteTables"][0]["Routes"][1]
+    assert (route["InstanceId"], route["NetworkInterfaceId"], route["InstanceOwnerId"]) == \
+        (body["InstanceId"], first, account)
+    with store.scoped(account, "us-east-1") as db:
+        enis.create_eni(db, subnet, groups=[], attached_to=body["InstanceId"])
+    assert code(ec2.create_route, RouteTableId=net["table"], DestinationCidrBlock="192.168.0.0/16",
+                InstanceId=body["InstanceId"]) == "InvalidInstanceID"
+    ec2.delete_route(RouteTableId=net["table"], DestinationCidrBlock="172.16.0.0/12")
+    with store.scoped(account, "us-east-1") as db:
+        for eni in db.select(ec2_network_interfaces, ec2_network_interfaces.c.attached_to == body["InstanceId"]):
+            enis.release_eni(db, eni["eni_id"])
+        db.delete(ec2_instances, ec2_instances.c.instance_id == body["InstanceId"])
+    store.close()
