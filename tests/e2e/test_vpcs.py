@@ -95,7 +95,8 @@ def test_attributes(ec2):
     ("10.0.0.0/15", "InvalidVpc.Range"), ("10.0.0.0/29", "InvalidVpc.Range"), ("127.0.0.0/16", "InvalidVpc.Range"),
     ("224.0.0.0/16", "InvalidVpc.Range"), ("10.0.0.0/33", "InvalidParameterValue"),
     ("10.0.0.1/16", "InvalidParameterValue"), ("not-a-cidr", "InvalidParameterValue"),
-    ("10.0.0.0/16" + "0" * 5000, "InvalidParameterValue"), ("arn:aws:ecs:us-east-1:1:cluster/x", "InvalidParameterValue"),
+    ("10.0.0.0/16" + "0" * 5000, "InvalidParameterValue"), ("10.0.0.0/16\n", "InvalidParameterValue"),
+    ("１０.0.0.0/16", "InvalidParameterValue"), ("arn:aws:ecs:us-east-1:1:cluster/x", "InvalidParameterValue"),
 ])
 def test_create_vpc_refusals(ec2, block, expected):
     assert code(ec2.create_vpc, CidrBlock=block) == expected

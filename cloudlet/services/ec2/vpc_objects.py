@@ -16,8 +16,8 @@ from cloudlet.services.common import filters, pagination, tags
 from cloudlet.store.schema import ec2_vpc_objects as table
 from cloudlet.store.schema import vpcs
 
-_ID = re.compile(r"^[a-z]+-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
-_CIDR = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}/\d{1,2}$")
+_ID = re.compile(r"[a-z]+-(?:[0-9a-f]{8}|[0-9a-f]{17})")
+_CIDR = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}/[0-9]{1,2}")
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class Kind:
         return self.tag_type or self.name
 
     def missing(self, object_id: str) -> AWSError:
-        if not object_id.startswith(self.prefix + "-") or not _ID.match(object_id):
+        if not object_id.startswith(self.prefix + "-") or not _ID.fullmatch(object_id):
             return AWSError(f"{self.code}.Malformed", f'Invalid id: "{object_id}" (expecting "{self.prefix}-...")')
         return AWSError(f"{self.code}.NotFound", f"The {self.noun} ID '{object_id}' does not exist")
 
@@ -67,7 +67,7 @@ def public(body: dict) -> dict:
 def cidr(value: str | None, parameter: str = "cidrBlock") -> ipaddress.IPv4Network:
     """An IPv4 CIDR block as AWS takes it: a.b.c.d/n without host bits."""
     try:
-        if not value or not _CIDR.match(value):
+        if not value or not _CIDR.fullmatch(value):
             raise ValueError(value)
         return ipaddress.IPv4Network(value)
     except ValueError:
