@@ -144,6 +144,41 @@ def test_a_slow_body_is_cut_off(server):
     assert time.monotonic() - started < 15
 
 
+def test_bodies_in_memory_share_one_budget(server):
+    # 24 UploadLayerPart bodies of 26 MiB (within the operation's limit) from six addresses, side by side,
+    # each stalled a MiB short of its end: 624 MiB, where all bodies together may hold 256 and an address 64
+    part, parts = b"A" * (256 << 10), 25 * 4
+    headers = {"Authorization": FAKE_SIGNATURE.replace("/sts/", "/ecr/"), "Content-Length": str(26 * MiB),
+               "X-Amz-Target": "AmazonEC2ContainerRegistry_V20150921.UploadLayerPart",
+               "Content-Type": "application/x-amz-json-1.1"}
+    before = rss_mb(server)
+    requests = [Raw(server, headers, source=f"127.0.0.{4 + i % 6}") for i in range(24)]
+    left = {request: parts for request in requests}
+    peak, deadline = before, time.monotonic() + 30
+    try:
+        while left and time.monotonic() < deadline:
+            _, writable, _ = select.select([], [r.sock for r in left], [], 0.5)
+            for request in [r for r in left if r.sock in writable]:
+                request.sock.settimeout(2)
+                try:
+                    request.sock.sendall(part)
+                    left[request] -= 1
+                except TimeoutError:  # the server reads no more of it: it waits for room
+                    left[request] = 0
+                if request.answered() or not left[request]:
+                    del left[request]
+            peak = max(peak, rss_mb(server))
+        answers = [request.reply(60) for request in requests]
+    finally:
+        for request in requests:
+            request.close()
+    throttled = [body for status, body in answers if status == 400 and b"ThrottlingException" in body]
+    timed_out = [body for status, body in answers if status == 408 and b"RequestTimeoutException" in body]
+    assert len(throttled) >= 15 and len(throttled) + len(timed_out) == len(requests), answers[:3]
+    assert peak - before < 256 + 96, f"server RSS grew from {before:.0f} to {peak:.0f} MB"
+    print(f"{len(throttled)} of {len(requests)} refused for room, server RSS {before:.0f} -> {peak:.0f} MB")
+
+
 def test_a_crowd_of_slow_and_oversized_requests_does_not_hold_off_a_signed_call(server):
     slow = [Raw(server, {"Authorization": FAKE_SIGNATURE, "Content-Length": "1000",
                          "Content-Type": "application/x-www-form-urlencoded"}) for _ in range(120)]
