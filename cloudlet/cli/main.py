@@ -25,8 +25,11 @@ def cli():
               help="Let the --cluster's EC2 tasks be privileged, add capabilities and use host devices, "
                    "volumes and namespaces (root on this host for whoever registers their task definitions).")
 @click.option("--vpc-pool", default="172.16.0.0/12", show_default=True,
-              help="Addresses VPCs take /16s of; another cloudlet on this host needs another pool.")
-def up(host, port, data_dir, regions, no_profile, lifecycle_interval, cluster, allow_privileged, vpc_pool):
+              help="Addresses default VPCs take /16s of; another cloudlet on this host needs another pool.")
+@click.option("--public-pool", default="198.18.0.0/16", show_default=True,
+              help="Public addresses (Elastic IPs, public IPs at launch), routed on this host to their VPCs; "
+                   "another cloudlet on this host needs another pool.")
+def up(host, port, data_dir, regions, no_profile, lifecycle_interval, cluster, allow_privileged, vpc_pool, public_pool):
     """Start the server with its embedded state."""
     import ipaddress
 
@@ -39,8 +42,14 @@ def up(host, port, data_dir, regions, no_profile, lifecycle_interval, cluster, a
             raise ValueError("it must hold at least one /16")
     except ValueError as e:
         raise click.BadParameter(f"{vpc_pool}: {e}", param_hint="--vpc-pool") from None
+    try:
+        if ipaddress.ip_network(public_pool).prefixlen > 30:
+            raise ValueError("it must hold at least two addresses")
+    except ValueError as e:
+        raise click.BadParameter(f"{public_pool}: {e}", param_hint="--public-pool") from None
     serve(host=host, port=port, data_dir=data_dir, regions=regions, write_profile=not no_profile,
-          lifecycle_interval=lifecycle_interval, cluster=cluster, allow_privileged=allow_privileged, vpc_pool=vpc_pool)
+          lifecycle_interval=lifecycle_interval, cluster=cluster, allow_privileged=allow_privileged, vpc_pool=vpc_pool,
+          public_pool=public_pool)
 
 
 @cli.command()

@@ -38,17 +38,18 @@ def join_cluster(store, cred, region: str, name: str, allow_privileged: bool = F
 
 
 def serve(host: str, port: int, data_dir, regions, write_profile: bool, lifecycle_interval: float = 600,
-          cluster: str | None = None, allow_privileged: bool = False, vpc_pool: str = "172.16.0.0/12") -> None:
+          cluster: str | None = None, allow_privileged: bool = False, vpc_pool: str = "172.16.0.0/12",
+          public_pool: str = "198.18.0.0/16") -> None:
     from cloudlet.cli import daemon, listeners
     from cloudlet.cli.datadir import AlreadyRunning, ServerLock
     from cloudlet.cli.profile import write_profile as write
     from cloudlet.edge import models
     from cloudlet.edge.app import create_app
-    from cloudlet.edge.listeners import instance_metadata_app, task_metadata_app
+    from cloudlet.edge.listeners import instance_metadata_app, router_of, task_metadata_app
 
     region_list = tuple(r.strip() for r in regions.split(",") if r.strip()) if regions else DEFAULT_REGIONS
     config = Config(host=host, port=port, regions=region_list, lifecycle_interval=lifecycle_interval, vpc_pool=vpc_pool,
-                    **({"data_dir": Path(data_dir)} if data_dir else {}))
+                    public_pool=public_pool, **({"data_dir": Path(data_dir)} if data_dir else {}))
     private_dir(config.data_dir)
     try:
         lock = ServerLock(config.data_dir)
@@ -56,8 +57,10 @@ def serve(host: str, port: int, data_dir, regions, write_profile: bool, lifecycl
     except (AlreadyRunning, OSError) as e:
         raise click.ClickException(str(e) if isinstance(e, AlreadyRunning) else
                                    f"cannot listen on {host}:{port}: {e.strerror or e}") from None
-    # the guests' metadata services: their own ports on loopback, which their DNAT points at
-    imds_socket, task_socket = listeners.bind("127.0.0.1", 0), listeners.bind("127.0.0.1", 0)
+    # the guests' metadata services: ports of their own, which their DNAT points at (routers
+    # at the host's end of their uplinks, bridges at loopback); the host's filter keeps
+    # everyone else off them
+    imds_socket, task_socket = listeners.bind("0.0.0.0", 0), listeners.bind("0.0.0.0", 0)
     config.imds_port, config.task_metadata_port = imds_socket.getsockname()[1], task_socket.getsockname()[1]
     lock.own(port)
     store = Store(config.db_path)
@@ -81,7 +84,7 @@ def serve(host: str, port: int, data_dir, regions, write_profile: bool, lifecycl
     try:
         app = create_app(config, store)
         click.echo(f"cloudlet: listening on {config.endpoint}")
-        listeners.serve(app, api_socket, [(instance_metadata_app(store), imds_socket),
+        listeners.serve(app, api_socket, [(instance_metadata_app(store, router_of(app.state.edge)), imds_socket),
                                           (task_metadata_app(app.state.edge), task_socket)])
     finally:
         stop_engine()

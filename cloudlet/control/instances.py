@@ -20,12 +20,12 @@ from types import SimpleNamespace
 from sqlalchemy import delete, select, update
 
 from cloudlet.agent.engine import Engine
-from cloudlet.agent.network import NetworkError
 from cloudlet.agent.vms import Disk, Disks, VMError, VMs
 from cloudlet.config import boot_dir, engine_dir
 from cloudlet.ids import now
 from cloudlet.store.schema import ec2_instances, ec2_snapshots, ec2_volumes, tags
 
+from . import instance_enis
 from .loop import Loop
 from .volumes import VolumeController, attached
 
@@ -33,7 +33,6 @@ log = logging.getLogger("cloudlet.control.instances")
 POLL = 0.25
 TERMINATED_VISIBLE = 3600  # seconds
 INIT_MARKER = "cloudlet-init: running"  # what the AMIs' init prints (bootstrap/kernel.py)
-IMDS_ADDRESS = "169.254.169.254"
 _CODES = {"pending": 0, "running": 16, "shutting-down": 32, "terminated": 48, "stopping": 64, "stopped": 80}
 
 
@@ -47,17 +46,16 @@ def _ephemeral(instance_id: str) -> str:
 
 
 class InstanceController(Loop):
-    def __init__(self, store, data_dir: Path, metadata_port: int):
+    def __init__(self, store, data_dir: Path, network_changed=lambda: None):
         self.store = store
-        self.metadata_port = metadata_port  # the instance metadata service's own listener (services/ec2/metadata.py)
+        self.network_changed = network_changed  # the network controller enforces a new port's groups
         self.vms = VMs(Path(data_dir) / "vms")
         self.volumes = VolumeController(store, data_dir, self.vms, made=self.wake)
         self.instance_store = Disks(Path(data_dir) / "ebs" / "ephemeral")  # wiped at every stop
-        self.engine = Engine(engine_dir(Path(data_dir)))  # its networks: VMs plug into subnets' bridges
+        self.engine = Engine(engine_dir(Path(data_dir)))  # its networks: VMs plug into their VPCs' routers
         self.boot_dir = boot_dir(data_dir)  # made on first use, unless `cloudlet setup --amis` made it
         self._lock = threading.Lock()
         self._boot_files = None  # (vmlinux, initramfs): the kernel apt has when the first instance boots
-        self._serving = False  # whether guests' metadata requests come here
         self.start("instance-controller", POLL)
 
     def has_room(self, memory_mib: int) -> bool:
@@ -72,11 +70,6 @@ class InstanceController(Loop):
     def round(self) -> None:
         with self.store.begin(write=False) as conn:
             rows = conn.execute(select(ec2_instances).where(ec2_instances.c.state != "terminated")).all()
-        if rows and not self._serving:
-            # once per process (its port is the same all along), before any guest asks, and for
-            # the guests already running when it started, whose requests went to the one before
-            self.engine.networks.serve_guests(IMDS_ADDRESS, 80, "127.0.0.1", self.metadata_port)
-            self._serving = True
         for row in rows:
             try:
                 self._step(row)
@@ -107,7 +100,7 @@ class InstanceController(Loop):
                     return  # its volumes are still being made
                 self._set(row, row.state, body)  # its address, for the metadata service it asks at once
             else:
-                self._plug(vm_id, body)  # the address in this round's copy, too
+                self._plug(row, body)  # the address in this round's copy, too
             if INIT_MARKER in self.vms.console(vm_id):
                 name = "ip-" + body["PrivateIpAddress"].replace(".", "-")
                 self._set(row, "running", body, PrivateDnsName=f"{name}.{row.region}.compute.internal")
@@ -125,7 +118,8 @@ class InstanceController(Loop):
             if self._exists(vm_id):
                 self.vms.remove(vm_id)
             self.instance_store.remove(_ephemeral(vm_id))
-            self.engine.networks.disconnect(vm_id)
+            instance_enis.release(self.store, row, self.engine.networks.routers)
+            self.network_changed()
             self._release_volumes(row)
             self._set(row, "terminated", body)
         elif row.desired == "running" and row.state == "running" and self.vms.get(vm_id).status != "running":
@@ -165,10 +159,11 @@ class InstanceController(Loop):
             disks.append(self._disk(_ephemeral(vm_id), self.instance_store))
         extra = [self._disk(v["volume_id"], self.volumes.volumes) for v in volumes[1:]
                  if json.loads(v["body"])["Attachments"][0]["State"] != "detaching"]
-        tap = self._plug(vm_id, body)
-        self.vms.start(vm_id, vmlinux, initrd, memory_mib=run["memory"], vcpus=run["vcpus"], tap=tap.device,
-                       disks=disks, volumes=extra, cmdline=f"cloudlet.instance={vm_id} cloudlet.root=/dev/vda "
-                       f"cloudlet.ip={tap.ip}/{tap.prefix} cloudlet.gw={tap.gateway}")
+        port = self._plug(row, body)
+        self.vms.start(vm_id, vmlinux, initrd, memory_mib=run["memory"], vcpus=run["vcpus"], tap=port.tap,
+                       netns=port.router_netns, mac=port.mac, disks=disks, volumes=extra,
+                       cmdline=f"cloudlet.instance={vm_id} cloudlet.root=/dev/vda "
+                       f"cloudlet.ip={port.address}/{port.prefix} cloudlet.gw={port.gateway}")
         return True
 
     @staticmethod
@@ -198,22 +193,17 @@ class InstanceController(Loop):
                               instance_id=None, body=json.dumps(body), updated_at=now())
         self.volumes.wake()
 
-    def _plug(self, vm_id: str, body: dict):
-        """The instance's tap on its subnet's bridge, kept across stops (its address too, as on AWS)."""
-        network = self.engine.networks
-        subnet = body["SubnetId"]
-        if subnet not in network.list():
-            try:
-                network.create(subnet, body["_run"]["cidr"])
-            except NetworkError as e:
-                if "already exists" not in str(e):  # a task or another instance made it just now
-                    raise
-        tap = network.connect_tap(vm_id, vm_id, subnet, body["_run"].get("address"))
-        body.update(PrivateIpAddress=tap.ip, NetworkInterfaces=[{
-            "NetworkInterfaceId": "eni-" + vm_id[2:], "SubnetId": subnet, "VpcId": body["VpcId"],
-            "PrivateIpAddress": tap.ip, "Status": "in-use", "InterfaceType": "interface",
-            "PrivateIpAddresses": [{"Primary": True, "PrivateIpAddress": tap.ip}]}])
-        return tap
+    def _plug(self, row, body: dict):
+        """The instance's primary interface plugged into its VPC's router (its address kept
+        across stops, as on AWS)."""
+        eni, port = instance_enis.plug(self.store, row, body, self.engine.networks.routers)
+        self.network_changed()
+        body["PrivateIpAddress"] = eni["PrivateIpAddress"]
+        body.setdefault("NetworkInterfaces", [{
+            "NetworkInterfaceId": eni["NetworkInterfaceId"], "SubnetId": eni["SubnetId"], "VpcId": eni["VpcId"],
+            "PrivateIpAddress": eni["PrivateIpAddress"], "MacAddress": eni["MacAddress"], "Status": "in-use",
+            "InterfaceType": "interface", "PrivateIpAddresses": eni["PrivateIpAddresses"]}])
+        return port
 
     def _set(self, row, name: str, body: dict, desired: str | None = None, **fields) -> None:
         body.update(State=state(name), **fields)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import secrets
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -28,10 +27,11 @@ from cloudlet.agent.engine import Engine, EngineError, OptionError
 from cloudlet.agent.images import ImageError
 from cloudlet.agent.network import NetworkError
 from cloudlet.agent.runtime import ContainerError
+from cloudlet.store.enis import AddressError
 from cloudlet.store.schema import ecs_container_instances, ecs_tasks
 
-from . import awslogs
-from .container_options import TASK_LABEL, TASK_METADATA_ADDRESS, run_options, task_volume
+from . import awslogs, task_enis
+from .container_options import TASK_LABEL, run_options, task_volume
 from .health import run_checks
 from .loop import Loop
 from .privileges import PRIVILEGED, reaches_host
@@ -47,11 +47,12 @@ _API_FIELDS = ("desiredStatus", "stopCode", "stoppedReason", "stoppingAt")
 
 
 class TaskController(Loop):
-    def __init__(self, store, engine: Engine, registry=None, parameters=None, metadata_port: int = 0):
+    def __init__(self, store, engine: Engine, registry=None, parameters=None, public_pool: str = "",
+                 network_changed=lambda: None):
         self.store = store
         self.engine = engine
-        self.metadata_port = metadata_port  # the task metadata endpoint's own listener (services/ecs/task_metadata.py)
-        self._serving = False
+        self.public_pool = public_pool  # where assignPublicIp's addresses come from
+        self.network_changed = network_changed  # the network controller enforces a new port's groups
         self.sources = Sources(store, engine, registry, parameters)
         self._busy: set[tuple] = set()
         self._lock = threading.Lock()
@@ -66,12 +67,7 @@ class TaskController(Loop):
                 self._sweep()
             except Exception:  # orphans wait for the next sweep; the tasks must not
                 log.exception("sweeping orphans")
-        active = self._active()
-        if active and self.metadata_port and not self._serving:
-            # before any container asks, and for those already running when this process started
-            self.engine.networks.serve_guests(TASK_METADATA_ADDRESS, 80, "127.0.0.1", self.metadata_port)
-            self._serving = True
-        for key in active:
+        for key in self._active():
             with self._lock:
                 if key in self._busy:
                     continue
@@ -114,7 +110,7 @@ class TaskController(Loop):
                 return
             if body["desiredStatus"] == "RUNNING":
                 if body["lastStatus"] == "PROVISIONING":
-                    self._provision(body)
+                    self._provision(key, body)
                     body = self._save(key, body)
                 if body["desiredStatus"] == "RUNNING" and body["lastStatus"] == "PENDING":
                     self._start(key, body)
@@ -152,39 +148,32 @@ class TaskController(Loop):
 
     # -- PROVISIONING -----------------------------------------------------------------------
 
-    def _provision(self, body: dict) -> None:
+    def _provision(self, key: tuple, body: dict) -> None:
         net = body["_run"]["network"]
         if net["mode"] == "awsvpc":
             task_id = body["taskArn"].rsplit("/", 1)[1]
+            # in the task's user namespace, which its containers join (container_options.py)
+            userns = None if reaches_host(body["_run"]["definition"]) else \
+                self.engine.runtime.user_namespace(task_id)
             try:
-                attachment = self._attach(task_id, net, body["_run"]["definition"])
-            except NetworkError as e:
+                eni, _ = task_enis.provision(self.store, key, body, self.engine.networks.routers, self.public_pool,
+                                             userns)
+            except (NetworkError, AddressError) as e:
                 self._fail(body, f"ResourceInitializationError: the task's network could not be set up: {e}")
                 return
-            net["ip"] = attachment.ip
-            eni = body["attachments"][0]
-            eni["status"] = "ATTACHED"
-            eni["details"] = [{"name": "subnetId", "value": net["subnet"]},
-                              {"name": "networkInterfaceId", "value": f"eni-{secrets.token_hex(9)[:17]}"},
-                              {"name": "privateIPv4Address", "value": attachment.ip}]
+            self.network_changed()
+            address = eni["PrivateIpAddress"]
+            net.update(ip=address, eni=eni["NetworkInterfaceId"], vpc=eni["VpcId"])
+            attachment = body["attachments"][0]
+            attachment["status"] = "ATTACHED"
+            attachment["details"] = [{"name": "subnetId", "value": eni["SubnetId"]},
+                                     {"name": "networkInterfaceId", "value": eni["NetworkInterfaceId"]},
+                                     {"name": "macAddress", "value": eni["MacAddress"]},
+                                     {"name": "privateDnsName", "value": eni["PrivateDnsName"]},
+                                     {"name": "privateIPv4Address", "value": address}]
             for c in body["containers"]:
-                c["networkInterfaces"] = [{"attachmentId": eni["id"], "privateIpv4Address": attachment.ip}]
+                c["networkInterfaces"] = [{"attachmentId": attachment["id"], "privateIpv4Address": address}]
         body["lastStatus"] = "PENDING"
-
-    def _attach(self, task_id: str, net: dict, definition: dict):
-        networks = self.engine.networks
-        found = networks.attachment(task_id)
-        if found:
-            return found
-        if net["subnet"] not in networks.list():
-            try:
-                networks.create(net["subnet"], net["cidr"])
-            except NetworkError as e:
-                if "already exists" not in str(e):  # another task's worker made it just now
-                    raise
-        # in the task's user namespace, which its containers join (container_options.py)
-        userns = None if reaches_host(definition) else self.engine.runtime.user_namespace(task_id)
-        return networks.connect(task_id, f"task-{task_id[:12]}", net["subnet"], owner="task", userns=userns)
 
     # -- PENDING ------------------------------------------------------------------------------
 
@@ -278,7 +267,7 @@ class TaskController(Loop):
             container = None
         if container is None:
             mode = run["network"]["mode"]
-            attachment = self.engine.networks.attachment(task_id) if mode == "awsvpc" else None
+            attachment = self.engine.networks.port_attachment(run["network"]["eni"]) if mode == "awsvpc" else None
             container = self.engine.create(run_options(body, c, image, override, name, secrets_env), attachment)
         if container.state.status == "created":
             self.engine.start(container.id)
@@ -349,7 +338,9 @@ class TaskController(Loop):
                     self.engine.remove(cid, force=True)
                 except EngineError:
                     pass
-        self.engine.networks.disconnect(task_id)
+        if body["_run"]["network"]["mode"] == "awsvpc":
+            task_enis.release(self.store, key, body, self.engine.networks.routers)
+            self.network_changed()
         self.engine.runtime.release_user_namespace(task_id)
         for volume in body["_run"]["definition"].get("volumes") or []:
             if not (volume.get("host") or {}).get("sourcePath") and \

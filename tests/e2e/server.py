@@ -5,6 +5,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -64,6 +65,8 @@ class Server:
         if self.regions:
             args += ["--regions", self.regions]
         args += self.args
+        if "--public-pool" not in self.args:  # public addresses are routed on the host: one pool each
+            args += ["--public-pool", f"198.{random.randrange(18, 20)}.{random.randrange(256)}.0/24"]
         self.log = open(self.root / "server.log", "ab")
         self.proc = subprocess.Popen(args, env=self.env(), stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout

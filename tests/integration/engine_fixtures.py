@@ -22,7 +22,8 @@ def unique_settings() -> Settings:
     tag = secrets.token_hex(3)
     second, third = random.randrange(150, 200), random.randrange(0, 256)
     return Settings(table=f"clt{tag}", bridge=f"ct{tag}0", subnet=f"10.{second}.{third}.0/25",
-                    pool=f"10.{second}.{third}.128/25", user_prefix=28)
+                    pool=f"10.{second}.{third}.128/25", user_prefix=28,
+                    link_pool=f"169.254.{random.randrange(192, 224)}.{random.randrange(4) * 64}/26")
 
 
 class EngineHome:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from engine_fixtures import EngineHome, busybox_home
+from outside import listener, outside_namespace
 
 pytestmark = [pytest.mark.root, pytest.mark.runc, pytest.mark.netns]
 
@@ -114,18 +115,12 @@ def test_user_network_resolves_names(home):
     assert "shop" not in home.cli("network", "ls").stdout
 
 
-def test_outbound_nat_reaches_the_host(home):
-    """No internet here: a listener on the host's own address stands in for the outside."""
-    host_ip = subprocess.run(["hostname", "-I"], capture_output=True, text=True).stdout.split()[0]
-    port = free_port()
-    listener = subprocess.Popen(["busybox", "nc", "-l", "-p", str(port)], stdout=subprocess.PIPE)
-    try:
-        wait_listening(port)
-        home.cli("run", "--rm", "busybox", "sh", "-c", f"echo from-container | nc -w 3 {host_ip} {port}")
-        assert listener.communicate(timeout=10)[0] == b"from-container\n"
-    finally:
-        listener.kill()
-        listener.wait()
+def test_outbound_nat_reaches_the_outside(home):
+    """What a container sends outside arrives from the host's address (masquerade); the
+    host itself it does not reach (its input filter)."""
+    with outside_namespace() as (ns, outside_ip, host_ip), listener(ns, outside_ip, 9000) as heard:
+        home.cli("run", "--rm", "busybox", "sh", "-c", f"echo from-container | nc -w 3 {outside_ip} 9000")
+        assert heard.stdout.readline() == f"{host_ip} from-container\n"
 
 
 def test_errors_leave_nothing_behind(home):

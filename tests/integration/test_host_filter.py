@@ -1,6 +1,7 @@
 """What a workload reaches of the host: from a FARGATE task, a `cloudlet run` container and
 a VM, the API port (the server listens on every address here, as with --host 0.0.0.0) and
-any other host service are out of reach on every host address; the task reaches its own
+any other host service are out of reach on every host address (and on its VPC router's own
+address, its gateway, which answers nothing either); the task reaches its own
 metadata endpoint at 169.254.170.2 (and not another task's), the VM its instance metadata
 at 169.254.169.254; neither endpoint serves anything of the API."""
 
@@ -66,10 +67,11 @@ def gateway(cidr: str) -> str:
     return str(next(ipaddress.ip_network(cidr).hosts()))
 
 
-def host_addresses(cidr: str) -> list[str]:
-    """The host's addresses a workload could aim at: its subnet's gateway, and the address
-    the host would leave by (if it has a default route)."""
-    found = [gateway(cidr)]
+def host_addresses(nearest: str) -> list[str]:
+    """The host's addresses a workload could aim at: the nearest (its bridge's gateway, its
+    VPC router's uplink's host end), and the address the host would leave by (if it has a
+    default route)."""
+    found = [nearest]
     route = subprocess.run(["ip", "-o", "route", "get", "192.0.2.1"], capture_output=True, text=True).stdout.split()
     if "src" in route:
         found.append(route[route.index("src") + 1])
@@ -92,11 +94,18 @@ def assert_closed(output: str, addresses: list[str], ports: list[int]) -> None:
     assert output.split("\n")[:len(expected)] == expected, output
 
 
+def uplink_host_end(cloud) -> str:
+    """The host's address at the end of the uplink of the VPC router the subnet's tasks and VMs are in."""
+    routers = cloud.home_.engine().networks.routers
+    return routers.link_addresses(routers.index(cloud.subnet_row["VpcId"]))[0]
+
+
 def test_from_a_task(cloud, host_service):
-    addresses, ports = host_addresses(cloud.subnet_row["CidrBlock"]), [cloud.port, host_service]
     first = wait(cloud, run(cloud, register(cloud, "probe", SLEEPER)), "RUNNING")
     other = wait(cloud, run(cloud, register(cloud, "other", SLEEPER)), "RUNNING")
-    for address in addresses:  # they really listen there: only the filter keeps workloads out
+    addresses, ports = host_addresses(uplink_host_end(cloud)) + [gateway(cloud.subnet_row["CidrBlock"])], \
+        [cloud.port, host_service]
+    for address in addresses[:-1]:  # they really listen there: only the filter keeps workloads out
         socket.create_connection((address, host_service), timeout=2).close()
     cid = first["containers"][0]["runtimeId"]
     sh = lambda line: cloud.home_.cli("exec", cid, "sh", "-c", line, check=False).stdout  # noqa: E731
@@ -114,7 +123,7 @@ def test_from_a_task(cloud, host_service):
 
 def test_from_a_container(cloud, host_service):
     network = cloud.home_.engine().networks.list()["bridge"]
-    addresses, ports = host_addresses(network["subnet"]), [cloud.port, host_service]
+    addresses, ports = host_addresses(gateway(network["subnet"])), [cloud.port, host_service]
     out = cloud.home_.cli("run", "--rm", "busybox", "sh", "-c", probes(addresses, ports)).stdout
     assert_closed(out, addresses, ports)
 
@@ -126,7 +135,7 @@ def test_from_a_vm(cloud, host_service, tmp_path):
                             SubnetId=cloud.subnet)["Instances"][0]["InstanceId"]
     try:
         ec2.get_waiter("instance_running").wait(InstanceIds=[iid], WaiterConfig=WAIT)
-        addresses, ports = host_addresses(cloud.subnet_row["CidrBlock"]), [cloud.port, host_service]
+        addresses, ports = host_addresses(uplink_host_end(cloud)), [cloud.port, host_service]
         line = probes(addresses, ports) + "; " + http("169.254.169.254", "/_cloudlet/health") + "; echo; " + \
             http("169.254.169.254", "/latest/meta-data/instance-id")
         out = until_answers([sys.executable, "-m", "cloudlet.cli.main", "ssh", iid, "-i", key, "--", *SSH_OPTIONS,

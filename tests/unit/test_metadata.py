@@ -16,7 +16,7 @@ from cloudlet.store.schema import ec2_instances
 
 def serve(tmp_path, **extra) -> TestClient:
     store = Store(tmp_path / "state.db")
-    body = {**extra, "InstanceId": "i-0123456789abcdef0", "ImageId": "ami-0123456789abcdef0", "InstanceType": "t3.micro",
+    body = {**extra, "InstanceId": "i-0123456789abcdef0", "VpcId": "vpc-0123456789abcdef0", "ImageId": "ami-0123456789abcdef0", "InstanceType": "t3.micro",
             "PrivateIpAddress": "testclient", "PrivateDnsName": "ip-10-0-0-5.us-east-1.compute.internal",
             "Placement": {"AvailabilityZone": "us-east-1a"}, "AmiLaunchIndex": 0, "LaunchTime": "2026-11-26T00:00:00",
             "_run": {"reservation": "r-0123456789abcdef0", "user_data": "ZWNobyBoaQ=="}}
@@ -24,7 +24,8 @@ def serve(tmp_path, **extra) -> TestClient:
         db.insert(ec2_instances, instance_id=body["InstanceId"], desired="running", state="running",
                   body=json.dumps(body), updated_at="now")
         tags.put(db, body["InstanceId"], "instance", {"Name": "web", "team": "shop"})
-    return TestClient(instance_metadata_app(store))
+    # as if asked through the router of the instance's VPC, whose uplink ends at "testserver"
+    return TestClient(instance_metadata_app(store, {"testserver": body["VpcId"]}.get))
 
 
 @pytest.fixture

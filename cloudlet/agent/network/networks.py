@@ -20,6 +20,7 @@ from pathlib import Path
 from cloudlet.agent.network import rules
 from cloudlet.agent.network.host import NetworkError, ip, link_exists, netns_sysctls, new_netns_in, sysctl
 from cloudlet.agent.network.ports import PortMapping
+from cloudlet.agent.network.routers import Routers
 from cloudlet.agent.network.state import State, allocate, free_subnet, gateway
 from cloudlet.agent.runtime import BindMount
 
@@ -55,6 +56,7 @@ class Settings:
     subnet: str = "10.211.0.0/16"  # the default network's
     pool: str = "10.212.0.0/16"    # user networks take a /user_prefix each from here
     user_prefix: int = 24
+    link_pool: str = "169.254.192.0/19"  # VPC routers' uplinks take a /30 each from here (routers.py)
 
     @classmethod
     def kept_in(cls, root: Path) -> "Settings":
@@ -95,6 +97,7 @@ class Networks:
         self.state = State(self.root)
         self.hosts_dir = self.root / "hosts"
         self.hosts_dir.mkdir(exist_ok=True)
+        self.routers = Routers(self.settings, self.state)
 
     # -- networks -------------------------------------------------------------------
 
@@ -220,6 +223,15 @@ class Networks:
         net = self._default() if endpoint["network"] == DEFAULT else data["networks"].get(endpoint["network"])
         return self._attachment(cid, endpoint, net) if net else None
 
+    def port_attachment(self, eni: str) -> Attachment | None:
+        """What a task's containers join: the network namespace of its ENI's port on a VPC
+        router (routers.py), with the host's resolvers."""
+        port = self.state.read()["ports"].get(eni)
+        if port is None or not port["netns"]:
+            return None
+        return Attachment(f"/run/netns/{port['netns']}", port["address"],
+                          [BindMount(str(self._write_resolv()), "/etc/resolv.conf", True)])
+
     def connect_tap(self, key: str, name: str, network: str, address: str | None = None) -> Tap:
         """A tap device on the network's bridge, for a VM, with an address of the network
         (the one asked for, if free) for the VM to take (the VM configures it: the host only
@@ -294,8 +306,12 @@ class Networks:
         gone = [cid for cid, e in known.items() if cid not in live and e.get("owner", "container") == "container"]
         for cid in gone:
             self.disconnect(cid)
-        # Namespaces of a connect() killed before it recorded its endpoint.
-        ours = {e.get("netns") for cid, e in known.items() if cid not in gone}
+        # Namespaces of a connect() killed before it recorded its endpoint (routers and
+        # their ports are the routers' to keep).
+        data = self.state.read()
+        ours = {e.get("netns") for cid, e in known.items() if cid not in gone} | \
+            {self.routers.netns(r["index"]) for r in data["routers"].values()} | \
+            {p["netns"] for p in data["ports"].values() if p["netns"]}
         netns_dir = Path("/run/netns")
         for ns in netns_dir.glob(f"{self.settings.table}-*") if netns_dir.is_dir() else []:
             if ns.name not in ours:
@@ -303,9 +319,15 @@ class Networks:
         return gone
 
     def destroy(self) -> None:
-        """Remove every bridge, namespace and rule this engine made (tests, uninstall)."""
+        """Remove every bridge, router, namespace, route and rule this engine made (tests, uninstall)."""
         for cid in list(self.state.read()["endpoints"]):
             self.disconnect(cid)
+        for eni in list(self.state.read()["ports"]):
+            self.routers.unplug(eni)
+        for key in self.routers.keys():
+            self.routers.remove(key)
+        if self.state.read().get("public_pool"):
+            rules.drop_pool_route(self.state.read()["public_pool"])
         with self.state.locked() as data:
             for net in [self._default(), *data["networks"].values()]:
                 self._drop_bridge(net)

@@ -2,10 +2,15 @@
 outbound masquerade for its subnets, published ports as map elements (no rule handles to
 track: publishing is adding an element, unpublishing deleting it, and a taken port is
 refused by the kernel itself), masquerade for localhost clients of published ports, DNAT
-of guests' metadata services, and the host's input filter (filter.py)."""
+of guests' metadata services, masquerade of what VPC routers send outside, the host's
+routes to routers' addresses, and the host's filter (filter.py)."""
 
-from cloudlet.agent.network.filter import INPUT_CHAIN, SERVICES_SET, services_script
-from cloudlet.agent.network.host import NetworkError, nft, run
+import json
+
+from cloudlet.agent.network.filter import CHAINS, SETS, services_script
+from cloudlet.agent.network.host import NetworkError, ip, nft, run
+
+ROUTE_PROTO = "211"  # marks the host routes an engine made, to find them again (with their device)
 
 
 def table_script(table: str) -> str:
@@ -17,7 +22,7 @@ def table_script(table: str) -> str:
   map services {{ type ipv4_addr . inet_service : ipv4_addr . inet_service; }}
   set subnets {{ type ipv4_addr; flags interval; }}
   set bridges {{ type ifname; }}
-{SERVICES_SET}
+{SETS}
   chain prerouting {{ type nat hook prerouting priority dstnat; policy accept;
     iifname @bridges dnat ip to ip daddr . tcp dport map @services
     {dnat}
@@ -28,29 +33,31 @@ def table_script(table: str) -> str:
   chain postrouting {{ type nat hook postrouting priority srcnat; policy accept;
     ip saddr @subnets oifname != @bridges masquerade
     ip saddr 127.0.0.0/8 oifname @bridges masquerade
+    iifname @links oifname != @links oifname != @bridges masquerade
   }}
-{INPUT_CHAIN}}}
+{CHAINS}}}
 """
 
 
 def ensure_table(table: str) -> None:
     """Create the table once: loading the script again would append its rules a second time.
-    A table an older cloudlet made, without the input filter, is made again (its elements
+    A table an older cloudlet made, without the host's filter, is made again (its elements
     are the network layer's to add back). Callers hold the network lock, so two processes
     cannot both create it."""
-    if run("nft", "list", "chain", "ip", table, "input", check=False).returncode == 0:
+    if run("nft", "list", "chain", "ip", table, "forward", check=False).returncode == 0:
         return
     drop_table(table)
     nft(table_script(table))
 
 
 def add_network(table: str, bridge: str, subnet: str) -> None:
-    nft(f'add element ip {table} subnets {{ {subnet} }}\nadd element ip {table} bridges {{ "{bridge}" }}\n')
+    nft(f'add element ip {table} subnets {{ {subnet} }}\nadd element ip {table} bridges {{ "{bridge}" }}\n'
+        f'add element ip {table} within_bridge {{ "{bridge}" . "{bridge}" }}\n')
 
 
 def remove_network(table: str, bridge: str, subnet: str) -> None:
-    nft(f'delete element ip {table} subnets {{ {subnet} }}\ndelete element ip {table} bridges {{ "{bridge}" }}\n',
-        check=False)
+    for element in (f"subnets {{ {subnet} }}", f'bridges {{ "{bridge}" }}', f'within_bridge {{ "{bridge}" . "{bridge}" }}'):
+        nft(f"delete element ip {table} {element}\n", check=False)
 
 
 def _key(port) -> tuple[str, str]:
@@ -80,6 +87,48 @@ def unpublish(table: str, ports) -> None:
 
 def drop_table(table: str) -> None:
     nft(f"delete table ip {table}\n", check=False)
+
+
+def add_link(table: str, link: str) -> None:
+    nft(f'add element ip {table} links {{ "{link}" }}\n')
+
+
+def remove_link(table: str, link: str) -> None:
+    nft(f'delete element ip {table} links {{ "{link}" }}\n', check=False)
+
+
+def _routes(link: str) -> set[str]:
+    found = json.loads(ip("-j", "route", "show", "proto", ROUTE_PROTO, "dev", link).stdout or "[]")
+    return {r["dst"] if "/" in r["dst"] else f"{r['dst']}/32" for r in found}
+
+
+def route_public(table: str, pool: str, link: str, router: str, public: list[str], private: list[str]) -> None:
+    """The host's routes to a router (at router, over link): its public addresses, and its
+    private ranges where the host may reach them (none overlapping a route of the host's).
+    The public pool itself is unreachable but for these, so that no packet for an address
+    no router has leaves by the default route."""
+    nft(f"add element ip {table} pool {{ {pool} }}\n")
+    ip("route", "replace", "unreachable", pool, "proto", ROUTE_PROTO)
+    wanted = {f"{a}/32" for a in public} | {cidr for cidr in private if not _taken(cidr, link)}
+    current = _routes(link)
+    for dst in current - wanted:
+        ip("route", "del", dst, "dev", link, "proto", ROUTE_PROTO, check=False)
+    for dst in wanted - current:
+        ip("route", "replace", dst, "via", router, "dev", link, "proto", ROUTE_PROTO)
+
+
+def _taken(cidr: str, link: str) -> bool:
+    """Whether the host already routes (part of) cidr elsewhere than over link: another
+    router's range, a LAN's, a bridge's."""
+    for args in (("root", cidr), ("match", cidr)):
+        for r in json.loads(ip("-j", "route", "show", *args).stdout or "[]"):
+            if r["dst"] != "default" and r.get("dev") != link and r.get("type") != "unreachable":
+                return True
+    return False
+
+
+def drop_pool_route(pool: str) -> None:
+    ip("route", "del", "unreachable", pool, "proto", ROUTE_PROTO, check=False)
 
 
 def serve(table: str, services: dict[tuple[str, int], tuple[str, int]]) -> None:

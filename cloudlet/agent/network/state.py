@@ -25,6 +25,8 @@ class State:
         data.setdefault("networks", {})
         data.setdefault("endpoints", {})
         data.setdefault("services", {})  # "address:port" guests ask -> "address:port" of the host's
+        data.setdefault("routers", {})   # VPC key -> {"index"} (routers.py)
+        data.setdefault("ports", {})     # ENI -> {"router", "device", "netns", ...}: plugged into a router
         return data
 
     @contextlib.contextmanager

@@ -97,8 +97,10 @@ class VMs:
 
     def start(self, vm_id: str, kernel: str | os.PathLike, initrd: str | os.PathLike | None = None, *,
               memory_mib: int = 256, vcpus: int = 1, cmdline: str = "", tap: str | None = None,
-              disks: list[Disk] = (), volumes: list[Disk] = ()) -> VM:
-        """Boot a VM; tap: a tap device for its virtio network card (microvm: virtio-mmio);
+              netns: str | None = None, mac: str | None = None, disks: list[Disk] = (),
+              volumes: list[Disk] = ()) -> VM:
+        """Boot a VM; tap: a tap device for its virtio network card (microvm: virtio-mmio),
+        with that MAC, in the network namespace netns (its VPC router's: QEMU runs there);
         disks: its fixed disks, in order; volumes: hot-pluggable disks it starts with."""
         if len(volumes) > SLOTS:
             raise VMError(f"at most {SLOTS} volumes can be attached to VM {vm_id}")
@@ -113,7 +115,8 @@ class VMs:
                 " ".join(filter(None, ["console=ttyS0 reboot=t panic=-1 pcie_ports=native",
                                        f"tsc_early_khz={khz}" if khz else "", cmdline])), accelerator())
         (d / "vm.json").write_text(json.dumps(asdict(vm)))
-        args = ["qemu-system-x86_64", "-M", "microvm,pcie=on,acpi=on", "-accel", vm.accel, "-m", str(memory_mib),
+        args = ["nsenter", f"--net={netns}", "--"] if netns else []
+        args += ["qemu-system-x86_64", "-M", "microvm,pcie=on,acpi=on", "-accel", vm.accel, "-m", str(memory_mib),
                 "-smp", str(vcpus), "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
                 "-kernel", vm.kernel, "-append", vm.cmdline, "-serial", f"file:{d / 'console.log'}",
                 "-qmp", f"unix:{d / 'qmp.sock'},server=on,wait=off", "-pidfile", str(d / "qemu.pid"),
@@ -122,7 +125,7 @@ class VMs:
             args += ["-initrd", vm.initrd]
         if tap:
             args += ["-netdev", f"tap,id=net0,ifname={tap},script=no,downscript=no",
-                     "-device", "virtio-net-device,netdev=net0"]
+                     "-device", "virtio-net-device,netdev=net0" + (f",mac={mac}" if mac else "")]
         if vm.accel == "kvm":
             args += ["-cpu", "host"]
         # memory the guest frees goes back to the host, so an idle VM costs what it uses

@@ -1,5 +1,7 @@
-"""The instance metadata service, as guests see it at 169.254.169.254 (their bridge DNATs
-it to this server): the instance is known by the address it asks from. IMDSv2's session
+"""The instance metadata service, as guests see it at 169.254.169.254 (their VPC's router DNATs
+it to this listener, at the host's end of its uplink): the instance is known by the VPC it
+asks through (the host address its request arrives at tells the router, so VPCs with the
+same addresses are told apart) and the address it asks from. IMDSv2's session
 tokens (PUT /latest/api/token) are signed, and a request that presents one must present a
 valid one; IMDSv1 requests are answered too, as by default on AWS's older AMIs."""
 
@@ -31,16 +33,20 @@ def options_of(body: dict) -> dict:
 
 
 class Metadata:
-    def __init__(self, store):
+    def __init__(self, store, router_of):
+        """router_of(host address) -> the VPC whose router's uplink ends there, or None."""
         self.store = store
+        self.router_of = router_of
         self._key = secrets.token_bytes(32)  # tokens live as long as this server does, as IMDS's own
 
-    def _instance(self, address: str | None) -> tuple[dict, dict] | None:
+    def _instance(self, address: str | None, vpc: str | None) -> tuple[dict, dict] | None:
+        if vpc is None:
+            return None  # not through a VPC's router: from a bridge, or the host itself
         with self.store.begin(write=False) as conn:
             # pending too: the guest's init asks while the instance is still booting
             for row in conn.execute(select(ec2_instances).where(ec2_instances.c.state.in_(("pending", "running")))):
                 body = json.loads(row.body)
-                if body.get("PrivateIpAddress") == address:
+                if body.get("PrivateIpAddress") == address and body.get("VpcId") == vpc:
                     return dict(row._mapping), body
         return None
 
@@ -60,7 +66,8 @@ class Metadata:
         return response
 
     def _answer(self, request: Request) -> Response:
-        found = self._instance(request.client.host if request.client else None)
+        local = (request.scope.get("server") or ("", 0))[0]
+        found = self._instance(request.client.host if request.client else None, self.router_of(local))
         if found is None:
             return PlainTextResponse("Not Found", 404)
         row, body = found

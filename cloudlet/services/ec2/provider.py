@@ -1,8 +1,10 @@
 """The EC2 provider: one method per implemented operation, grouped by area. Its instance
-controller (cloudlet/control/instances.py) runs the VMs behind the instances, and the volume
-controller (cloudlet/control/volumes.py) their disks."""
+controller (cloudlet/control/instances.py) runs the VMs behind the instances, the volume
+controller (cloudlet/control/volumes.py) their disks, and the network controller
+(cloudlet/control/vpcnet.py) what VPCs let through."""
 
 from cloudlet.control.instances import InstanceController
+from cloudlet.control.vpcnet import NetworkController
 from cloudlet.services.ec2.addresses import Addresses
 from cloudlet.services.ec2.eni_attributes import EniAttributes
 from cloudlet.services.ec2.images import Images
@@ -25,5 +27,8 @@ class EC2(Regions, KeyPairs, Tagging, VpcCore, SecurityGroups, SecurityGroupRule
     def __init__(self, config, store):
         self.config = config
         self.store = store
-        self.controller = InstanceController(store, config.data_dir, config.imds_port)
+        self.controller = InstanceController(store, config.data_dir, network_changed=lambda: config.network_changed())
         self.volume_controller = self.controller.volumes
+        self.network_controller = NetworkController(store, self.controller.engine.networks, config.public_pool,
+                                                    config.imds_port, config.task_metadata_port)
+        config.network_changed = self.network_controller.wake

@@ -23,9 +23,11 @@ class ECS(Clusters, TaskDefinitions, Tasks, Services, ContainerInstances, ArnTag
         self.config = config
         self.store = store
         self.controller = TaskController(store, Engine(config.engine_dir), open_registry(store, config.data_dir),
-                                         Parameters(config.data_dir), metadata_port=config.task_metadata_port)
+                                         Parameters(config.data_dir), public_pool=config.public_pool,
+                                         network_changed=lambda: config.network_changed())
         self.service_controller = ServiceController(store, self.controller.wake)
-        self.task_metadata = TaskMetadata(store, self.controller.container_address, self.controller.container_stats)
+        self.task_metadata = TaskMetadata(store, self.controller.container_address, self.controller.container_stats,
+                                          self.controller.engine.networks.routers.by_host_address)
 
     def wake_controller(self) -> None:
         self.service_controller.wake()

@@ -26,22 +26,27 @@ _PATH = re.compile(r"^/v(?P<version>[34])/(?P<task>[0-9a-f]{32})-(?P<name>[A-Za-
 
 
 class TaskMetadata:
-    def __init__(self, store, addresses, stats):
+    def __init__(self, store, addresses, stats, router_of):
         """addresses(runtime id) -> the container's own IPv4 address (bridge tasks) or None;
-        stats(runtime id) -> the engine's Stats of a running container."""
+        stats(runtime id) -> the engine's Stats of a running container; router_of(host
+        address) -> the VPC whose router's uplink ends there (awsvpc tasks ask through it)."""
         self.store = store
         self.addresses = addresses
         self.stats = stats
+        self.router_of = router_of
 
     async def handle(self, request: Request) -> Response:
-        return await run_in_threadpool(self._answer, request.url.path, request.client.host if request.client else "")
+        local = (request.scope.get("server") or ("", 0))[0]
+        return await run_in_threadpool(self._answer, request.url.path, request.client.host if request.client else "",
+                                       local)
 
-    def _answer(self, path: str, client: str) -> Response:
+    def _answer(self, path: str, client: str, local: str) -> Response:
         m = _PATH.match(path)
         if m is None:
             return PlainTextResponse("404 page not found", 404)
         body = self._task(m["task"])
-        if body is None or client not in self._addresses_of(body):
+        if body is None or client not in self._addresses_of(body) or \
+                body["_run"]["network"].get("vpc") != self.router_of(local):
             return PlainTextResponse("404 page not found", 404)
         container = next((c for c in body["containers"] if c["name"] == m["name"]), None)
         if container is None:

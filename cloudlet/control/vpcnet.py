@@ -1,0 +1,90 @@
+"""The network controller: makes every VPC router on this host enforce what the store says
+(vpc_plans.py compiles it; agent/network/routers.py applies it), at once when the API
+changes a rule, a route or an address (config.network_changed wakes it) and every few
+seconds anyway. A router exists while its VPC has workloads plugged in; once the VPC has
+none, or is gone, its router goes.
+
+NAT gateways: recorded "pending" by the API, "available" here once their VPC's routers
+take them; "deleting" ones become "deleted", their interface and address let go.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+
+from sqlalchemy import select, update
+
+from cloudlet.ids import now
+from cloudlet.store import enis
+from cloudlet.store.schema import ec2_vpc_objects, vpcs
+from cloudlet.store.scoped import Scoped
+
+from .loop import Loop
+from .vpc_plans import compile_plan, host_routed
+
+log = logging.getLogger("cloudlet.control.network")
+POLL = 5.0
+IMDS = ("169.254.169.254", 80)
+TASK_METADATA = ("169.254.170.2", 80)
+
+
+class NetworkController(Loop):
+    def __init__(self, store, networks, public_pool: str, imds_port: int, task_metadata_port: int):
+        self.store = store
+        self.networks = networks
+        self.public_pool = public_pool
+        self.metadata = {k: port for k, port in ((IMDS, imds_port), (TASK_METADATA, task_metadata_port)) if port}
+        self._applied: dict[str, str] = {}  # router -> digest of the plan it enforces
+        self._serving = False
+        self.start("network-controller", POLL)
+
+    def round(self) -> None:
+        self._nat_gateways()
+        routers = self.networks.routers
+        keys = routers.keys()
+        if keys and not self._serving:
+            # the host's side of the metadata services: DNAT from bridges, open to routers' uplinks
+            for (address, port), to_port in self.metadata.items():
+                self.networks.serve_guests(address, port, "127.0.0.1", to_port)
+            self._serving = True
+        with self.store.begin(write=False) as conn:
+            plans = [compile_plan(conn, key, routers.devices(key)) for key in keys]
+            defaults = {r.vpc_id for r in conn.execute(select(vpcs.c.vpc_id).where(vpcs.c.is_default == 1))}
+        for key, plan in zip(keys, plans):
+            if plan is None or not routers.devices(key):
+                log.info("removing the router of %s: %s", key, "the VPC is gone" if plan is None else "nothing is plugged")
+                routers.remove(key)
+                self._applied.pop(key, None)
+        live = [p for p in plans if p is not None and routers.devices(p.key)]
+        host_routed(live, defaults)
+        for plan in live:
+            digest = hashlib.sha256(repr(plan).encode()).hexdigest()
+            if self._applied.get(plan.key) != digest:
+                routers.apply(plan, self.public_pool, self.metadata)
+                self._applied[plan.key] = digest
+
+    def _nat_gateways(self) -> None:
+        with self.store.begin() as conn:
+            rows = conn.execute(select(ec2_vpc_objects).where(ec2_vpc_objects.c.kind == "nat-gateway")).all()
+            for row in rows:
+                body = json.loads(row.body)
+                if body["State"] == "pending":
+                    body["State"] = "available"
+                elif body["State"] == "deleting":
+                    self._let_go(conn, row, body)
+                    body.update(State="deleted", DeleteTime=now())
+                else:
+                    continue
+                conn.execute(update(ec2_vpc_objects).where(
+                    ec2_vpc_objects.c.account_id == row.account_id, ec2_vpc_objects.c.region == row.region,
+                    ec2_vpc_objects.c.object_id == row.object_id).values(body=json.dumps(body)))
+
+    @staticmethod
+    def _let_go(conn, row, body: dict) -> None:
+        """A deleted NAT gateway's interface goes; its Elastic IP stays allocated, free."""
+        db = Scoped(conn, row.account_id, row.region)
+        for address in body.get("NatGatewayAddresses", []):
+            if address.get("NetworkInterfaceId"):
+                enis.release_eni(db, address["NetworkInterfaceId"])
