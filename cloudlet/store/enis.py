@@ -11,7 +11,6 @@ come from the host's public pool (`cloudlet up --public-pool`), unique across ac
 from __future__ import annotations
 
 import ipaddress
-import itertools
 import json
 import secrets
 
@@ -132,13 +131,20 @@ def in_pool(address: str, pool: str) -> bool:
     return wanted in net and wanted not in (net.network_address, net.broadcast_address, net.network_address + 1)
 
 
-def public_ip(db, pool: str) -> str:
-    """The lowest address of the host's public pool no account has (the whole store is
-    looked at: public addresses are the host's, not an account's)."""
+def public_ip(db, pool: str, avoid: str | None = None) -> str:
+    """An address of the host's public pool no account has (the whole store is looked at:
+    public addresses are the host's, not an account's), from a random place in it as AWS's
+    are; `avoid` only when no other is left."""
     taken = {r[0] for r in db.conn.execute(select(ec2_addresses.c.public_ip))}
-    for address in itertools.islice(ipaddress.ip_network(pool).hosts(), 1, None):  # the first is the host's
-        if str(address) not in taken:
-            return str(address)
+    net = ipaddress.ip_network(pool)
+    first, count = int(net.network_address) + 2, net.num_addresses - 3  # less the host's gateway and broadcast
+    start = secrets.randbelow(count) if count > 0 else 0
+    for offset in range(max(count, 0)):
+        address = str(ipaddress.ip_address(first + (start + offset) % count))
+        if address not in taken and address != avoid:
+            return address
+    if avoid and avoid not in taken and in_pool(avoid, pool):
+        return avoid
     raise AddressError("AddressLimitExceeded", "The maximum number of addresses has been reached: the host's "
                                                f"public pool {pool} has none left.")
 
@@ -257,7 +263,7 @@ def set_association(db, body: dict, private_ip: str, association: dict | None) -
 def give_launch_ip(db, body: dict, pool: str) -> str:
     """A public IP of the host's pool for the ENI's primary address, as AWS gives at launch:
     no Elastic IP, not listed by DescribeAddresses, gone at a stop."""
-    address = public_ip(db, pool)
+    address = public_ip(db, pool, avoid=body.get("_released"))  # AWS's next public IP is a new one
     db.insert(ec2_addresses, allocation_id=ids.resource_id("ipv4pool"), public_ip=address,
               eni_id=body["NetworkInterfaceId"], private_ip=body["PrivateIpAddress"],
               body=json.dumps({"PublicIp": address}))
@@ -266,11 +272,11 @@ def give_launch_ip(db, body: dict, pool: str) -> str:
     return address
 
 
-def take_launch_ip(db, body: dict) -> bool:
-    """The ENI's launch-time public IP back to the pool; whether it had one."""
+def take_launch_ip(db, body: dict) -> None:
+    """The ENI's launch-time public IP, if it has one, back to the pool."""
     rows = db.select(ec2_addresses, ec2_addresses.c.eni_id == body["NetworkInterfaceId"],
                      ec2_addresses.c.allocation_id.like("ipv4pool-%"))
     for row in rows:
         db.delete(ec2_addresses, ec2_addresses.c.allocation_id == row["allocation_id"])
+        body["_released"] = row["public_ip"]
         set_association(db, body, row["private_ip"], None)
-    return bool(rows)

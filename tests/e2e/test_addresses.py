@@ -7,45 +7,12 @@ refusals. Instances here never boot: they are associated while stopped, as AWS a
 import random
 import re
 
-import pytest
-
 from tests.e2e.errors import code
+from tests.e2e.instance_helpers import WAIT, account_fixtures, instance, stopped
 from tests.e2e.server import Server
 from tests.e2e.vpc_helpers import cli, vpc_with_subnet
 
-WAIT = {"Delay": 0.2, "MaxAttempts": 150}
-
-
-@pytest.fixture(scope="module")
-def account(server):
-    return server.new_account("addresses")
-
-
-@pytest.fixture(scope="module")
-def ec2(server, account):
-    client = server.client("ec2", key=account[0], secret=account[1])
-    yield client
-    instances = [i["InstanceId"] for r in client.describe_instances()["Reservations"] for i in r["Instances"]]
-    if instances:
-        client.terminate_instances(InstanceIds=instances)
-
-
-@pytest.fixture(scope="module")
-def ami(ec2):
-    return ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
-
-
-def stopped(ec2, ami, **kw) -> str:
-    """A new instance, stopped (so that it never boots here)."""
-    iid = ec2.run_instances(ImageId=ami, InstanceType="t3.micro", MinCount=1, MaxCount=1, **kw)["Instances"][0][
-        "InstanceId"]
-    ec2.stop_instances(InstanceIds=[iid])
-    ec2.get_waiter("instance_stopped").wait(InstanceIds=[iid], WaiterConfig=WAIT)
-    return iid
-
-
-def instance(ec2, instance_id: str) -> dict:
-    return ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
+account, ec2 = account_fixtures("addresses")
 
 
 def address(ec2, allocation_id: str) -> dict:
@@ -55,8 +22,7 @@ def address(ec2, allocation_id: str) -> dict:
 def test_walkthrough_with_the_aws_cli(server):
     region = ("--region", "sa-east-1")  # the admin profile's: no other module uses this region
     admin = server.client("ec2", region="sa-east-1")
-    first, other = (stopped(admin, admin.describe_images(Owners=["amazon"])["Images"][0]["ImageId"])
-                    for _ in range(2))
+    first, other = (stopped(admin)["InstanceId"] for _ in range(2))
     try:
         eip = cli(server, "allocate-address", *region)
         assert re.fullmatch(r"eipalloc-[0-9a-f]{17}", eip["AllocationId"]) and eip["Domain"] == "vpc"
@@ -138,8 +104,8 @@ def test_allocate_and_release_refusals(server, ec2):
         someone.release_address(AllocationId=theirs["AllocationId"])
 
 
-def test_associate_with_instances_and_interfaces(ec2, ami):
-    iid = stopped(ec2, ami)
+def test_associate_with_instances_and_interfaces(ec2):
+    iid = stopped(ec2)["InstanceId"]
     eni = instance(ec2, iid)["NetworkInterfaces"][0]
     assert "PublicIpAddress" not in instance(ec2, iid)  # a stopped instance has no launch-time public IP
     eip, second = ec2.allocate_address(), ec2.allocate_address()
@@ -203,8 +169,8 @@ def test_an_interface_deleted_leaves_its_address_allocated(ec2):
     ec2.release_address(AllocationId=eip["AllocationId"])
 
 
-def test_associate_and_disassociate_refusals(ec2, ami):
-    iid = stopped(ec2, ami)
+def test_associate_and_disassociate_refusals(ec2):
+    iid = stopped(ec2)["InstanceId"]
     eni = instance(ec2, iid)["NetworkInterfaces"][0]["NetworkInterfaceId"]
     subnet = ec2.describe_subnets(Filters=[{"Name": "availability-zone", "Values": [
         instance(ec2, iid)["Placement"]["AvailabilityZone"]]}])["Subnets"][0]["SubnetId"]
@@ -232,11 +198,12 @@ def test_associate_and_disassociate_refusals(ec2, ami):
         ):
             assert code(ec2.associate_address, **kw) == expected, kw
         # a pending instance takes no address (terminated at once, before anything boots it)
+        ami = instance(ec2, iid)["ImageId"]
         pending = ec2.run_instances(ImageId=ami, InstanceType="t3.micro", MinCount=1, MaxCount=1)["Instances"][0]
         assert code(ec2.associate_address, AllocationId=spare["AllocationId"], InstanceId=pending["InstanceId"]) == \
             "InvalidInstanceID"
-        assert code(ec2.associate_address, AllocationId=spare["AllocationId"],
-                    NetworkInterfaceId=pending["NetworkInterfaces"][0]["NetworkInterfaceId"]) == "IncorrectInstanceState"
+        assert code(ec2.associate_address, AllocationId=spare["AllocationId"], NetworkInterfaceId=pending[
+            "NetworkInterfaces"][0]["NetworkInterfaceId"]) == "IncorrectInstanceState"
         ec2.terminate_instances(InstanceIds=[pending["InstanceId"]])
         ec2.attach_network_interface(NetworkInterfaceId=extra, InstanceId=iid, DeviceIndex=1)
         assert code(ec2.associate_address, InstanceId=iid, AllocationId=spare["AllocationId"]) == \
@@ -261,7 +228,7 @@ def test_associate_and_disassociate_refusals(ec2, ami):
         ec2.delete_network_interface(NetworkInterfaceId=extra)
 
 
-def test_a_vpc_without_an_internet_gateway(ec2, ami):
+def test_a_vpc_without_an_internet_gateway(ec2):
     vpc, subnet = vpc_with_subnet(ec2, "10.7.0.0/16", "10.7.1.0/24")
     eni = ec2.create_network_interface(SubnetId=subnet)["NetworkInterface"]["NetworkInterfaceId"]
     eip = ec2.allocate_address()
@@ -272,7 +239,7 @@ def test_a_vpc_without_an_internet_gateway(ec2, ami):
     association = ec2.associate_address(NetworkInterfaceId=eni, AllocationId=eip["AllocationId"])["AssociationId"]
     # outside a default VPC an associated address is not released
     assert code(ec2.release_address, AllocationId=eip["AllocationId"]) == "InvalidIPAddress.InUse"
-    iid = stopped(ec2, ami, SubnetId=subnet)
+    iid = stopped(ec2, SubnetId=subnet)["InstanceId"]
     assert "PublicIpAddress" not in instance(ec2, iid)  # a new subnet maps no public IPs on launch
     ec2.disassociate_address(AssociationId=association)
     ec2.release_address(AllocationId=eip["AllocationId"])

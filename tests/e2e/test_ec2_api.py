@@ -10,6 +10,7 @@ import time
 import pytest
 
 from tests.e2e.errors import code
+from tests.e2e.instance_helpers import account_fixtures, instance, stopped
 
 
 @pytest.fixture(scope="module")
@@ -100,34 +101,14 @@ def test_cloudlet_ssh_refusals(server, tmp_path):
     assert proc.returncode == 254 and "InvalidInstanceID.NotFound" in proc.stderr
 
 
-@pytest.fixture(scope="module")
-def own(server):
-    """An EC2 client of an account of its own: its instances are seen by no other test."""
-    key, secret = server.new_account("instance-networks")
-    client = server.client("ec2", key=key, secret=secret)
-    yield client
-    instances = [i["InstanceId"] for r in client.describe_instances()["Reservations"] for i in r["Instances"]]
-    if instances:
-        client.terminate_instances(InstanceIds=instances)
-
-
-def _run(ec2, **kw) -> dict:
-    """RunInstances' answer for one t3.micro, which is stopped at once: nothing boots here."""
-    ami = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
-    launched = ec2.run_instances(ImageId=ami, InstanceType="t3.micro", MinCount=1, MaxCount=1, **kw)["Instances"][0]
-    ec2.stop_instances(InstanceIds=[launched["InstanceId"]])
-    return launched
-
-
-def _shown(ec2, instance_id: str) -> dict:
-    return ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
+own_account, own = account_fixtures("instance-networks", keys="own_account", client="own")
 
 
 def test_run_instances_network(own):
     subnet = own.describe_subnets(Filters=[{"Name": "availability-zone", "Values": ["us-east-1b"]}])["Subnets"][0]
     web = own.create_security_group(GroupName="web", Description="web", VpcId=subnet["VpcId"])["GroupId"]
     address = str(ipaddress.ip_network(subnet["CidrBlock"])[40])
-    launched = _run(own, SubnetId=subnet["SubnetId"], SecurityGroupIds=[web], PrivateIpAddress=address,
+    launched = stopped(own, SubnetId=subnet["SubnetId"], SecurityGroupIds=[web], PrivateIpAddress=address,
                     TagSpecifications=[{"ResourceType": "network-interface", "Tags": [{"Key": "of", "Value": "web"}]}])
     iid = launched["InstanceId"]
     assert (launched["PrivateIpAddress"], launched["PrivateDnsName"]) == \
@@ -142,10 +123,9 @@ def test_run_instances_network(own):
         {"DeviceIndex": 0, "Status": "attached", "DeleteOnTermination": True, "NetworkCardIndex": 0}
     assert own.describe_network_interfaces(NetworkInterfaceIds=[eni["NetworkInterfaceId"]])["NetworkInterfaces"][0][
         "TagSet"] == [{"Key": "of", "Value": "web"}]
-    own.get_waiter("instance_stopped").wait(InstanceIds=[iid], WaiterConfig={"Delay": 0.2, "MaxAttempts": 150})
-    stopped = _shown(own, iid)
-    assert "PublicIpAddress" not in stopped and stopped["PublicDnsName"] == ""  # a stop lets it go, as on AWS
-    assert stopped["PrivateIpAddress"] == address and stopped["NetworkInterfaces"][0]["NetworkInterfaceId"] == \
+    shown = instance(own, iid)
+    assert "PublicIpAddress" not in shown and shown["PublicDnsName"] == ""  # a stop lets it go, as on AWS
+    assert shown["PrivateIpAddress"] == address and shown["NetworkInterfaces"][0]["NetworkInterfaceId"] == \
         eni["NetworkInterfaceId"]
 
     def found(name, value):
@@ -166,12 +146,12 @@ def test_run_instances_network(own):
     assert own.describe_instance_attribute(InstanceId=iid, Attribute="sourceDestCheck")["SourceDestCheck"] == \
         {"Value": False}
     own.modify_instance_attribute(InstanceId=iid, Attribute="sourceDestCheck", Value="true")
-    assert _shown(own, iid)["SourceDestCheck"] is True
+    assert instance(own, iid)["SourceDestCheck"] is True
     assert code(own.modify_instance_attribute, InstanceId=iid, Groups=["sg-0123456789abcdef0"]) == \
         "InvalidGroup.NotFound"
 
     own.start_instances(InstanceIds=[iid])  # a start gives a new public IP
-    assert _shown(own, iid)["PublicIpAddress"]
+    assert instance(own, iid)["PublicIpAddress"]
     own.stop_instances(InstanceIds=[iid])
     own.terminate_instances(InstanceIds=[iid])
 
@@ -183,16 +163,16 @@ def subnet_default_group(ec2, vpc_id: str) -> str:
 
 def test_run_instances_with_network_interfaces(own):
     subnet = own.describe_subnets(Filters=[{"Name": "availability-zone", "Values": ["us-east-1c"]}])["Subnets"][0]
-    launched = _run(own, SecurityGroups=["default"], Placement={"AvailabilityZone": "us-east-1c"})
+    launched = stopped(own, SecurityGroups=["default"], Placement={"AvailabilityZone": "us-east-1c"})
     assert launched["SubnetId"] == subnet["SubnetId"] and launched["SecurityGroups"][0]["GroupName"] == "default"
-    spec = _run(own, NetworkInterfaces=[{"DeviceIndex": 0, "SubnetId": subnet["SubnetId"], "Description": "eth0",
+    spec = stopped(own, NetworkInterfaces=[{"DeviceIndex": 0, "SubnetId": subnet["SubnetId"], "Description": "eth0",
                                          "AssociatePublicIpAddress": False, "SecondaryPrivateIpAddressCount": 1}])
     assert "PublicIpAddress" not in spec and spec["PublicDnsName"] == ""
     assert spec["NetworkInterfaces"][0]["Description"] == "eth0"
     assert len(spec["NetworkInterfaces"][0]["PrivateIpAddresses"]) == 2
 
     existing = own.create_network_interface(SubnetId=subnet["SubnetId"])["NetworkInterface"]
-    given = _run(own, NetworkInterfaces=[{"DeviceIndex": 0, "NetworkInterfaceId": existing["NetworkInterfaceId"]}])
+    given = stopped(own, NetworkInterfaces=[{"DeviceIndex": 0, "NetworkInterfaceId": existing["NetworkInterfaceId"]}])
     assert given["NetworkInterfaces"][0]["NetworkInterfaceId"] == existing["NetworkInterfaceId"]
     assert given["PrivateIpAddress"] == existing["PrivateIpAddress"] and "PublicIpAddress" not in given
     assert given["NetworkInterfaces"][0]["Attachment"]["DeleteOnTermination"] is False

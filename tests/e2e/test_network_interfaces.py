@@ -9,23 +9,10 @@ import re
 import pytest
 
 from tests.e2e.errors import code
+from tests.e2e.instance_helpers import account_fixtures, instance, stopped
 from tests.e2e.vpc_helpers import cli
 
-WAIT = {"Delay": 0.2, "MaxAttempts": 150}
-
-
-@pytest.fixture(scope="module")
-def account(server):
-    return server.new_account("enis")
-
-
-@pytest.fixture(scope="module")
-def ec2(server, account):
-    client = server.client("ec2", key=account[0], secret=account[1])
-    yield client
-    instances = [i["InstanceId"] for r in client.describe_instances()["Reservations"] for i in r["Instances"]]
-    if instances:
-        client.terminate_instances(InstanceIds=instances)
+account, ec2 = account_fixtures("enis")
 
 
 @pytest.fixture(scope="module")
@@ -34,26 +21,9 @@ def subnets(ec2):
     return {s["AvailabilityZone"]: s for s in ec2.describe_subnets()["Subnets"]}
 
 
-@pytest.fixture(scope="module")
-def ami(ec2):
-    return ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
-
-
 def nth(subnet: dict, n: int) -> str:
     """The subnet's address at offset n."""
     return str(ipaddress.ip_network(subnet["CidrBlock"])[n])
-
-
-def launch(ec2, ami, **kw) -> dict:
-    """RunInstances' answer for one instance, stopped at once (nothing boots here)."""
-    launched = ec2.run_instances(ImageId=ami, InstanceType="t3.micro", MinCount=1, MaxCount=1, **kw)["Instances"][0]
-    ec2.stop_instances(InstanceIds=[launched["InstanceId"]])
-    ec2.get_waiter("instance_stopped").wait(InstanceIds=[launched["InstanceId"]], WaiterConfig=WAIT)
-    return launched
-
-
-def instance(ec2, instance_id: str) -> dict:
-    return ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
 
 
 def eni(ec2, eni_id: str) -> dict:
@@ -64,7 +34,7 @@ def test_describe_network_interfaces_with_the_aws_cli(server):
     """The walkthrough's describe-network-interfaces: an instance's ENI, as the CLI shows it."""
     region = ("--region", "ap-southeast-2")  # the admin profile's: no other module uses this region
     admin = server.client("ec2", region="ap-southeast-2")
-    launched = launch(admin, admin.describe_images(Owners=["amazon"])["Images"][0]["ImageId"])
+    launched = stopped(admin)
     iid = launched["InstanceId"]
     try:
         found = cli(server, "describe-network-interfaces", "--filters", f"Name=attachment.instance-id,Values={iid}",
@@ -203,8 +173,8 @@ def test_create_refusals(ec2, subnets):
             ec2.delete_security_group(GroupId=group)
 
 
-def test_attach_and_detach(ec2, ami, subnets):
-    launched = launch(ec2, ami, SubnetId=subnets["us-east-1a"]["SubnetId"])
+def test_attach_and_detach(ec2, subnets):
+    launched = stopped(ec2, SubnetId=subnets["us-east-1a"]["SubnetId"])
     iid = launched["InstanceId"]
     primary = launched["NetworkInterfaces"][0]
     extra = ec2.create_network_interface(SubnetId=subnets["us-east-1a"]["SubnetId"])["NetworkInterface"]
@@ -294,7 +264,7 @@ def test_attributes(ec2, subnets):
             ec2.delete_security_group(GroupId=group)
 
 
-def test_secondary_addresses(ec2, ami, subnets):
+def test_secondary_addresses(ec2, subnets):
     subnet = subnets["us-east-1c"]
     one = ec2.create_network_interface(SubnetId=subnet["SubnetId"])["NetworkInterface"]["NetworkInterfaceId"]
     two = ec2.create_network_interface(SubnetId=subnet["SubnetId"])["NetworkInterface"]["NetworkInterfaceId"]
@@ -330,7 +300,7 @@ def test_secondary_addresses(ec2, ami, subnets):
                 PrivateIpAddresses=[eni(ec2, one)["PrivateIpAddress"]]) == "InvalidParameterValue"  # the primary
 
     # attached to a t3.micro, an interface takes two addresses
-    iid = launch(ec2, ami, SubnetId=subnet["SubnetId"])["InstanceId"]
+    iid = stopped(ec2, SubnetId=subnet["SubnetId"])["InstanceId"]
     primary = instance(ec2, iid)["NetworkInterfaces"][0]["NetworkInterfaceId"]
     ec2.assign_private_ip_addresses(NetworkInterfaceId=primary, SecondaryPrivateIpAddressCount=1)
     assert code(ec2.assign_private_ip_addresses, NetworkInterfaceId=primary, SecondaryPrivateIpAddressCount=1) == \

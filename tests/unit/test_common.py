@@ -84,14 +84,6 @@ def test_pagination_limits_and_bad_tokens():
     assert len(chunk) == 3 and token is None
 
 
-@pytest.fixture
-def db(tmp_path):
-    store = Store(tmp_path / "s.db")
-    with store.scoped("123456789012", "us-east-1") as handle:
-        yield handle
-    store.close()
-
-
 def test_tags_put_get_remove(db):
     tags.put(db, "key-1", "key-pair", {"a": "1", "b": "2"})
     tags.put(db, "key-1", "key-pair", {"a": "3"})

@@ -19,6 +19,7 @@ from cloudlet.store import enis
 from cloudlet.store.schema import subnets
 
 from .instance_types import interface_limits
+from .network_interfaces import GETTERS as INTERFACE_GETTERS
 from .network_interfaces import find as find_eni
 from .network_interfaces import new_interface
 from .security_groups import MAX_PER_INTERFACE, find_group, resolve_groups
@@ -218,8 +219,12 @@ def shown(body: dict, attached: list[dict]) -> dict:
     return out
 
 
-def _of_interfaces(path):
-    return lambda b: [path(eni) for eni in b["NetworkInterfaces"]]
+def _of_interfaces(getter):
+    """An instance's network-interface.* filter: the interfaces filter's, on each of its ENIs."""
+    def values(body: dict) -> list:
+        got = [getter(eni) for eni in body["NetworkInterfaces"]]
+        return [v for g in got for v in (g if isinstance(g, list) else [g])]
+    return values
 
 
 GETTERS = {
@@ -232,37 +237,5 @@ GETTERS = {
     "private-ip-address": lambda b: b.get("PrivateIpAddress"),
     "private-dns-name": lambda b: b.get("PrivateDnsName"),
     "source-dest-check": lambda b: b.get("SourceDestCheck"),
-    "network-interface.network-interface-id": _of_interfaces(lambda e: e["NetworkInterfaceId"]),
-    "network-interface.subnet-id": _of_interfaces(lambda e: e["SubnetId"]),
-    "network-interface.vpc-id": _of_interfaces(lambda e: e["VpcId"]),
-    "network-interface.availability-zone": _of_interfaces(lambda e: e["AvailabilityZone"]),
-    "network-interface.description": _of_interfaces(lambda e: e["Description"]),
-    "network-interface.mac-address": _of_interfaces(lambda e: e["MacAddress"]),
-    "network-interface.owner-id": _of_interfaces(lambda e: e["OwnerId"]),
-    "network-interface.status": _of_interfaces(lambda e: e["Status"]),
-    "network-interface.source-dest-check": _of_interfaces(lambda e: e["SourceDestCheck"]),
-    "network-interface.private-dns-name": _of_interfaces(lambda e: e["PrivateDnsName"]),
-    "network-interface.requester-managed": _of_interfaces(lambda e: e["RequesterManaged"]),
-    "network-interface.group-id": lambda b: [g["GroupId"] for e in b["NetworkInterfaces"] for g in e["Groups"]],
-    "network-interface.group-name": lambda b: [g["GroupName"] for e in b["NetworkInterfaces"] for g in e["Groups"]],
-    "network-interface.addresses.private-ip-address": lambda b: [
-        p["PrivateIpAddress"] for e in b["NetworkInterfaces"] for p in e["PrivateIpAddresses"]],
-    "network-interface.addresses.primary": lambda b: [
-        p["Primary"] for e in b["NetworkInterfaces"] for p in e["PrivateIpAddresses"]],
-    "network-interface.addresses.association.public-ip": lambda b: [
-        p["Association"]["PublicIp"] for e in b["NetworkInterfaces"] for p in e["PrivateIpAddresses"]
-        if p.get("Association")],
-    "network-interface.association.public-ip": _of_interfaces(lambda e: (e.get("Association") or {}).get("PublicIp")),
-    "network-interface.association.ip-owner-id": _of_interfaces(
-        lambda e: (e.get("Association") or {}).get("IpOwnerId")),
-    "network-interface.association.allocation-id": _of_interfaces(
-        lambda e: (e.get("Association") or {}).get("AllocationId")),
-    "network-interface.association.association-id": _of_interfaces(
-        lambda e: (e.get("Association") or {}).get("AssociationId")),
-    "network-interface.attachment.attachment-id": _of_interfaces(lambda e: e["Attachment"]["AttachmentId"]),
-    "network-interface.attachment.device-index": _of_interfaces(lambda e: e["Attachment"]["DeviceIndex"]),
-    "network-interface.attachment.status": _of_interfaces(lambda e: e["Attachment"]["Status"]),
-    "network-interface.attachment.attach-time": _of_interfaces(lambda e: e["Attachment"]["AttachTime"]),
-    "network-interface.attachment.delete-on-termination": _of_interfaces(
-        lambda e: e["Attachment"]["DeleteOnTermination"]),
+    **{f"network-interface.{name}": _of_interfaces(getter) for name, getter in INTERFACE_GETTERS.items()},
 }

@@ -94,41 +94,39 @@ def described(body: dict, tag_map: dict[str, str]) -> dict:
     return {**{k: v for k, v in body.items() if not k.startswith("_")}, "TagSet": tags.to_pairs(tag_map)}
 
 
-_GETTERS = {
+def _field(field: str):
+    return lambda e: e.get(field)
+
+
+def _member(key: str, field: str):
+    return lambda e: (e.get(key) or {}).get(field)
+
+
+def _associations(field: str):
+    return lambda e: [p["Association"][field] for p in e["PrivateIpAddresses"] if p.get("Association")]
+
+
+GETTERS = {
     "addresses.private-ip-address": lambda e: [p["PrivateIpAddress"] for p in e["PrivateIpAddresses"]],
     "addresses.primary": lambda e: [p["Primary"] for p in e["PrivateIpAddresses"]],
-    "addresses.association.public-ip": lambda e: [p["Association"]["PublicIp"] for p in e["PrivateIpAddresses"]
-                                                  if p.get("Association")],
-    "addresses.association.owner-id": lambda e: [p["Association"]["IpOwnerId"] for p in e["PrivateIpAddresses"]
-                                                 if p.get("Association")],
-    "association.public-ip": lambda e: (e.get("Association") or {}).get("PublicIp"),
-    "association.public-dns-name": lambda e: (e.get("Association") or {}).get("PublicDnsName"),
-    "association.ip-owner-id": lambda e: (e.get("Association") or {}).get("IpOwnerId"),
-    "association.allocation-id": lambda e: (e.get("Association") or {}).get("AllocationId"),
-    "association.association-id": lambda e: (e.get("Association") or {}).get("AssociationId"),
-    "attachment.attachment-id": lambda e: (e.get("Attachment") or {}).get("AttachmentId"),
-    "attachment.instance-id": lambda e: (e.get("Attachment") or {}).get("InstanceId"),
-    "attachment.instance-owner-id": lambda e: (e.get("Attachment") or {}).get("InstanceOwnerId"),
-    "attachment.device-index": lambda e: (e.get("Attachment") or {}).get("DeviceIndex"),
-    "attachment.status": lambda e: (e.get("Attachment") or {}).get("Status"),
-    "attachment.attach-time": lambda e: (e.get("Attachment") or {}).get("AttachTime"),
-    "attachment.delete-on-termination": lambda e: (e.get("Attachment") or {}).get("DeleteOnTermination"),
-    "availability-zone": lambda e: e["AvailabilityZone"],
-    "description": lambda e: e["Description"],
+    "addresses.association.public-ip": _associations("PublicIp"),
+    "addresses.association.owner-id": _associations("IpOwnerId"),
     "group-id": lambda e: [g["GroupId"] for g in e["Groups"]],
     "group-name": lambda e: [g["GroupName"] for g in e["Groups"]],
-    "interface-type": lambda e: e["InterfaceType"],
-    "mac-address": lambda e: e["MacAddress"],
-    "network-interface-id": lambda e: e["NetworkInterfaceId"],
-    "owner-id": lambda e: e["OwnerId"],
-    "private-dns-name": lambda e: e["PrivateDnsName"],
-    "private-ip-address": lambda e: e["PrivateIpAddress"],
-    "requester-id": lambda e: e.get("RequesterId"),
-    "requester-managed": lambda e: e["RequesterManaged"],
-    "source-dest-check": lambda e: e["SourceDestCheck"],
-    "status": lambda e: e["Status"],
-    "subnet-id": lambda e: e["SubnetId"],
-    "vpc-id": lambda e: e["VpcId"],
+    **{f"association.{name}": _member("Association", field) for name, field in (
+        ("public-ip", "PublicIp"), ("public-dns-name", "PublicDnsName"), ("ip-owner-id", "IpOwnerId"),
+        ("allocation-id", "AllocationId"), ("association-id", "AssociationId"))},
+    **{f"attachment.{name}": _member("Attachment", field) for name, field in (
+        ("attachment-id", "AttachmentId"), ("instance-id", "InstanceId"), ("instance-owner-id", "InstanceOwnerId"),
+        ("device-index", "DeviceIndex"), ("status", "Status"), ("attach-time", "AttachTime"),
+        ("delete-on-termination", "DeleteOnTermination"))},
+    **{name: _field(field) for name, field in (
+        ("availability-zone", "AvailabilityZone"), ("description", "Description"), ("interface-type", "InterfaceType"),
+        ("mac-address", "MacAddress"), ("network-interface-id", "NetworkInterfaceId"), ("owner-id", "OwnerId"),
+        ("private-dns-name", "PrivateDnsName"), ("private-ip-address", "PrivateIpAddress"),
+        ("requester-id", "RequesterId"), ("requester-managed", "RequesterManaged"),
+        ("source-dest-check", "SourceDestCheck"), ("status", "Status"), ("subnet-id", "SubnetId"),
+        ("vpc-id", "VpcId"))},
 }
 
 
@@ -173,7 +171,7 @@ class NetworkInterfaces:
             rows = db.select(table, *([table.c.eni_id.in_(wanted)] if wanted else []), order_by=table.c.eni_id)
             tag_map = tags.get_many(db, [r["eni_id"] for r in rows])
         bodies = [described(json.loads(r["body"]), tag_map[r["eni_id"]]) for r in rows]
-        bodies = filters.apply(bodies, request.get("Filters"), _GETTERS,
+        bodies = filters.apply(bodies, request.get("Filters"), GETTERS,
                                tags_of=lambda e: {t["Key"]: t["Value"] for t in e["TagSet"]})
         chunk, token = pagination.page(bodies, key=lambda e: e["NetworkInterfaceId"], token=request.get("NextToken"),
                                        max_results=request.get("MaxResults"), minimum=5, maximum=1000)
