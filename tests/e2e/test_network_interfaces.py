@@ -244,6 +244,8 @@ def test_attributes(ec2, subnets):
         assert attribute("sourceDestCheck")["SourceDestCheck"] == {"Value": False}
         assert [g["GroupId"] for g in attribute("groupSet")["Groups"]] == groups[:2]
         assert "Attachment" not in attribute("attachment")
+        assert attribute("associatePublicIpAddress")["AssociatePublicIpAddress"] is False
+        assert code(ec2.describe_network_interface_attribute, NetworkInterfaceId=eni_id) == "MissingParameter"
         assert [g["GroupName"] for g in eni(ec2, eni_id)["Groups"]] == ["attr-0", "attr-1"]
         for kw, expected in (
             ({"Groups": groups}, "SecurityGroupsPerInterfaceLimitExceeded"),

@@ -16,9 +16,7 @@ from . import addresses, instance_types
 from .network_events import wake_network
 from .network_interfaces import MAX_ADDRESSES, check_description, find
 from .security_groups import resolve_groups
-
-_ATTRIBUTES = ("Description", "SourceDestCheck", "Groups", "Attachment")
-
+from .vpc_objects import one_attribute
 
 def _by_attachment(db, attachment_id: str) -> dict:
     for row in db.select(ec2_network_interfaces, ec2_network_interfaces.c.attached_to.is_not(None)):
@@ -87,24 +85,21 @@ class EniAttributes:
         return {}
 
     def modify_network_interface_attribute(self, ctx, request):
-        given = [a for a in _ATTRIBUTES if request.get(a) is not None]
         unsupported = [a for a in ("AssociatePublicIpAddress", "EnaSrdSpecification", "ConnectionTrackingSpecification",
                                    "EnablePrimaryIpv6", "AssociatedSubnetIds") if request.get(a) is not None]
         if unsupported:
             raise AWSError("UnsupportedOperation", f"Modifying {unsupported[0]} of a network interface is not "
                            "supported here.")
-        if len(given) != 1:
-            raise AWSError("InvalidParameterCombination", "Exactly one attribute of Description, SourceDestCheck, "
-                           "Groups and Attachment must be given.")
+        attribute = one_attribute(request, ("Description", "SourceDestCheck", "Groups", "Attachment"))
         with ctx.write() as db:
             body = find(db, request["NetworkInterfaceId"])
-            if request.get("Description") is not None:
+            if attribute == "Description":
                 body["Description"] = check_description(request["Description"].get("Value") or "")
-            if request.get("SourceDestCheck") is not None:
+            if attribute == "SourceDestCheck":
                 body["SourceDestCheck"] = bool(request["SourceDestCheck"].get("Value"))
-            if request.get("Groups") is not None:
+            if attribute == "Groups":
                 body["Groups"] = resolve_groups(db, body["VpcId"], request["Groups"])
-            if request.get("Attachment") is not None:
+            if attribute == "Attachment":
                 change = request["Attachment"]
                 if (body.get("Attachment") or {}).get("AttachmentId") != change.get("AttachmentId"):
                     raise AWSError("InvalidAttachmentID.NotFound", f"The network interface attachment ID "
@@ -112,7 +107,7 @@ class EniAttributes:
                 if change.get("DeleteOnTermination") is not None:
                     body["Attachment"]["DeleteOnTermination"] = bool(change["DeleteOnTermination"])
             enis.save(db, body)
-        if given[0] in ("Groups", "SourceDestCheck"):
+        if attribute in ("Groups", "SourceDestCheck"):
             wake_network(ctx)
         return {}
 
@@ -125,9 +120,8 @@ class EniAttributes:
                   "sourceDestCheck": ("SourceDestCheck", {"Value": body["SourceDestCheck"]}),
                   "attachment": ("Attachment", body.get("Attachment")),
                   "associatePublicIpAddress": ("AssociatePublicIpAddress", bool(body.get("Association")))}
-        if attribute not in values:
-            raise AWSError("InvalidParameterValue", f"Value ({attribute}) for parameter attribute is invalid. "
-                           f"Expecting one of: {', '.join(values)}.")
+        if attribute is None:  # the model's enum: the edge refused any other value
+            raise AWSError("MissingParameter", "The request must contain the parameter Attribute")
         key, value = values[attribute]
         out = {"NetworkInterfaceId": body["NetworkInterfaceId"]}
         if value is not None:
