@@ -98,6 +98,7 @@ def test_allocate_and_release_refusals(server, ec2):
             assert code(ec2.release_address, **kw) == expected, kw
         assert address(ec2, eip["AllocationId"])["PublicIp"] == eip["PublicIp"]
         assert someone.describe_addresses()["Addresses"][0]["AllocationId"] == theirs["AllocationId"]
+        assert code(ec2.describe_addresses, AllocationIds=[theirs["AllocationId"]]) == "InvalidAllocationID.NotFound"
         assert theirs["AllocationId"] not in [a["AllocationId"] for a in ec2.describe_addresses()["Addresses"]]
     finally:
         ec2.release_address(AllocationId=eip["AllocationId"])
@@ -259,3 +260,24 @@ def test_no_address_left(tmp_path):
         assert code(srv.client("ec2", region="eu-west-1").allocate_address) == "AddressLimitExceeded"  # the host's
     finally:
         srv.stop()
+
+
+def test_an_address_a_nat_gateway_holds_stays_with_it(ec2):
+    subnet = ec2.describe_subnets()["Subnets"][0]["SubnetId"]
+    eip = ec2.allocate_address()
+    nat = ec2.create_nat_gateway(SubnetId=subnet, AllocationId=eip["AllocationId"])["NatGateway"]
+    held = address(ec2, eip["AllocationId"])
+    interface = held["NetworkInterfaceId"]
+    assert interface == nat["NatGatewayAddresses"][0]["NetworkInterfaceId"]
+    other = ec2.create_network_interface(SubnetId=subnet)["NetworkInterface"]["NetworkInterfaceId"]
+    spare = ec2.allocate_address()
+    assert code(ec2.release_address, AllocationId=eip["AllocationId"]) == "InvalidIPAddress.InUse"
+    assert code(ec2.disassociate_address, AssociationId=held["AssociationId"]) == "InvalidIPAddress.InUse"
+    assert code(ec2.associate_address, NetworkInterfaceId=other, AllocationId=eip["AllocationId"]) == \
+        "InvalidIPAddress.InUse"
+    assert code(ec2.associate_address, NetworkInterfaceId=interface, AllocationId=spare["AllocationId"]) == \
+        "InvalidNetworkInterface.InUse"
+    assert address(ec2, eip["AllocationId"])["AssociationId"] == held["AssociationId"]
+    ec2.delete_nat_gateway(NatGatewayId=nat["NatGatewayId"])
+    ec2.delete_network_interface(NetworkInterfaceId=other)
+    ec2.release_address(AllocationId=spare["AllocationId"])

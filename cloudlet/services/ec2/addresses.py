@@ -21,6 +21,7 @@ from cloudlet.store.schema import ec2_instances, ec2_network_interfaces, ec2_vpc
 from .network_events import wake_network
 from .network_interfaces import find as find_eni
 
+
 def _elastic(where=None):
     return [table.c.allocation_id.like("eipalloc-%")] + ([where] if where is not None else [])
 
@@ -37,14 +38,19 @@ def _anywhere(db, column, value) -> bool:
     return db.conn.execute(select(table.c.allocation_id).where(column == value)).first() is not None
 
 
-def find(db, allocation_id: str) -> dict:
+def _unknown(allocation_id: str) -> AWSError:
     if not allocation_id.startswith("eipalloc-"):
-        raise AWSError("InvalidAllocationID.Malformed", f"Invalid id: \"{allocation_id}\" (expecting \"eipalloc-...\")")
+        return AWSError("InvalidAllocationID.Malformed", f'Invalid id: "{allocation_id}" (expecting "eipalloc-...")')
+    return AWSError("InvalidAllocationID.NotFound", f"The allocation ID '{allocation_id}' does not exist")
+
+
+def find(db, allocation_id: str) -> dict:
+    """The account's Elastic IP; another account's is AuthFailure, as AWS answers a release of it."""
     row = db.one(table, *_elastic(table.c.allocation_id == allocation_id))
     if row is None:
-        if _anywhere(db, table.c.allocation_id, allocation_id):
+        if allocation_id.startswith("eipalloc-") and _anywhere(db, table.c.allocation_id, allocation_id):
             raise AWSError("AuthFailure", "You do not have permission to access the specified resource.")
-        raise AWSError("InvalidAllocationID.NotFound", f"The allocation ID '{allocation_id}' does not exist")
+        raise _unknown(allocation_id)
     return row
 
 
@@ -84,6 +90,15 @@ def disassociate(db, row: dict) -> None:
     eni = enis.find(db, row["eni_id"])
     if eni:
         enis.set_association(db, eni, row["private_ip"], None)
+
+
+def _held_by_a_service(db, row: dict) -> None:
+    """An address a service holds (a NAT gateway's, say) stays with it until the service lets
+    it go: it is neither moved, disassociated nor released."""
+    eni = enis.find(db, row["eni_id"]) if row["eni_id"] else None
+    if eni and eni["RequesterManaged"]:
+        raise AWSError("InvalidIPAddress.InUse", f"Address {row['public_ip']} is in use by "
+                       f"{eni['Description'] or eni['NetworkInterfaceId']}.")
 
 
 def _instance(db, instance_id: str) -> dict:
@@ -126,6 +141,9 @@ def _target(db, request) -> tuple[dict, str]:
         eni = attached[0]
     elif request.get("NetworkInterfaceId"):
         eni = find_eni(db, request["NetworkInterfaceId"])
+        if eni["RequesterManaged"]:
+            raise AWSError("InvalidNetworkInterface.InUse", f"Interface: [{eni['NetworkInterfaceId']}] is managed "
+                           "by a service: its addresses are the service's to choose.")
         owner = (eni.get("Attachment") or {}).get("InstanceId")
         if owner and _instance(db, owner)["state"] == "pending":
             raise AWSError("IncorrectInstanceState", f"The pending-instance-creation instance to which "
@@ -200,6 +218,7 @@ class Addresses:
             if request.get("NetworkBorderGroup") not in (None, json.loads(row["body"])["NetworkBorderGroup"]):
                 raise AWSError("InvalidAddress.NotFound", f"Address '{row['public_ip']}' not found.")
             if row["eni_id"]:
+                _held_by_a_service(db, row)
                 eni = enis.find(db, row["eni_id"])
                 default = db.one(vpcs, vpcs.c.vpc_id == eni["VpcId"])["is_default"]
                 if not default:  # AWS releases an associated address only in a default VPC
@@ -226,6 +245,7 @@ class Addresses:
             if row["eni_id"] == eni["NetworkInterfaceId"] and row["private_ip"] == private_ip:
                 return {"AssociationId": body["AssociationId"]}
             # reassociation is automatic in a VPC; AllowReassociation false refuses it
+            _held_by_a_service(db, row)
             if row["eni_id"] and request.get("AllowReassociation") is False:
                 raise AWSError("Resource.AlreadyAssociated", f"resource {row['allocation_id']} is already associated "
                                f"with associate-id {body['AssociationId']}")
@@ -250,6 +270,7 @@ class Addresses:
                         if json.loads(r["body"]).get("AssociationId") == association), None)
             if row is None:
                 raise AWSError("InvalidAssociationID.NotFound", f"The association ID '{association}' does not exist")
+            _held_by_a_service(db, row)
             disassociate(db, row)
             relaunch_ip(db, enis.find(db, row["eni_id"]), self.config.public_pool)
         wake_network(ctx)
@@ -258,10 +279,11 @@ class Addresses:
     def describe_addresses(self, ctx, request):
         with ctx.read() as db:
             rows = db.select(table, *_elastic(), order_by=table.c.public_ip)
-            for allocation_id in request.get("AllocationIds") or []:
-                find(db, allocation_id)
             tag_map = tags.get_many(db, [r["allocation_id"] for r in rows])
             attached = {r["eni_id"]: r["attached_to"] for r in db.select(ec2_network_interfaces) if r["attached_to"]}
+        for allocation_id in request.get("AllocationIds") or []:
+            if allocation_id not in {r["allocation_id"] for r in rows}:  # another account's is not found either
+                raise _unknown(allocation_id)
         known = {r["public_ip"] for r in rows}
         for address in request.get("PublicIps") or []:
             if address not in known:
