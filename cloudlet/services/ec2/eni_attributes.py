@@ -18,6 +18,7 @@ from .network_interfaces import MAX_ADDRESSES, check_description, find
 from .security_groups import resolve_groups
 from .vpc_objects import one_attribute
 
+
 def _by_attachment(db, attachment_id: str) -> dict:
     for row in db.select(ec2_network_interfaces, ec2_network_interfaces.c.attached_to.is_not(None)):
         body = json.loads(row["body"])
@@ -52,7 +53,7 @@ class EniAttributes:
                 raise AWSError("InvalidParameterValue", f"Value ({request['NetworkCardIndex']}) for parameter "
                                f"networkCardIndex is invalid. {instance['InstanceType']} has one network card, 0.")
             most, per_interface = instance_types.interface_limits(instance["InstanceType"])
-            if not 0 <= index < most:
+            if not 0 <= index < most:  # so that a free index is also within the type's count of interfaces
                 raise AWSError("InvalidParameterValue", f"Value ({index}) for parameter deviceIndex is invalid. "
                                f"{instance['InstanceType']} takes device indexes 0 to {most - 1}.")
             if body["AvailabilityZone"] != instance["Placement"]["AvailabilityZone"]:
@@ -62,9 +63,6 @@ class EniAttributes:
             if any(a["Attachment"]["DeviceIndex"] == index for a in attached):
                 raise AWSError("InvalidParameterValue", f"Instance '{row['instance_id']}' already has an interface "
                                f"attached at device index '{index}'.")
-            if len(attached) + 1 > most:
-                raise AWSError("AttachmentLimitExceeded", f"Interface count {len(attached) + 1} exceeds the limit "
-                               f"for {instance['InstanceType']}")
             if len(body["PrivateIpAddresses"]) > per_interface:
                 raise AWSError("PrivateIpAddressLimitExceeded", f"Number of private addresses will exceed limit for "
                                f"{instance['InstanceType']}.")

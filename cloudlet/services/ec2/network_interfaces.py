@@ -60,12 +60,12 @@ def _requested_addresses(request) -> tuple[str | None, list[str], int]:
     primary = primary or (primaries[0] if primaries else None)
     secondary = [p.get("PrivateIpAddress") or "" for p in listed if not p.get("Primary")]
     count = request.get("SecondaryPrivateIpAddressCount")
-    if count is not None and secondary:
+    if count and secondary:
         raise AWSError("InvalidParameterCombination", "You may specify secondary private IP addresses or a count of "
                        "them, not both.")
-    if count is not None and count < 1:
+    if count is not None and count < 0:
         raise AWSError("InvalidParameterValue", f"Value ({count}) for parameter secondaryPrivateIpAddressCount is "
-                       "invalid. It must be at least 1.")
+                       "invalid. It must not be negative.")
     if 1 + len(secondary) + (count or 0) > MAX_ADDRESSES:
         raise AWSError("PrivateIpAddressLimitExceeded", "Number of private addresses will exceed limit.")
     return primary, secondary, count or 0
