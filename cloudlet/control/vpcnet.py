@@ -10,9 +10,9 @@ take them; "deleting" ones become "deleted", their interface and address let go.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
+import time
 
 from sqlalchemy import select, update
 
@@ -36,7 +36,6 @@ class NetworkController(Loop):
         self.networks = networks
         self.public_pool = public_pool
         self.metadata = {k: port for k, port in ((IMDS, imds_port), (TASK_METADATA, task_metadata_port)) if port}
-        self._applied: dict[str, str] = {}  # router -> digest of the plan it enforces
         self._serving = False
         self.start("network-controller", POLL)
 
@@ -56,14 +55,14 @@ class NetworkController(Loop):
             if plan is None or not routers.devices(key):
                 log.info("removing the router of %s: %s", key, "the VPC is gone" if plan is None else "nothing is plugged")
                 routers.remove(key)
-                self._applied.pop(key, None)
         live = [p for p in plans if p is not None and routers.devices(p.key)]
         host_routed(live, defaults)
         for plan in live:
-            digest = hashlib.sha256(repr(plan).encode()).hexdigest()
-            if self._applied.get(plan.key) != digest:
-                routers.apply(plan, self.public_pool, self.metadata)
-                self._applied[plan.key] = digest
+            started = time.monotonic()
+            changed = routers.apply(plan, self.public_pool, self.metadata)
+            if changed:
+                log.info("router of %s (%d ports, %d groups): %s applied in %.0f ms", plan.key, len(plan.ports),
+                         len(plan.groups), ", ".join(changed), (time.monotonic() - started) * 1000)
 
     def _nat_gateways(self) -> None:
         with self.store.begin() as conn:

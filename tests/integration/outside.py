@@ -43,7 +43,8 @@ print(peer[0], conn.recv(100).decode().strip(), flush=True)
 
 @contextlib.contextmanager
 def listener(ns: str, address: str, port: int):
-    """A one-shot TCP listener in ns; read its stdout: "listening", then "<peer> <what it got>"."""
+    """A one-shot TCP listener in ns, ready; what it heard: proc.communicate(timeout=...)[0],
+    "<peer> <what it got>"."""
     proc = subprocess.Popen(["ip", "netns", "exec", ns, sys.executable, "-c", LISTEN, address, str(port)],
                             stdout=subprocess.PIPE, text=True)
     try:

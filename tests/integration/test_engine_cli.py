@@ -120,7 +120,7 @@ def test_outbound_nat_reaches_the_outside(home):
     host itself it does not reach (its input filter)."""
     with outside_namespace() as (ns, outside_ip, host_ip), listener(ns, outside_ip, 9000) as heard:
         home.cli("run", "--rm", "busybox", "sh", "-c", f"echo from-container | nc -w 3 {outside_ip} 9000")
-        assert heard.stdout.readline() == f"{host_ip} from-container\n"
+        assert heard.communicate(timeout=10)[0] == f"{host_ip} from-container\n"
 
 
 def test_errors_leave_nothing_behind(home):

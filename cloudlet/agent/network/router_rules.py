@@ -7,8 +7,10 @@ security groups). In the router's namespace, so its conntrack is the VPC's own.
                addresses and MAC unless its source/destination check is off), network
                ACLs (stateless: replies too must pass them, as on AWS), then replies pass,
                then the groups: the sender's egress rules, the receiver's ingress rules
-    nat        public addresses 1:1 (DNAT in, SNAT out), NAT gateways' SNAT by route, and
-               the metadata services DNAT'd to the host's end of the uplink
+    nat        public addresses 1:1 (DNAT in, SNAT out), NAT gateways' SNAT by route, the
+               rest of what leaves by the uplink to the router's own address there (unique
+               on the host, where private ranges are not: the host masquerades it on, and
+               finds the way back), and the metadata services DNAT'd to the host's end
 
 A group's rules become elements of a few interval sets keyed by (port address, peer range,
 protocol, ports): one lookup decides, however many rules and groups there are. A peer
@@ -150,8 +152,9 @@ def render(plan: RouterPlan | None, uplink: str = "up0", host: str | None = None
         f"  map snat_route {{ type ipv4_addr . ipv4_addr : ipv4_addr; flags interval;{_elements(snat_route)} }}\n",
         f"  map services {{ type ipv4_addr . inet_service : ipv4_addr . inet_service;{_elements(services)} }}\n",
     ])
-    # the host (its operator) reaches every port's private address; replies go back to it
-    management = (f"    iifname \"{uplink}\" ip saddr {host} accept\n"
+    # the host (its operator) reaches every port's private address (at a public one, it is
+    # the internet, held to the groups); replies go back to it
+    management = (f"    iifname \"{uplink}\" ip saddr {host} ct status & dnat == 0 accept\n"
                   f"    oifname \"{uplink}\" ip daddr {host} ct state established,related accept\n"
                   f"    iifname @ports ct status dnat ip daddr {host} accept\n") if host else ""
     chains = f"""  chain forward {{ type filter hook forward priority filter; policy drop;
@@ -163,7 +166,7 @@ def render(plan: RouterPlan | None, uplink: str = "up0", host: str | None = None
     ct state invalid drop
     iifname @ports jump egress
     oifname @ports jump ingress
-    oifname "{uplink}" accept
+    iifname @ports oifname "{uplink}" accept
   }}
   chain egress {{
     ip saddr . ip daddr . meta l4proto . th dport @egress_l4 return
@@ -188,6 +191,7 @@ def render(plan: RouterPlan | None, uplink: str = "up0", host: str | None = None
   chain postrouting {{ type nat hook postrouting priority srcnat; policy accept;
     oifname "{uplink}" ip daddr != 169.254.0.0/16 snat ip to ip saddr . ip daddr map @snat_route
     oifname "{uplink}" ip daddr != 169.254.0.0/16 snat ip to ip saddr map @snat_public
+    oifname "{uplink}" ip daddr != 169.254.0.0/16 masquerade
   }}
 """
     return (f"add table ip {TABLE}\ndelete table ip {TABLE}\ntable ip {TABLE} {{\n{sets}"

@@ -50,6 +50,7 @@ class Routers:
     def __init__(self, settings, state):
         self.settings = settings
         self.state = state
+        self._applied: dict[str, dict[str, str]] = {}  # router -> what of its plan this process applied
 
     # -- names --------------------------------------------------------------------------
 
@@ -58,6 +59,11 @@ class Routers:
 
     def uplink(self, index: int) -> str:
         return f"{self.settings.bridge.rstrip('0123456789')}r{index}"
+
+    def mark(self, index: int) -> int:
+        """The connection mark and routing table of router index's way back: its uplink's
+        host-end address as a number, unique on the host (link pools do not overlap)."""
+        return int(ipaddress.ip_address(self.link_addresses(index)[0]))
 
     def link_addresses(self, index: int) -> tuple[str, str, int]:
         """(host end, router end, prefix) of router index's uplink."""
@@ -89,7 +95,6 @@ class Routers:
         ns, link = self.netns(index), self.uplink(index)
         host_end, router_end, prefix = self.link_addresses(index)
         rules.ensure_table(self.settings.table)
-        rules.add_link(self.settings.table, link)  # in the host's filter before it carries a packet
         ip("netns", "del", ns, check=False)  # left by a router made halfway
         ip("netns", "add", ns)
         path = f"/run/netns/{ns}"
@@ -101,6 +106,8 @@ class Routers:
         sysctl(f"net.ipv6.conf.{link}.disable_ipv6", "1")
         ip("addr", "add", f"{host_end}/{prefix}", "dev", link)
         ip("link", "set", link, "up")
+        # in the host's filter before the router's end is up, and so before a packet can come
+        rules.add_link(self.settings.table, link, router_end, self.mark(index))
         for args in (("addr", "add", f"{router_end}/{prefix}", "dev", UPLINK), ("link", "set", UPLINK, "up"),
                      ("link", "set", "lo", "up")):
             ip("-n", ns, *args)
@@ -118,12 +125,13 @@ class Routers:
         return None
 
     def remove(self, key: str) -> None:
+        self._applied.pop(key, None)
         with self.state.locked() as data:
             found = data["routers"].pop(key, None)
             for eni in [e for e, port in data["ports"].items() if port["router"] == key]:
                 del data["ports"][eni]
         if found is not None:
-            rules.remove_link(self.settings.table, self.uplink(found["index"]))
+            rules.remove_link(self.settings.table, self.uplink(found["index"]), self.mark(found["index"]))
             ip("netns", "del", self.netns(found["index"]), check=False)  # its uplink goes with it
 
     def keys(self) -> list[str]:
@@ -202,17 +210,28 @@ class Routers:
 
     # -- what a router enforces -----------------------------------------------------------
 
-    def apply(self, plan: RouterPlan, public_pool: str, metadata: dict[tuple[str, int], int]) -> None:
+    def apply(self, plan: RouterPlan, public_pool: str, metadata: dict[tuple[str, int], int]) -> list[str]:
         """Make router plan.key enforce plan: its routes, its rules (one nftables
         transaction: a change holds for the next packet), and the host's routes to its
         public addresses (and to its private ones, where no other router's overlap them).
-        metadata: (address, port) guests ask -> the host's port serving it."""
+        metadata: (address, port) guests ask -> the host's port serving it. Only what
+        changed since the last plan is applied: a group's rule or an address moved is one
+        nftables transaction, nothing else. Returns what was applied."""
         index = self.ensure(plan.key)
-        ns = f"/run/netns/{self.netns(index)}"
-        host_end, _, _ = self.link_addresses(index)
-        apply_routes(self.netns(index), plan, host_end)
-        load_rules(ns, plan, uplink=UPLINK, host=host_end, metadata=metadata)
-        with self.state.locked() as data:
-            data["public_pool"] = public_pool  # its route goes with the engine (Networks.destroy)
-        rules.route_public(self.settings.table, public_pool, self.uplink(index), self.link_addresses(index)[1],
-                           plan.public_addresses(), plan.cidrs if plan.host_routed else [])
+        name, host_end, router_end = self.netns(index), *self.link_addresses(index)[:2]
+        routes = [(s.cidr, s.routes) for s in plan.subnets], plan.cidrs, \
+            [(p.device, p.addresses) for p in plan.ports if p.device]
+        public = plan.public_addresses(), plan.cidrs if plan.host_routed else [], public_pool
+        parts = {"routes": repr(routes), "rules": repr((plan, metadata)), "public": repr(public)}
+        done = self._applied.setdefault(plan.key, {})
+        if done.get("routes") != parts["routes"]:
+            apply_routes(name, plan, host_end)
+        if done.get("rules") != parts["rules"]:
+            load_rules(f"/run/netns/{name}", plan, uplink=UPLINK, host=host_end, metadata=metadata)
+        if done.get("public") != parts["public"]:
+            with self.state.locked() as data:
+                data["public_pool"] = public_pool  # its route goes with the engine (Networks.destroy)
+            rules.route_public(self.settings.table, public_pool, self.uplink(index), router_end, *public[:2])
+        changed = [part for part in parts if done.get(part) != parts[part]]
+        done.update(parts)
+        return changed

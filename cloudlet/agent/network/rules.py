@@ -11,6 +11,7 @@ from cloudlet.agent.network.filter import CHAINS, SETS, services_script
 from cloudlet.agent.network.host import NetworkError, ip, nft, run
 
 ROUTE_PROTO = "211"  # marks the host routes an engine made, to find them again (with their device)
+REPLY_PREF = "1000"  # the policy rules that send answers back by the router link they were asked on
 
 
 def table_script(table: str) -> str:
@@ -30,6 +31,13 @@ def table_script(table: str) -> str:
   chain output {{ type nat hook output priority -100; policy accept;
     {dnat}
   }}
+  map link_marks {{ type ifname : mark; }}
+  chain links_mark {{ type filter hook prerouting priority mangle; policy accept;
+    ct state new ct mark set iifname map @link_marks
+  }}
+  chain links_reply {{ type route hook output priority mangle; policy accept;
+    ct mark != 0 meta mark set ct mark
+  }}
   chain postrouting {{ type nat hook postrouting priority srcnat; policy accept;
     ip saddr @subnets oifname != @bridges masquerade
     ip saddr 127.0.0.0/8 oifname @bridges masquerade
@@ -44,7 +52,7 @@ def ensure_table(table: str) -> None:
     A table an older cloudlet made, without the host's filter, is made again (its elements
     are the network layer's to add back). Callers hold the network lock, so two processes
     cannot both create it."""
-    if run("nft", "list", "chain", "ip", table, "forward", check=False).returncode == 0:
+    if run("nft", "list", "chain", "ip", table, "links_reply", check=False).returncode == 0:
         return
     drop_table(table)
     nft(table_script(table))
@@ -89,12 +97,22 @@ def drop_table(table: str) -> None:
     nft(f"delete table ip {table}\n", check=False)
 
 
-def add_link(table: str, link: str) -> None:
-    nft(f'add element ip {table} links {{ "{link}" }}\n')
+def add_link(table: str, link: str, router: str, mark: int) -> None:
+    """A router's uplink: in the host's filter, and the way back for what the host answers
+    on it (a metadata request from a VPC whose addresses other VPCs have too goes back by
+    the link it came in on, whatever the host's routes say): connections from it are
+    marked, and the mark's routing table leads to the router."""
+    nft(f'add element ip {table} links {{ "{link}" }}\nadd element ip {table} link_marks {{ "{link}" : {mark} }}\n')
+    ip("route", "replace", "default", "via", router, "dev", link, "table", str(mark))
+    ip("rule", "del", "pref", REPLY_PREF, "fwmark", str(mark), "lookup", str(mark), check=False)
+    ip("rule", "add", "pref", REPLY_PREF, "fwmark", str(mark), "lookup", str(mark))
 
 
-def remove_link(table: str, link: str) -> None:
-    nft(f'delete element ip {table} links {{ "{link}" }}\n', check=False)
+def remove_link(table: str, link: str, mark: int) -> None:
+    nft(f'delete element ip {table} links {{ "{link}" }}\ndelete element ip {table} link_marks {{ "{link}" }}\n',
+        check=False)
+    ip("rule", "del", "pref", REPLY_PREF, "fwmark", str(mark), "lookup", str(mark), check=False)
+    ip("route", "flush", "table", str(mark), check=False)
 
 
 def _routes(link: str) -> set[str]:
