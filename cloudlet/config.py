@@ -44,6 +44,7 @@ class Config:
     lifecycle_interval: float = 600.0  # seconds between applications of ECR lifecycle policies
     vpc_pool: str = "172.16.0.0/12"  # default VPCs take /16s of it (services/ec2/vpcs.py)
     public_pool: str = "198.18.0.0/16"  # Elastic IPs and public IPs at launch (store/enis.py)
+    public_interface: str | None = None  # a LAN the public pool is part of (agent/network/public.py)
     # The guests' metadata services' own listeners on 127.0.0.1 (0: not served), which
     # 169.254.169.254 and 169.254.170.2 are DNAT'd to: never the API port.
     imds_port: int = 0

@@ -16,9 +16,10 @@ PROGRAMS = {
     "docker-registry": "docker-registry",
     "ssh": "openssh-client",
     "newuidmap": "uidmap",
-    "lz4": "lz4",
-    "dropbear": "dropbear-bin",  # the busybox AMI's SSH server, copied in with its libraries  # Debian's cloud kernel is LZ4-compressed: VMs boot it unpacked
-    # Not driven by cloudlet: the tests check its key files with them.
+    "lz4": "lz4",  # Debian's cloud kernel is LZ4-compressed: VMs boot it unpacked
+    "dropbear": "dropbear-bin",  # the busybox AMI's SSH server, copied in with its libraries
+    # Not driven by cloudlet: the tests check its key files with them, bench/vpc.py measures with iperf3.
     "openssl": "openssl",
     "puttygen": "putty-tools",
+    "iperf3": "iperf3",
 }

@@ -29,12 +29,19 @@ def cli():
 @click.option("--public-pool", default="198.18.0.0/16", show_default=True,
               help="Public addresses (Elastic IPs, public IPs at launch), routed on this host to their VPCs; "
                    "another cloudlet on this host needs another pool.")
-def up(host, port, data_dir, regions, no_profile, lifecycle_interval, cluster, allow_privileged, vpc_pool, public_pool):
+@click.option("--public-interface", metavar="IF",
+              help="A LAN interface whose subnet holds --public-pool: the host answers ARP there for the public "
+                   "addresses in use, so that the LAN's machines reach them too.")
+def up(host, port, data_dir, regions, no_profile, lifecycle_interval, cluster, allow_privileged, vpc_pool, public_pool,
+       public_interface):
     """Start the server with its embedded state."""
     import ipaddress
+    from pathlib import Path
 
     from cloudlet.cli.server import serve
 
+    if public_interface and not Path("/sys/class/net", public_interface).exists():
+        raise click.BadParameter(f"no interface {public_interface} on this host", param_hint="--public-interface")
     if allow_privileged and not cluster:
         raise click.BadParameter("it needs --cluster: the container instance that allows them", param_hint="--allow-privileged")
     try:
@@ -49,7 +56,7 @@ def up(host, port, data_dir, regions, no_profile, lifecycle_interval, cluster, a
         raise click.BadParameter(f"{public_pool}: {e}", param_hint="--public-pool") from None
     serve(host=host, port=port, data_dir=data_dir, regions=regions, write_profile=not no_profile,
           lifecycle_interval=lifecycle_interval, cluster=cluster, allow_privileged=allow_privileged, vpc_pool=vpc_pool,
-          public_pool=public_pool)
+          public_pool=public_pool, public_interface=public_interface)
 
 
 @cli.command()
@@ -120,11 +127,13 @@ def ecs_register_task_definition(path, profile, region, endpoint_url):
 @click.option("--profile", default=None, help="AWS profile [default: cloudlet if it exists, else the usual chain].")
 @click.option("--region", default=None)
 @click.option("--endpoint-url", default=None)
-def ssh(instance_id, command, identity, login, profile, region, endpoint_url):
+@click.option("--data-dir", type=click.Path(file_okay=False),
+              help="The state of the cloudlet on this host that runs the instance [default: /var/lib/cloudlet as root].")
+def ssh(instance_id, command, identity, login, profile, region, endpoint_url, data_dir):
     """SSH to a running EC2 instance, and run COMMAND there if given."""
     from cloudlet.cli.ssh import ssh as run
 
-    run(instance_id, identity, login, command, profile, region, endpoint_url)
+    run(instance_id, identity, login, command, profile, region, endpoint_url, data_dir)
 
 
 def _engine_commands():

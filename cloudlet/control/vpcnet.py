@@ -2,7 +2,7 @@
 (vpc_plans.py compiles it; agent/network/routers.py applies it), at once when the API
 changes a rule, a route or an address (config.network_changed wakes it) and every few
 seconds anyway. A router exists while its VPC has workloads plugged in; once the VPC has
-none, or is gone, its router goes.
+none, or is gone, its router goes, and a port whose interface is gone is unplugged.
 
 NAT gateways: recorded "pending" by the API, "available" here once their VPC's routers
 take them; "deleting" ones become "deleted", their interface and address let go.
@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 
 from cloudlet.ids import now
 from cloudlet.store import enis
-from cloudlet.store.schema import ec2_vpc_objects, vpcs
+from cloudlet.store.schema import ec2_network_interfaces, ec2_vpc_objects, vpcs
 from cloudlet.store.scoped import Scoped
 
 from .loop import Loop
@@ -31,10 +31,12 @@ TASK_METADATA = ("169.254.170.2", 80)
 
 
 class NetworkController(Loop):
-    def __init__(self, store, networks, public_pool: str, imds_port: int, task_metadata_port: int):
+    def __init__(self, store, networks, public_pool: str, imds_port: int, task_metadata_port: int,
+                 public_interface: str | None = None):
         self.store = store
         self.networks = networks
         self.public_pool = public_pool
+        self.public_interface = public_interface
         self.metadata = {k: port for k, port in ((IMDS, imds_port), (TASK_METADATA, task_metadata_port)) if port}
         self._serving = False
         self.start("network-controller", POLL)
@@ -49,17 +51,20 @@ class NetworkController(Loop):
                 self.networks.serve_guests(address, port, "127.0.0.1", to_port)
             self._serving = True
         with self.store.begin(write=False) as conn:
+            known = {r.eni_id for r in conn.execute(select(ec2_network_interfaces.c.eni_id))}
+            for eni in set(routers.plugged()) - known:  # its task or instance went while no controller looked
+                log.info("unplugging %s: it is no more", eni)
+                routers.unplug(eni)
             plans = [compile_plan(conn, key, routers.devices(key)) for key in keys]
             defaults = {r.vpc_id for r in conn.execute(select(vpcs.c.vpc_id).where(vpcs.c.is_default == 1))}
         for key, plan in zip(keys, plans):
-            if plan is None or not routers.devices(key):
-                log.info("removing the router of %s: %s", key, "the VPC is gone" if plan is None else "nothing is plugged")
-                routers.remove(key)
+            if (plan is None or not routers.devices(key)) and routers.remove(key, unless_plugged=plan is not None):
+                log.info("removed the router of %s: %s", key, "the VPC is gone" if plan is None else "nothing is plugged")
         live = [p for p in plans if p is not None and routers.devices(p.key)]
         host_routed(live, defaults)
         for plan in live:
             started = time.monotonic()
-            changed = routers.apply(plan, self.public_pool, self.metadata)
+            changed = routers.apply(plan, self.public_pool, self.metadata, self.public_interface)
             if changed:
                 log.info("router of %s (%d ports, %d groups): %s applied in %.0f ms", plan.key, len(plan.ports),
                          len(plan.groups), ", ".join(changed), (time.monotonic() - started) * 1000)

@@ -12,8 +12,8 @@ def error_of(call, **kwargs):
 
 
 def test_ec2_action_without_provider_method(server):
-    code, message, status = error_of(server.client("ec2").describe_nat_gateways)
-    assert (code, status) == ("InvalidAction", 400) and "DescribeNatGateways" in message
+    code, message, status = error_of(server.client("ec2").describe_vpn_gateways)
+    assert (code, status) == ("InvalidAction", 400) and "DescribeVpnGateways" in message
 
 
 def test_json_operation_not_implemented(server):

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from cloudlet.agent.engine import Engine
 from cloudlet.agent.network import Settings
+from cloudlet.agent.vms import VMs
 from tests.hostcaps import need_binaries, need_root
 
 
@@ -59,6 +60,9 @@ class EngineHome:
             except Exception as e:  # keep cleaning; report at the end
                 errors.append(e)
         eng.runtime.remove_half_made(min_age=0)  # what a server killed mid-create left mounted
+        vms = VMs(self.data_dir / "vms")  # instances of a server that used this home: VMs outlive it
+        for vm in vms.list():
+            vms.remove(vm.id)
         eng.networks.destroy()
         shutil.rmtree(self.data_dir, ignore_errors=True)
         if errors:

@@ -14,7 +14,7 @@ from tests.e2e.registry_http import LAYER, OCI_CONFIG, OCI_MANIFEST, V2
 from tests.integration.ecs_fixtures import module_cloud, register, run, wait
 
 pytestmark = [pytest.mark.root, pytest.mark.runc, pytest.mark.netns]
-cloud = module_cloud("ecs-limits", "10.64.0.0/12")
+cloud = module_cloud("ecs-limits", "10.16.0.0/12")
 MiB = 1 << 20
 LIMIT = 64 * MiB
 

@@ -16,7 +16,7 @@ from cloudlet.agent.runtime import idranges
 from tests.e2e.server import Server
 
 pytestmark = [pytest.mark.root, pytest.mark.runc, pytest.mark.netns]
-cloud = module_cloud("tenant-escape", "10.96.0.0/12")
+cloud = module_cloud("tenant-escape", "10.32.0.0/12")
 SYS_ADMIN_BIT = 21
 
 
@@ -81,7 +81,7 @@ def test_the_release_agent_escape_fails_even_with_sys_admin_forced_in():
 def test_only_the_operators_instance_runs_privileged_tasks(tmp_path_factory):
     with busybox_home("nft", "ip") as home:
         server = Server(tmp_path_factory.mktemp("privileged"),
-                        args=("--vpc-pool", "10.80.0.0/12", "--cluster", "ops", "--allow-privileged"))
+                        args=("--vpc-pool", "10.48.0.0/12", "--cluster", "ops", "--allow-privileged"))
         server.data_dir = home.data_dir
         server.start()
         try:

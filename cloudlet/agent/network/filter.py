@@ -46,6 +46,7 @@ SETS = """  set services_in { type ipv4_addr . inet_service; }
   set links { type ifname; }
   set within_bridge { type ifname . ifname; }
   set pool { type ipv4_addr; flags interval; }
+  set public_interfaces { type ifname; }
 """
 
 

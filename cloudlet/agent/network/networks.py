@@ -17,7 +17,7 @@ import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cloudlet.agent.network import rules
+from cloudlet.agent.network import public, rules
 from cloudlet.agent.network.host import NetworkError, ip, link_exists, netns_sysctls, new_netns_in, sysctl
 from cloudlet.agent.network.ports import PortMapping
 from cloudlet.agent.network.routers import Routers
@@ -327,7 +327,7 @@ class Networks:
         for key in self.routers.keys():
             self.routers.remove(key)
         if self.state.read().get("public_pool"):
-            rules.drop_pool_route(self.state.read()["public_pool"])
+            public.drop_pool_route(self.state.read()["public_pool"])
         with self.state.locked() as data:
             for net in [self._default(), *data["networks"].values()]:
                 self._drop_bridge(net)

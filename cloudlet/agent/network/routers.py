@@ -19,7 +19,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-from cloudlet.agent.network import rules
+from cloudlet.agent.network import public, rules
 from cloudlet.agent.network.host import NetworkError, ip, link_exists, netns_sysctls, new_netns_in, sysctl
 from cloudlet.agent.network.plans import RouterPlan
 from cloudlet.agent.network.router_routes import apply_routes
@@ -75,21 +75,24 @@ class Routers:
     def ensure(self, key: str) -> int:
         """The router of key (made if need be), its index."""
         with self.state.locked() as data:
-            found = data["routers"].get(key)
-            if found is None:
-                taken = {r["index"] for r in data["routers"].values()}
-                index = next(i for i in range(len(taken) + 1) if i not in taken)
-                if 4 * (index + 1) > ipaddress.ip_network(self.settings.link_pool).num_addresses:
-                    raise NetworkError(f"the link pool {self.settings.link_pool} has no uplink left for router {key}")
-                found = data["routers"][key] = {"index": index}
-            if not link_exists(self.uplink(found["index"])):
-                try:
-                    self._make(found["index"])
-                except BaseException:  # nothing half made stays: the record is not written either
-                    ip("netns", "del", self.netns(found["index"]), check=False)
-                    ip("link", "del", self.uplink(found["index"]), check=False)
-                    raise
-            return found["index"]
+            return self._ensure(data, key)
+
+    def _ensure(self, data: dict, key: str) -> int:
+        found = data["routers"].get(key)
+        if found is None:
+            taken = {r["index"] for r in data["routers"].values()}
+            index = next(i for i in range(len(taken) + 1) if i not in taken)
+            if 4 * (index + 1) > ipaddress.ip_network(self.settings.link_pool).num_addresses:
+                raise NetworkError(f"the link pool {self.settings.link_pool} has no uplink left for router {key}")
+            found = data["routers"][key] = {"index": index}
+        if not link_exists(self.uplink(found["index"])):
+            try:
+                self._make(found["index"])
+            except BaseException:  # nothing half made stays: the record is not written either
+                ip("netns", "del", self.netns(found["index"]), check=False)
+                ip("link", "del", self.uplink(found["index"]), check=False)
+                raise
+        return found["index"]
 
     def _make(self, index: int) -> None:
         ns, link = self.netns(index), self.uplink(index)
@@ -124,15 +127,22 @@ class Routers:
                 return key
         return None
 
-    def remove(self, key: str) -> None:
-        self._applied.pop(key, None)
+    def remove(self, key: str, unless_plugged: bool = False) -> bool:
+        """Remove router key (with unless_plugged, only if no port is plugged into it: the
+        check and the removal under one lock, so that a plug under way is never cut off);
+        whether it went."""
         with self.state.locked() as data:
+            ports = [e for e, port in data["ports"].items() if port["router"] == key]
+            if unless_plugged and ports:
+                return False
+            self._applied.pop(key, None)
             found = data["routers"].pop(key, None)
-            for eni in [e for e, port in data["ports"].items() if port["router"] == key]:
+            for eni in ports:
                 del data["ports"][eni]
-        if found is not None:
-            rules.remove_link(self.settings.table, self.uplink(found["index"]), self.mark(found["index"]))
-            ip("netns", "del", self.netns(found["index"]), check=False)  # its uplink goes with it
+            if found is not None:
+                rules.remove_link(self.settings.table, self.uplink(found["index"]), self.mark(found["index"]))
+                ip("netns", "del", self.netns(found["index"]), check=False)  # its uplink goes with it
+        return True
 
     def keys(self) -> list[str]:
         return list(self.state.read()["routers"])
@@ -144,9 +154,8 @@ class Routers:
         """Wire eni's interface into router key, once: a new network namespace (in the user
         namespace whose file userns is, if given) with eth0 of that address and MAC, or a
         tap in the router's own namespace for a VM."""
-        index = self.ensure(key)
-        router_ns = self.netns(index)
-        with self.state.locked() as data:
+        with self.state.locked() as data:  # the router cannot go between being made and being plugged into
+            router_ns = self.netns(self._ensure(data, key))
             port = data["ports"].get(eni)
             if port is None:
                 device = ("t" if tap else "p") + eni.removeprefix("eni-")[-12:]
@@ -210,7 +219,8 @@ class Routers:
 
     # -- what a router enforces -----------------------------------------------------------
 
-    def apply(self, plan: RouterPlan, public_pool: str, metadata: dict[tuple[str, int], int]) -> list[str]:
+    def apply(self, plan: RouterPlan, public_pool: str, metadata: dict[tuple[str, int], int],
+              public_interface: str | None = None) -> list[str]:
         """Make router plan.key enforce plan: its routes, its rules (one nftables
         transaction: a change holds for the next packet), and the host's routes to its
         public addresses (and to its private ones, where no other router's overlap them).
@@ -221,8 +231,8 @@ class Routers:
         name, host_end, router_end = self.netns(index), *self.link_addresses(index)[:2]
         routes = [(s.cidr, s.routes) for s in plan.subnets], plan.cidrs, \
             [(p.device, p.addresses) for p in plan.ports if p.device]
-        public = plan.public_addresses(), plan.cidrs if plan.host_routed else [], public_pool
-        parts = {"routes": repr(routes), "rules": repr((plan, metadata)), "public": repr(public)}
+        addresses = plan.public_addresses(), plan.cidrs if plan.host_routed else [], public_pool, public_interface
+        parts = {"routes": repr(routes), "rules": repr((plan, metadata)), "public": repr(addresses)}
         done = self._applied.setdefault(plan.key, {})
         if done.get("routes") != parts["routes"]:
             apply_routes(name, plan, host_end)
@@ -231,7 +241,8 @@ class Routers:
         if done.get("public") != parts["public"]:
             with self.state.locked() as data:
                 data["public_pool"] = public_pool  # its route goes with the engine (Networks.destroy)
-            rules.route_public(self.settings.table, public_pool, self.uplink(index), router_end, *public[:2])
+            public.route_public(self.settings.table, public_pool, self.uplink(index), router_end, *addresses[:2],
+                                public_interface)
         changed = [part for part in parts if done.get(part) != parts[part]]
         done.update(parts)
         return changed

@@ -5,12 +5,9 @@ refused by the kernel itself), masquerade for localhost clients of published por
 of guests' metadata services, masquerade of what VPC routers send outside, the host's
 routes to routers' addresses, and the host's filter (filter.py)."""
 
-import json
-
 from cloudlet.agent.network.filter import CHAINS, SETS, services_script
 from cloudlet.agent.network.host import NetworkError, ip, nft, run
 
-ROUTE_PROTO = "211"  # marks the host routes an engine made, to find them again (with their device)
 REPLY_PREF = "1000"  # the policy rules that send answers back by the router link they were asked on
 
 
@@ -41,6 +38,7 @@ def table_script(table: str) -> str:
   chain postrouting {{ type nat hook postrouting priority srcnat; policy accept;
     ip saddr @subnets oifname != @bridges masquerade
     ip saddr 127.0.0.0/8 oifname @bridges masquerade
+    iifname @links oifname @public_interfaces ip saddr @pool accept
     iifname @links oifname != @links oifname != @bridges masquerade
   }}
 {CHAINS}}}
@@ -113,40 +111,6 @@ def remove_link(table: str, link: str, mark: int) -> None:
         check=False)
     ip("rule", "del", "pref", REPLY_PREF, "fwmark", str(mark), "lookup", str(mark), check=False)
     ip("route", "flush", "table", str(mark), check=False)
-
-
-def _routes(link: str) -> set[str]:
-    found = json.loads(ip("-j", "route", "show", "proto", ROUTE_PROTO, "dev", link).stdout or "[]")
-    return {r["dst"] if "/" in r["dst"] else f"{r['dst']}/32" for r in found}
-
-
-def route_public(table: str, pool: str, link: str, router: str, public: list[str], private: list[str]) -> None:
-    """The host's routes to a router (at router, over link): its public addresses, and its
-    private ranges where the host may reach them (none overlapping a route of the host's).
-    The public pool itself is unreachable but for these, so that no packet for an address
-    no router has leaves by the default route."""
-    nft(f"add element ip {table} pool {{ {pool} }}\n")
-    ip("route", "replace", "unreachable", pool, "proto", ROUTE_PROTO)
-    wanted = {f"{a}/32" for a in public} | {cidr for cidr in private if not _taken(cidr, link)}
-    current = _routes(link)
-    for dst in current - wanted:
-        ip("route", "del", dst, "dev", link, "proto", ROUTE_PROTO, check=False)
-    for dst in wanted - current:
-        ip("route", "replace", dst, "via", router, "dev", link, "proto", ROUTE_PROTO)
-
-
-def _taken(cidr: str, link: str) -> bool:
-    """Whether the host already routes (part of) cidr elsewhere than over link: another
-    router's range, a LAN's, a bridge's."""
-    for args in (("root", cidr), ("match", cidr)):
-        for r in json.loads(ip("-j", "route", "show", *args).stdout or "[]"):
-            if r["dst"] != "default" and r.get("dev") != link and r.get("type") != "unreachable":
-                return True
-    return False
-
-
-def drop_pool_route(pool: str) -> None:
-    ip("route", "del", "unreachable", pool, "proto", ROUTE_PROTO, check=False)
 
 
 def serve(table: str, services: dict[tuple[str, int], tuple[str, int]]) -> None:

@@ -30,5 +30,6 @@ class EC2(Regions, KeyPairs, Tagging, VpcCore, SecurityGroups, SecurityGroupRule
         self.controller = InstanceController(store, config.data_dir, network_changed=lambda: config.network_changed())
         self.volume_controller = self.controller.volumes
         self.network_controller = NetworkController(store, self.controller.engine.networks, config.public_pool,
-                                                    config.imds_port, config.task_metadata_port)
+                                                    config.imds_port, config.task_metadata_port,
+                                                    config.public_interface)
         config.network_changed = self.network_controller.wake

@@ -59,12 +59,18 @@ _GETTERS = {
 }
 
 
+AWS_DEFAULT_CIDR = "172.31.0.0/16"
+
+
 def _free_cidr(db, pool: str) -> str:
+    """A /16 of the pool no VPC on the host has, so that the host reaches the default VPC's
+    private addresses; once the pool is used up, AWS's own 172.31.0.0/16, which each VPC's
+    router keeps apart as well (the host then reaches them at public addresses only)."""
     taken = {row[0] for row in db.conn.execute(select(vpcs.c.cidr))}  # every account's: one host
     for cidr in reversed(list(ipaddress.ip_network(pool).subnets(new_prefix=16))):
         if str(cidr) not in taken:
             return str(cidr)
-    raise AWSError("VpcLimitExceeded", "This host has no address range left for another VPC.")
+    return AWS_DEFAULT_CIDR
 
 
 def _body(db, vpc_id: str, cidr: str, default: bool, tenancy: str = "default") -> dict:

@@ -1,0 +1,52 @@
+"""Public addresses on the host: each routed to the router of the VPC that has it (Elastic
+IPs, public IPs given at launch, NAT gateways'), the rest of the public pool unreachable;
+optionally answered on a LAN by proxy ARP (`cloudlet up --public-interface`); and the
+private ranges of the VPCs the host may reach."""
+
+import json
+
+from cloudlet.agent.network.host import ip, nft
+
+ROUTE_PROTO = "211"  # marks the host routes an engine made, to find them again (with their device)
+
+
+def _routes(link: str) -> set[str]:
+    found = json.loads(ip("-j", "route", "show", "proto", ROUTE_PROTO, "dev", link).stdout or "[]")
+    return {r["dst"] if "/" in r["dst"] else f"{r['dst']}/32" for r in found}
+
+
+def route_public(table: str, pool: str, link: str, router: str, public: list[str], private: list[str],
+                 interface: str | None = None) -> None:
+    """The host's routes to a router (at router, over link): its public addresses, and its
+    private ranges where the host may reach them (none overlapping a route of the host's).
+    The public pool itself is unreachable but for these, so that no packet for an address
+    no router has leaves by the default route. With interface (a LAN the pool is part of),
+    the host answers ARP there for the router's public addresses, and what they send leaves
+    by it as it is, so that the LAN's other machines reach them too."""
+    nft(f"add element ip {table} pool {{ {pool} }}\n"
+        + (f'add element ip {table} public_interfaces {{ "{interface}" }}\n' if interface else ""))
+    ip("route", "replace", "unreachable", pool, "proto", ROUTE_PROTO)
+    wanted = {f"{a}/32" for a in public} | {cidr for cidr in private if not _taken(cidr, link)}
+    current = _routes(link)
+    for dst in current - wanted:
+        ip("route", "del", dst, "dev", link, "proto", ROUTE_PROTO, check=False)
+        if interface and dst.endswith("/32"):
+            ip("neigh", "del", "proxy", dst[:-3], "dev", interface, check=False)
+    for dst in wanted - current:
+        ip("route", "replace", dst, "via", router, "dev", link, "proto", ROUTE_PROTO)
+    for address in public if interface else []:
+        ip("neigh", "replace", "proxy", address, "dev", interface)
+
+
+def _taken(cidr: str, link: str) -> bool:
+    """Whether the host already routes (part of) cidr elsewhere than over link: another
+    router's range, a LAN's, a bridge's."""
+    for args in (("root", cidr), ("match", cidr)):
+        for r in json.loads(ip("-j", "route", "show", *args).stdout or "[]"):
+            if r["dst"] != "default" and r.get("dev") != link and r.get("type") != "unreachable":
+                return True
+    return False
+
+
+def drop_pool_route(pool: str) -> None:
+    ip("route", "del", "unreachable", pool, "proto", ROUTE_PROTO, check=False)
