@@ -36,7 +36,8 @@ CONFIG_FILES = {"etc/dpkg/dpkg.cfg.d/slim": "\n".join(SLIM_RULES) + "\n", "etc/a
 # Files that differ from run to run without saying anything about the packages.
 VOLATILE = ["var/cache/ldconfig/aux-cache", "var/lib/dpkg/status-old", "var/lib/dpkg/diversions-old",
             "var/cache/debconf/config.dat-old", "var/cache/debconf/templates.dat-old", "etc/shadow-", "etc/gshadow-",
-            "etc/passwd-", "etc/group-", "etc/subuid-", "etc/subgid-"]
+            "etc/passwd-", "etc/group-", "etc/subuid-", "etc/subgid-",
+            "etc/apt/apt.conf.d/99mmdebstrap"]  # the build's own apt options (its retries)
 # Logs, caches and the apt index of the build; /dev gets the runtime's own.
 EMPTIED_DIRS = ["var/log", "var/cache/apt", "var/lib/apt/lists", "tmp", "var/tmp", "dev"]
 # The host's, copied in by mmdebstrap (the runtime bind-mounts the container's own on them),
@@ -59,8 +60,8 @@ mount -t tmpfs -o mode=755 dev "$tree/dev"
 for d in null zero full random urandom tty; do : > "$tree/dev/$d"; mount --bind "/dev/$d" "$tree/dev/$d"; done
 ln -s /proc/self/fd "$tree/dev/fd"
 mount --bind /etc/resolv.conf "$tree/etc/resolv.conf"
-chroot "$tree" apt-get update -qq
-chroot "$tree" apt-get install -y -qq --no-install-recommends "$@"
+chroot "$tree" apt-get -o Acquire::Retries=3 update -qq
+chroot "$tree" apt-get -o Acquire::Retries=3 install -y -qq --no-install-recommends "$@"
 """
 
 
@@ -88,6 +89,7 @@ def debootstrap(tree: Path, suite: str, sources: list[Source], epoch: int) -> No
     try:
         _run("mmdebstrap", ["unshare", "--mount", "mmdebstrap", "--quiet", "--variant=minbase", "--mode=root",
                             "--format=directory", f"--setup-hook={hook}",
+                            "--aptopt=Acquire::Retries 3",  # a mirror's hiccup is not a failed build
                             *([f"--hook-dir={MERGED_USR}"] if MERGED_USR.is_dir() else []), suite, str(tree),
                             *(s.line() for s in sources)], epoch)
     finally:

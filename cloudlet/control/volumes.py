@@ -185,8 +185,12 @@ class VolumeController(Loop):
         self._save(ec2_snapshots, ec2_snapshots.c.snapshot_id, row, body, state="error")
 
     def _images(self) -> None:
-        states = {(r.account_id, r.region, r.snapshot_id): r.state for r in self._rows(ec2_snapshots)}
-        for row in self._rows(ec2_images):
+        # one read: an image copied between a read of the snapshots and one of the images
+        # would name snapshots not yet seen, and fail
+        with self.store.begin(write=False) as conn:
+            snapshots, images = (conn.execute(select(t)).all() for t in (ec2_snapshots, ec2_images))
+        states = {(r.account_id, r.region, r.snapshot_id): r.state for r in snapshots}
+        for row in images:
             if row.state != "pending":
                 continue
             body = json.loads(row.body)

@@ -38,6 +38,14 @@ def route_public(table: str, pool: str, link: str, router: str, public: list[str
         ip("neigh", "replace", "proxy", address, "dev", interface)
 
 
+def unroute_public(link: str, interface: str | None) -> None:
+    """No more ARP answers on interface for the public addresses routed over link (a router
+    going: its routes go with its uplink, proxy entries would stay)."""
+    for dst in _routes(link) if interface else ():
+        if dst.endswith("/32"):
+            ip("neigh", "del", "proxy", dst[:-3], "dev", interface, check=False)
+
+
 def _taken(cidr: str, link: str) -> bool:
     """Whether the host already routes (part of) cidr elsewhere than over link: another
     router's range, a LAN's, a bridge's."""

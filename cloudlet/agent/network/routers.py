@@ -109,6 +109,9 @@ class Routers:
         sysctl(f"net.ipv6.conf.{link}.disable_ipv6", "1")
         ip("addr", "add", f"{host_end}/{prefix}", "dev", link)
         ip("link", "set", link, "up")
+        # the host forwards between its routers, the default route and a LAN (its filter says
+        # what may pass); on a fresh host forwarding is off
+        sysctl("net.ipv4.ip_forward", "1")
         # in the host's filter before the router's end is up, and so before a packet can come
         rules.add_link(self.settings.table, link, router_end, self.mark(index))
         for args in (("addr", "add", f"{router_end}/{prefix}", "dev", UPLINK), ("link", "set", UPLINK, "up"),
@@ -141,6 +144,7 @@ class Routers:
                 del data["ports"][eni]
             if found is not None:
                 rules.remove_link(self.settings.table, self.uplink(found["index"]), self.mark(found["index"]))
+                public.unroute_public(self.uplink(found["index"]), data.get("public_interface"))
                 ip("netns", "del", self.netns(found["index"]), check=False)  # its uplink goes with it
         return True
 
@@ -241,6 +245,7 @@ class Routers:
         if done.get("public") != parts["public"]:
             with self.state.locked() as data:
                 data["public_pool"] = public_pool  # its route goes with the engine (Networks.destroy)
+                data["public_interface"] = public_interface  # its ARP answers go with the router
             public.route_public(self.settings.table, public_pool, self.uplink(index), router_end, *addresses[:2],
                                 public_interface)
         changed = [part for part in parts if done.get(part) != parts[part]]
