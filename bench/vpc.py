@@ -45,17 +45,27 @@ for _ in range(int(sys.argv[3])):
     t = time.perf_counter(); c.sendall(b"x"); c.recv(1); out.append((time.perf_counter() - t) * 1e6)
 print(" ".join(f"{x:.1f}" for x in out))
 """
+# accepts for as long as it runs: a listener that took one connection and went would look
+# like a revoked rule
+ACCEPT = """import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", int(sys.argv[1]))); s.listen(64)
+while True:
+    s.accept()[0].close()
+"""
+# prints when the first attempt that shows the change began (a refused one ends only at its timeout)
 TRY = """import socket, sys, time
 deadline = time.monotonic() + 10
 want = sys.argv[3] == "open"
 while time.monotonic() < deadline:
+    began = time.time()
     try:
         socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=0.05).close()
         got = True
     except OSError:
         got = False
     if got == want:
-        print(time.time(), flush=True)
+        print(began, flush=True)
         break
     time.sleep(0.001)
 """
@@ -143,7 +153,7 @@ class Pair:
 
     def enforce_time(self, group: str, port: int, authorize: bool) -> float:
         """Milliseconds from the API's answer to the first connection that shows the change."""
-        listener = inside(self.server_task["netns"], "busybox", "nc", "-l", "-p", str(port))
+        listener = inside(self.server_task["netns"], sys.executable, "-c", ACCEPT, str(port))
         time.sleep(0.2)
         trying = inside(self.client_task["netns"], sys.executable, "-c", TRY, self.server_task["ip"], str(port),
                         "open" if authorize else "closed")
