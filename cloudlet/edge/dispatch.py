@@ -8,7 +8,7 @@ import time
 from botocore import xform_name
 
 from cloudlet import ids
-from cloudlet.edge import auth, limits, models, protocols, routing
+from cloudlet.edge import auth, encoding, limits, models, protocols, routing
 from cloudlet.edge.errors import AWSError
 from cloudlet.edge.http import Request, Response
 from cloudlet.edge.refusals import refusal
@@ -23,6 +23,7 @@ log = logging.getLogger("cloudlet.edge")
 PROVIDERS = {
     "ec2": "cloudlet.services.ec2.provider:EC2",
     "ecr": "cloudlet.services.ecr.provider:ECR",
+    "cloudwatch": "cloudlet.services.cloudwatch.provider:CloudWatch",
     "ecs": "cloudlet.services.ecs.provider:ECS",
     "logs": "cloudlet.services.logs.provider:Logs",
     "ssm": "cloudlet.services.ssm.provider:SSM",
@@ -107,6 +108,7 @@ class Edge:
             return protocols.get(model.protocol).serialize_error(model, error, request_id)
         try:
             cred, region = self.authenticate(request, proto.name)
+            request = encoding.inflated(request, proto.name, self.body_limit(request))
             operation = proto.find_operation(model, request)
             method = getattr(self.provider(service), xform_name(operation.name), None)
             if method is None:

@@ -11,6 +11,9 @@ _REFUSALS = {
     # a body over what the operation takes (AWS's front end answers 413 before the service sees it)
     "too_large": {"ec2": ("RequestEntityTooLarge", 413), "query": ("RequestEntityTooLarge", 413),
                   "json": ("RequestEntityTooLargeException", 413)},
+    # a body that is not what its Content-Encoding says
+    "malformed": {"ec2": ("InvalidParameterValue", 400), "query": ("InvalidParameterValue", 400),
+                  "json": ("SerializationException", 400)},
     # a body that did not arrive in time; SDKs retry RequestTimeout
     "timeout": {"ec2": ("RequestTimeout", 408), "query": ("RequestTimeout", 408),
                 "json": ("RequestTimeoutException", 408)},

@@ -342,6 +342,31 @@ STEPS: list[list[str]] = [
             body TEXT NOT NULL,
             PRIMARY KEY (account_id, region, allocation_id))""",
     ],
+    # 10: CloudWatch metrics, as aggregates per period (not one row per request)
+    [
+        """CREATE TABLE metric_series (
+            series_id INTEGER PRIMARY KEY AUTOINCREMENT,
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            namespace TEXT NOT NULL,
+            name TEXT NOT NULL,
+            dimensions TEXT NOT NULL,
+            high_resolution INTEGER NOT NULL,
+            last_put INTEGER NOT NULL,
+            UNIQUE (account_id, region, namespace, name, dimensions))""",
+        """CREATE TABLE metric_points (
+            series_id INTEGER NOT NULL,
+            period INTEGER NOT NULL,
+            start INTEGER NOT NULL,
+            unit TEXT NOT NULL,
+            count REAL NOT NULL,
+            sum REAL NOT NULL,
+            min REAL NOT NULL,
+            max REAL NOT NULL,
+            samples BLOB,
+            PRIMARY KEY (series_id, period, start, unit)) WITHOUT ROWID""",
+        "CREATE INDEX metric_points_by_age ON metric_points (period, start)",
+    ],
 ]
 
 

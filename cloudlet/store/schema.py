@@ -1,7 +1,7 @@
 """Table definitions used by queries. The DDL that creates them lives in migrations.py;
 tests/unit/test_store.py checks that both agree."""
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, Text
+from sqlalchemy import Column, Float, Integer, LargeBinary, MetaData, String, Table, Text
 
 metadata = MetaData()
 
@@ -440,3 +440,36 @@ SCOPED = {key_pairs.name, tags.name, ecr_repositories.name, ecr_images.name, ecr
           log_groups.name, log_streams.name, log_events.name, ssm_parameters.name, ec2_instances.name,
           ec2_volumes.name, ec2_snapshots.name, ec2_images.name, ec2_vpc_objects.name, ec2_network_interfaces.name,
           ec2_private_ips.name, ec2_addresses.name}
+
+# CloudWatch metrics: a series per (namespace, name, dimensions) of an account and region, and
+# its points as aggregates per period (1 s for high-resolution metrics, 60 s, 5 min, 1 h: the
+# roll-ups AWS keeps), one row per period, start and unit however many values came in.
+metric_series = Table(
+    "metric_series",
+    metadata,
+    Column("series_id", Integer, primary_key=True, autoincrement=True),
+    Column("account_id", String, nullable=False),
+    Column("region", String, nullable=False),
+    Column("namespace", String, nullable=False),
+    Column("name", String, nullable=False),
+    Column("dimensions", Text, nullable=False),  # JSON [[name, value], ...] sorted by name
+    Column("high_resolution", Integer, nullable=False),
+    Column("last_put", Integer, nullable=False),  # epoch seconds of the newest point's arrival
+)
+
+# samples: the values seen, as packed float64 (value, count) pairs sorted by value, merged to
+# at most a few hundred pairs (for percentiles); NULL once a statistic set came in (AWS has no
+# percentiles for those)
+metric_points = Table(
+    "metric_points",
+    metadata,
+    Column("series_id", Integer, primary_key=True),
+    Column("period", Integer, primary_key=True),
+    Column("start", Integer, primary_key=True),
+    Column("unit", String, primary_key=True),
+    Column("count", Float, nullable=False),
+    Column("sum", Float, nullable=False),
+    Column("min", Float, nullable=False),
+    Column("max", Float, nullable=False),
+    Column("samples", LargeBinary),
+)

@@ -21,11 +21,11 @@ def test_json_operation_not_implemented(server):
     assert (code, status) == ("UnknownOperationException", 400) and "ListAccountSettings" in message
 
 
-def test_cbor_operation_without_provider(server):
+def test_cbor_operation_not_implemented(server):
     client = server.client("cloudwatch")
     assert client.meta.service_model.protocol == "smithy-rpc-v2-cbor"
-    code, message, status = error_of(client.list_metrics)
-    assert (code, status) == ("UnknownOperationException", 400) and "ListMetrics" in message
+    code, message, status = error_of(client.describe_insight_rules)
+    assert (code, status) == ("UnknownOperationException", 400) and "DescribeInsightRules" in message
 
 
 def test_query_operation_without_provider(server):

@@ -31,7 +31,12 @@ def check_text(data) -> None:
             stack.extend(item)
 
 
+_NON_FINITE = ("NaN", "Infinity", "-Infinity")
+
+
 def _from_json(type_name, value):
+    if type_name in ("float", "double") and value in _NON_FINITE:
+        return float(value)  # how the AWS JSON protocols spell what JSON numbers cannot
     if type_name == "timestamp":
         return values.parse_timestamp(value)
     if type_name == "blob":

@@ -11,11 +11,11 @@ from collections.abc import Callable
 from cloudlet.edge.errors import AWSError
 
 
-def _encode(key) -> str:
+def encode(key) -> str:
     return base64.urlsafe_b64encode(json.dumps(key).encode()).decode()
 
 
-def _decode(token: str):
+def decode(token: str):
     try:
         return json.loads(base64.urlsafe_b64decode(token.encode()))
     except (ValueError, TypeError):
@@ -47,7 +47,7 @@ def page(
         raise (bad_max or _bad_max(minimum, maximum))(max_results)
     ordered = sorted(items, key=key)
     if token:
-        after = _decode(token)
+        after = decode(token)
         if not isinstance(after, list):
             raise bad_token(token)
         try:
@@ -56,7 +56,7 @@ def page(
             raise bad_token(token) from None
     chunk = ordered[:limit]
     more = len(ordered) > limit
-    return chunk, (_encode(_as_list(key(chunk[-1]))) if more else None)
+    return chunk, (encode(_as_list(key(chunk[-1]))) if more else None)
 
 
 def _as_list(key) -> list:

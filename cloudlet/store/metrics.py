@@ -1,0 +1,171 @@
+"""CloudWatch metrics' state: series by account and region, and their points as aggregates
+per period with AWS's retention (1-s points for 3 hours, 60-s for 15 days, 5-min for 63 days,
+1-h for 455 days). A value lands in one row per period it is kept at, whatever the number of
+requests that brought values for that second, minute or hour."""
+
+from __future__ import annotations
+
+import json
+import struct
+from array import array
+from dataclasses import dataclass, field
+
+from sqlalchemy import text
+
+from cloudlet.store.schema import metric_series
+
+PERIODS = (1, 60, 300, 3600)
+RETENTION = {1: 3 * 3600, 60: 15 * 86400, 300: 63 * 86400, 3600: 455 * 86400}
+LISTED_FOR = 14 * 86400  # ListMetrics shows a metric for two weeks after its last value
+MAX_PAIRS = 256  # (value, count) pairs kept per point for percentiles: ~1% rank error at worst
+
+
+@dataclass
+class Agg:
+    """What a point knows: count, sum, min, max, and the values (None once a statistic set,
+    which has none, was merged in)."""
+    count: float
+    sum: float
+    min: float
+    max: float
+    samples: list[tuple[float, float]] | None = field(default_factory=list)
+
+    @classmethod
+    def of(cls, value: float, count: float = 1.0) -> Agg:
+        return cls(count, value * count, value, value, [(value, count)])
+
+    def merge(self, other: Agg) -> None:
+        self.count += other.count
+        self.sum += other.sum
+        self.min, self.max = min(self.min, other.min), max(self.max, other.max)
+        if self.samples is None or other.samples is None:
+            self.samples = None
+        else:
+            self.samples = _compact(self.samples + other.samples)
+
+
+def _compact(pairs: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Sorted, equal values together, and at most MAX_PAIRS: neighbours merged into their
+    weighted mean (the counts, and so the ranks, stay exact)."""
+    pairs.sort()
+    merged: list[list[float]] = []
+    for value, count in pairs:
+        if merged and merged[-1][0] == value:
+            merged[-1][1] += count
+        else:
+            merged.append([value, count])
+    while len(merged) > MAX_PAIRS:
+        halved = []
+        for i in range(0, len(merged) - 1, 2):
+            (v1, c1), (v2, c2) = merged[i], merged[i + 1]
+            halved.append([(v1 * c1 + v2 * c2) / (c1 + c2), c1 + c2])
+        if len(merged) % 2:
+            halved.append(merged[-1])
+        merged = halved
+    return [(v, c) for v, c in merged]
+
+
+def _pack(samples) -> bytes | None:
+    return None if samples is None else array("d", [x for pair in samples for x in pair]).tobytes()
+
+
+def _unpack(blob: bytes | None) -> list[tuple[float, float]] | None:
+    if blob is None:
+        return None
+    flat = struct.unpack(f"<{len(blob) // 8}d", blob)
+    return list(zip(flat[::2], flat[1::2]))
+
+
+@dataclass
+class Datum:
+    namespace: str
+    name: str
+    dimensions: tuple[tuple[str, str], ...]  # sorted by name
+    timestamp: int  # epoch seconds
+    unit: str
+    agg: Agg
+    high_resolution: bool
+
+
+def dimensions_key(dimensions) -> str:
+    return json.dumps(sorted([d["Name"], d["Value"]] for d in dimensions), separators=(",", ":"))
+
+
+def put(db, data: list[Datum], now: int) -> None:
+    """Record data (already validated) in db, a Scoped transaction."""
+    ids: dict[tuple, int] = {}
+    points: dict[tuple, Agg] = {}
+    for d in data:
+        key = (d.namespace, d.name, json.dumps([list(p) for p in d.dimensions], separators=(",", ":")))
+        if key not in ids:
+            ids[key] = _series_id(db, *key, d.high_resolution, now)
+        for period in PERIODS if d.high_resolution else PERIODS[1:]:
+            start = d.timestamp - d.timestamp % period
+            if start + period <= now - RETENTION[period]:
+                continue  # older than what this period keeps
+            point = (ids[key], period, start, d.unit)
+            agg = Agg(d.agg.count, d.agg.sum, d.agg.min, d.agg.max, None if d.agg.samples is None else
+                      list(d.agg.samples))
+            if point in points:
+                points[point].merge(agg)
+            else:
+                points[point] = agg
+    for (series, period, start, unit), agg in points.items():
+        old = db.conn.execute(text(
+            "SELECT count, sum, min, max, samples FROM metric_points WHERE series_id = :s AND period = :p "
+            "AND start = :t AND unit = :u"), {"s": series, "p": period, "t": start, "u": unit}).first()
+        if old is not None:
+            stored = Agg(old.count, old.sum, old.min, old.max, _unpack(old.samples))
+            stored.merge(agg)
+            agg = stored
+        db.conn.execute(text(
+            "INSERT OR REPLACE INTO metric_points (series_id, period, start, unit, count, sum, min, max, samples) "
+            "VALUES (:s, :p, :t, :u, :c, :sum, :min, :max, :samples)"),
+            {"s": series, "p": period, "t": start, "u": unit, "c": agg.count, "sum": agg.sum, "min": agg.min,
+             "max": agg.max, "samples": _pack(None if agg.samples is None else _compact(agg.samples))})
+
+
+def _series_id(db, namespace: str, name: str, dimensions: str, high_resolution: bool, now: int) -> int:
+    return db.conn.execute(text(
+        "INSERT INTO metric_series (account_id, region, namespace, name, dimensions, high_resolution, last_put) "
+        "VALUES (:a, :r, :n, :m, :d, :h, :t) ON CONFLICT (account_id, region, namespace, name, dimensions) "
+        "DO UPDATE SET last_put = excluded.last_put, high_resolution = max(high_resolution, excluded.high_resolution) "
+        "RETURNING series_id"),
+        {"a": db.account_id, "r": db.region, "n": namespace, "m": name, "d": dimensions, "h": int(high_resolution),
+         "t": now}).scalar_one()
+
+
+def series(db, namespace: str, name: str, dimensions) -> dict | None:
+    """The series of exactly these dimensions (AWS matches the whole set)."""
+    return db.one(metric_series, metric_series.c.namespace == namespace, metric_series.c.name == name,
+                  metric_series.c.dimensions == dimensions_key(dimensions))
+
+
+def listed(db, now: int, namespace=None, name=None, active_since=None) -> list[dict]:
+    where = [metric_series.c.last_put >= (active_since if active_since is not None else now - LISTED_FOR)]
+    if namespace is not None:
+        where.append(metric_series.c.namespace == namespace)
+    if name is not None:
+        where.append(metric_series.c.name == name)
+    return db.select(metric_series, *where, order_by=metric_series.c.series_id)
+
+
+def points(db, series_id: int, period: int, start: int, end: int, unit: str | None = None) -> list:
+    """(start, unit, Agg) of series_id's points at period in [start, end). series_id comes from
+    series() or listed(), which are scoped to db's account and region."""
+    rows = db.conn.execute(text(
+        "SELECT start, unit, count, sum, min, max, samples FROM metric_points WHERE series_id = :s AND period = :p "
+        "AND start >= :a AND start < :b" + (" AND unit = :u" if unit is not None else "") + " ORDER BY start"),
+        {"s": series_id, "p": period, "a": start, "b": end, "u": unit})
+    return [(r.start, r.unit, Agg(r.count, r.sum, r.min, r.max, _unpack(r.samples))) for r in rows]
+
+
+def expire(store, now: int) -> None:
+    """Drop points past their period's retention, and series with nothing left."""
+    with store.begin() as conn:
+        for period, keep in RETENTION.items():
+            conn.execute(text("DELETE FROM metric_points WHERE period = :p AND start < :t"),
+                         {"p": period, "t": now - keep})
+        conn.execute(text("DELETE FROM metric_series WHERE last_put < :t AND NOT EXISTS "
+                          "(SELECT 1 FROM metric_points WHERE metric_points.series_id = metric_series.series_id)"),
+                     {"t": now - LISTED_FOR})
