@@ -118,6 +118,26 @@ class Moto:
         self.proc.wait()
 
 
+def cloudlet_and_moto(root: Path) -> list[tuple]:
+    """(name, process, endpoint, key, secret) of a cloudlet server in root, and of moto's
+    server when it is installed."""
+    server = Server(root).start()
+    prof = server.profile()
+    targets = [("cloudlet", server, server.endpoint, prof["aws_access_key_id"], prof["aws_secret_access_key"])]
+    if shutil.which("moto_server", path=str(Path(sys.executable).parent)):
+        moto = Moto().start()
+        targets.append(("moto", moto, moto.endpoint, "testing", "testing"))
+    else:
+        print("moto not installed: `pip install 'moto[server]'` to measure the peer", file=sys.stderr)
+    return targets
+
+
+def stop(targets: list[tuple], root: Path) -> None:
+    for _name, proc, *_ in targets:
+        proc.stop()
+    shutil.rmtree(root, ignore_errors=True)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--keys", type=int, default=1000)
@@ -126,16 +146,8 @@ def main():
     args = parser.parse_args()
     counts = [int(c) for c in args.clients.split(",")]
 
-    targets = []
     root = Path(tempfile.mkdtemp(prefix="cloudlet-bench-"))
-    server = Server(root).start()
-    prof = server.profile()
-    targets.append(("cloudlet", server, server.endpoint, prof["aws_access_key_id"], prof["aws_secret_access_key"]))
-    if shutil.which("moto_server", path=str(Path(sys.executable).parent)):
-        moto = Moto().start()
-        targets.append(("moto", moto, moto.endpoint, "testing", "testing"))
-    else:
-        print("moto not installed: `pip install 'moto[server]'` to measure the peer", file=sys.stderr)
+    targets = cloudlet_and_moto(root)
     try:
         print(f"DescribeKeyPairs, {args.keys} key pairs, {args.seconds:.0f} s per row, {os.cpu_count()} cores")
         print(f"{'target':<10} {'client':<6} {'clients':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}")
@@ -147,9 +159,7 @@ def main():
                     print(f"{name:<10} {kind.__name__[:-7]:<6} {clients:>7} {rps:>8.1f} {p50:>8.1f} {p99:>8.1f}",
                           flush=True)
     finally:
-        for _name, proc, *_ in targets:
-            proc.stop()
-        shutil.rmtree(root, ignore_errors=True)
+        stop(targets, root)
 
 
 if __name__ == "__main__":

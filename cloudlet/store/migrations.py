@@ -342,7 +342,7 @@ STEPS: list[list[str]] = [
             body TEXT NOT NULL,
             PRIMARY KEY (account_id, region, allocation_id))""",
     ],
-    # 10: CloudWatch metrics, as aggregates per period (not one row per request)
+    # 10: CloudWatch metrics, as aggregates per period (not one row per request), and alarms
     [
         """CREATE TABLE metric_series (
             series_id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -366,6 +366,23 @@ STEPS: list[list[str]] = [
             samples BLOB,
             PRIMARY KEY (series_id, period, start, unit)) WITHOUT ROWID""",
         "CREATE INDEX metric_points_by_age ON metric_points (period, start)",
+        """CREATE TABLE cloudwatch_alarms (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            name TEXT NOT NULL,
+            state TEXT NOT NULL,
+            body TEXT NOT NULL,
+            PRIMARY KEY (account_id, region, name))""",
+        """CREATE TABLE cloudwatch_alarm_history (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            name TEXT NOT NULL,
+            at INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            summary TEXT NOT NULL,
+            data TEXT NOT NULL)""",
+        "CREATE INDEX cloudwatch_alarm_history_by_name ON cloudwatch_alarm_history (account_id, region, name, at)",
     ],
 ]
 

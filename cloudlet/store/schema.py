@@ -473,3 +473,28 @@ metric_points = Table(
     Column("max", Float, nullable=False),
     Column("samples", LargeBinary),
 )
+
+# A metric alarm; body is the MetricAlarm as DescribeAlarms returns it (JSON), plus "_evaluated"
+# (when it was last evaluated, epoch seconds).
+cloudwatch_alarms = Table(
+    "cloudwatch_alarms",
+    metadata,
+    Column("account_id", String, primary_key=True),
+    Column("region", String, primary_key=True),
+    Column("name", String, primary_key=True),
+    Column("state", String, nullable=False),
+    Column("body", Text, nullable=False),
+)
+
+cloudwatch_alarm_history = Table(
+    "cloudwatch_alarm_history",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("account_id", String, nullable=False),
+    Column("region", String, nullable=False),
+    Column("name", String, nullable=False),
+    Column("at", Integer, nullable=False),  # epoch milliseconds
+    Column("kind", String, nullable=False),  # ConfigurationUpdate, StateUpdate, Action
+    Column("summary", Text, nullable=False),
+    Column("data", Text, nullable=False),
+)

@@ -1,12 +1,11 @@
-"""CloudWatch metrics: PutMetricData, GetMetricStatistics, GetMetricData (metric math) and
-ListMetrics, over the store's roll-ups, on all three of the model's protocols (CBOR, JSON,
-query)."""
+"""CloudWatch: metrics (PutMetricData, GetMetricStatistics, GetMetricData with metric math,
+ListMetrics) over the store's roll-ups, and alarms (alarms.py) evaluated as data comes, on all
+three of the model's protocols (CBOR, JSON, query)."""
 
 from __future__ import annotations
 
 import json
 import logging
-import re
 import threading
 import time
 
@@ -15,14 +14,15 @@ from cloudlet.services.common import pagination
 from cloudlet.store import metrics as store
 
 from . import statistics as stats
-from .expressions import ExpressionError, evaluate
-from .metrics import check_dimensions, data
+from .alarms import AlarmsAPI
+from .evaluator import AlarmEvaluator
+from .metrics import data
+from .queries import Evaluation, check_queries, label
 
 log = logging.getLogger("cloudlet.cloudwatch")
 EXPIRE_EVERY = 600.0  # seconds between purges of points past their retention
 LIST_PAGE = 500
-MAX_QUERIES, DEFAULT_MAX_DATAPOINTS = 500, 100_800
-_ID = re.compile(r"[a-z][a-zA-Z0-9_]*")
+DEFAULT_MAX_DATAPOINTS = 100_800
 
 
 def _seconds(value) -> int:
@@ -41,10 +41,12 @@ def _span(request, now: int) -> tuple[int, int]:
     return start, end
 
 
-class CloudWatch:
+class CloudWatch(AlarmsAPI):
     def __init__(self, config, store_):
         self.config = config
         self.store = store_
+        self.evaluator = AlarmEvaluator(store_)
+        self.alarms_changed = self.evaluator.wake
         threading.Thread(target=self._expire, name="metrics-retention", daemon=True).start()
 
     def _expire(self) -> None:
@@ -80,20 +82,6 @@ class CloudWatch:
 
     # -- statistics ---------------------------------------------------------------------------
 
-    def _buckets(self, db, metric: dict, period: int, start: int, end: int, unit, now: int):
-        """(origin, {(bucket, unit): Agg}) of one metric over [start, end) at period."""
-        dims = metric.get("Dimensions") or []
-        check_dimensions(dims, "Dimensions")
-        found = store.series(db, metric["Namespace"], metric["MetricName"], dims)
-        first = stats.origin(start, period, now)
-        if found is None:
-            return first, {}
-        source = stats.source_period(period, start, now, bool(found["high_resolution"]))
-        if source is None:
-            return first, {}
-        points = store.points(db, found["series_id"], source, first, end, unit)
-        return first, stats.buckets(points, period, first)
-
     def get_metric_statistics(self, ctx, request):
         now = int(time.time())
         start, end = _span(request, now)
@@ -117,7 +105,7 @@ class CloudWatch:
                            "by increasing Period, or decreasing the time range.")
         metric = {k: request.get(k) for k in ("Namespace", "MetricName", "Dimensions")}
         with ctx.read() as db:
-            _, buckets = self._buckets(db, metric, period, start, end, request.get("Unit"), now)
+            buckets = stats.metric_buckets(db, metric, period, start, end, request.get("Unit"), now)
         points = []
         for (at, unit), agg in sorted(buckets.items()):
             point = {"Timestamp": at, "Unit": unit, **{s: stats.value(agg, s) for s in basic}}
@@ -132,37 +120,12 @@ class CloudWatch:
     def get_metric_data(self, ctx, request):
         now = int(time.time())
         start, end = _span(request, now)
-        queries = request["MetricDataQueries"]
-        if not queries or len(queries) > MAX_QUERIES:
-            raise AWSError("ValidationError", f"MetricDataQueries must hold 1 to {MAX_QUERIES} queries.")
-        by_id = {}
-        for q in queries:
-            if not _ID.fullmatch(q["Id"]):
-                raise AWSError("ValidationError", f"The value {q['Id']} for parameter MetricDataQueries.Id is "
-                                                  "invalid: it must start with a lowercase letter and hold only "
-                                                  "letters, digits and underscores.")
-            if q["Id"] in by_id:
-                raise AWSError("ValidationError", f"The value {q['Id']} for parameter MetricDataQueries.Id is "
-                                                  "not unique.")
-            if ("MetricStat" in q) == ("Expression" in q):
-                raise AWSError("ValidationError", f"The query {q['Id']} must have exactly one of MetricStat and "
-                                                  "Expression.")
-            if "MetricStat" in q:
-                stat = q["MetricStat"]["Stat"]
-                stats.check_period(q["MetricStat"]["Period"], f"MetricDataQueries.{q['Id']}.MetricStat.Period")
-                if stat not in stats.BASIC and not stats.is_percentile(stat):
-                    raise AWSError("ValidationError", f"The value {stat} for parameter "
-                                                      f"MetricDataQueries.{q['Id']}.MetricStat.Stat is invalid.")
-            by_id[q["Id"]] = q
+        queries = check_queries(request["MetricDataQueries"], "MetricDataQueries")
         with ctx.read() as db:
-            values = _Evaluation(self, db, by_id, start, end, now).all()
-        results = [{"Id": q["Id"], "Label": q.get("Label") or _label(q), "StatusCode": "Complete",
-                    **values[q["Id"]]} for q in queries if q.get("ReturnData", True)]
+            values = Evaluation(db, queries, start, end, now).all()
+        results = [{"Id": q["Id"], "Label": q.get("Label") or label(q), "StatusCode": "Complete",
+                    "series": values[q["Id"]]} for q in queries.values() if q.get("ReturnData", True)]
         return _paged(results, request)
-
-
-def _label(q: dict) -> str:
-    return q["MetricStat"]["Metric"]["MetricName"] if "MetricStat" in q else q["Id"]
 
 
 def _paged(results: list[dict], request) -> dict:
@@ -190,63 +153,3 @@ def _paged(results: list[dict], request) -> dict:
             r["StatusCode"] = "PartialData"
     return {"MetricDataResults": out, "Messages": [],
             **({"NextToken": pagination.encode({"skip": skip + total})} if more else {})}
-
-
-class _Evaluation:
-    """Each query's series once: MetricStats read from the store, expressions over them."""
-
-    def __init__(self, cw: CloudWatch, db, queries: dict, start: int, end: int, now: int):
-        self.cw, self.db, self.queries = cw, db, queries
-        self.start, self.end, self.now = start, end, now
-        self.done: dict[str, object] = {}
-        self.busy: set[str] = set()
-        periods = [q["MetricStat"]["Period"] for q in queries.values() if "MetricStat" in q]
-        self.period = min(periods) if periods else 60
-        first = stats.origin(start, self.period, now)
-        self.grid = range(first, end, self.period)
-
-    def all(self) -> dict[str, dict]:
-        out = {}
-        for qid, q in self.queries.items():
-            try:
-                got = self.value(qid)
-            except ExpressionError as e:
-                raise AWSError("ValidationError", f"Error in expression {qid}: {e}") from None
-            if not isinstance(got, dict):
-                raise AWSError("ValidationError", f"Error in expression {qid}: the expression must return a single "
-                                                  "time series.")
-            out[qid] = {"series": got}
-        return out
-
-    def value(self, qid: str):
-        if qid in self.done:
-            return self.done[qid]
-        q = self.queries.get(qid)
-        if q is None:
-            raise ExpressionError(f"Unrecognized token: {qid}.")
-        if qid in self.busy:
-            raise ExpressionError(f"{qid} refers to itself.")
-        self.busy.add(qid)
-        if "MetricStat" in q:
-            got = self._stat(q["MetricStat"])
-        else:
-            got = evaluate(q["Expression"], self.value, self._metrics, self.grid)
-        self.busy.discard(qid)
-        self.done[qid] = got
-        return got
-
-    def _metrics(self, text: str) -> list:
-        return [self.value(qid) for qid, q in self.queries.items()
-                if "MetricStat" in q and text in (q.get("Label") or _label(q))]
-
-    def _stat(self, stat: dict) -> dict:
-        _, buckets = self.cw._buckets(self.db, stat["Metric"], stat["Period"], self.start, self.end,
-                                      stat.get("Unit"), self.now)
-        merged: dict[int, object] = {}
-        for (at, _unit), agg in sorted(buckets.items()):
-            if at in merged:
-                merged[at].merge(agg)  # one value per timestamp whatever the units
-            else:
-                merged[at] = agg
-        values = {at: stats.value(agg, stat["Stat"]) for at, agg in merged.items()}
-        return {at: v for at, v in values.items() if v is not None}

@@ -9,6 +9,8 @@ from cloudlet.edge.errors import AWSError
 from cloudlet.store import metrics as store
 from cloudlet.store.metrics import Agg
 
+from .metrics import check_dimensions
+
 BASIC = ("SampleCount", "Average", "Sum", "Minimum", "Maximum")
 _PERCENTILE = re.compile(r"p(\d{1,2}(\.\d{1,10})?|100(\.0{1,10})?)")
 SUB_MINUTE = (1, 5, 10, 30)
@@ -51,6 +53,21 @@ def source_period(period: int, start: int, now: int, high_resolution: bool) -> i
     if period < 60 and not high_resolution and start >= now - store.RETENTION[60]:
         return 60  # a standard metric's minute, in the sub-minute bucket it starts
     return None
+
+
+def metric_buckets(db, metric: dict, period: int, start: int, end: int, unit, now: int) -> dict:
+    """{(bucket, unit): Agg} of one metric ({Namespace, MetricName, Dimensions}) over
+    [start, end) at period."""
+    dims = metric.get("Dimensions") or []
+    check_dimensions(dims, "Dimensions")
+    found = store.series(db, metric["Namespace"], metric["MetricName"], dims)
+    if found is None:
+        return {}
+    source = source_period(period, start, now, bool(found["high_resolution"]))
+    if source is None:
+        return {}
+    first = origin(start, period, now)
+    return buckets(store.points(db, found["series_id"], source, first, end, unit), period, first)
 
 
 def buckets(points: list, period: int, first: int) -> dict[tuple[int, str], Agg]:
