@@ -47,22 +47,15 @@ class Agg:
 def _compact(pairs: list[tuple[float, float]]) -> list[tuple[float, float]]:
     """Sorted, equal values together, and at most MAX_PAIRS: neighbours merged into their
     weighted mean (the counts, and so the ranks, stay exact)."""
-    pairs.sort()
-    merged: list[list[float]] = []
+    counts: dict[float, float] = {}
     for value, count in pairs:
-        if merged and merged[-1][0] == value:
-            merged[-1][1] += count
-        else:
-            merged.append([value, count])
+        counts[value] = counts.get(value, 0.0) + count
+    merged = sorted(counts.items())
     while len(merged) > MAX_PAIRS:
-        halved = []
-        for i in range(0, len(merged) - 1, 2):
-            (v1, c1), (v2, c2) = merged[i], merged[i + 1]
-            halved.append([(v1 * c1 + v2 * c2) / (c1 + c2), c1 + c2])
-        if len(merged) % 2:
-            halved.append(merged[-1])
-        merged = halved
-    return [(v, c) for v, c in merged]
+        halved = [((v1 * c1 + v2 * c2) / (c1 + c2), c1 + c2)
+                  for (v1, c1), (v2, c2) in zip(merged[::2], merged[1::2])]
+        merged = halved + merged[-1:] if len(merged) % 2 else halved
+    return merged
 
 
 def _pack(samples) -> bytes | None:
@@ -91,48 +84,75 @@ def dimensions_key(dimensions) -> str:
     return json.dumps(sorted([d["Name"], d["Value"]] for d in dimensions), separators=(",", ":"))
 
 
+_CHUNK = 400  # SQL variables per statement, under SQLite's limit with room for the others
+
+
+def _chunks(items: list) -> list[list]:
+    return [items[i:i + _CHUNK] for i in range(0, len(items), _CHUNK)]
+
+
 def put(db, data: list[Datum], now: int) -> None:
-    """Record data (already validated) in db, a Scoped transaction."""
-    ids: dict[tuple, int] = {}
+    """Record data (already validated) in db, a Scoped transaction: a few statements per
+    request whatever its size (on the driver's connection, in the same transaction, as
+    SQLAlchemy's per-statement cost would be most of the work)."""
+    cur = db.conn.connection.driver_connection.cursor()
+    ids = _series_ids(cur, db.account_id, db.region, data, now)
     points: dict[tuple, Agg] = {}
     for d in data:
-        key = (d.namespace, d.name, json.dumps([list(p) for p in d.dimensions], separators=(",", ":")))
-        if key not in ids:
-            ids[key] = _series_id(db, *key, d.high_resolution, now)
         for period in PERIODS if d.high_resolution else PERIODS[1:]:
             start = d.timestamp - d.timestamp % period
             if start + period <= now - RETENTION[period]:
                 continue  # older than what this period keeps
-            point = (ids[key], period, start, d.unit)
+            key = (ids[_key(d)], period, start, d.unit)
             agg = Agg(d.agg.count, d.agg.sum, d.agg.min, d.agg.max, None if d.agg.samples is None else
                       list(d.agg.samples))
-            if point in points:
-                points[point].merge(agg)
+            if key in points:
+                points[key].merge(agg)
             else:
-                points[point] = agg
-    for (series, period, start, unit), agg in points.items():
-        old = db.conn.execute(text(
-            "SELECT count, sum, min, max, samples FROM metric_points WHERE series_id = :s AND period = :p "
-            "AND start = :t AND unit = :u"), {"s": series, "p": period, "t": start, "u": unit}).first()
-        if old is not None:
-            stored = Agg(old.count, old.sum, old.min, old.max, _unpack(old.samples))
-            stored.merge(agg)
-            agg = stored
-        db.conn.execute(text(
-            "INSERT OR REPLACE INTO metric_points (series_id, period, start, unit, count, sum, min, max, samples) "
-            "VALUES (:s, :p, :t, :u, :c, :sum, :min, :max, :samples)"),
-            {"s": series, "p": period, "t": start, "u": unit, "c": agg.count, "sum": agg.sum, "min": agg.min,
-             "max": agg.max, "samples": _pack(None if agg.samples is None else _compact(agg.samples))})
+                points[key] = agg
+    for period in PERIODS:
+        keys = [k for k in points if k[1] == period]
+        starts = sorted({k[2] for k in keys})
+        for part in _chunks(sorted({k[0] for k in keys})):
+            for row in cur.execute(
+                    f"SELECT series_id, start, unit, count, sum, min, max, samples FROM metric_points WHERE period = ? "
+                    f"AND series_id IN ({','.join('?' * len(part))}) AND start IN ({','.join('?' * len(starts))})",
+                    [period, *part, *starts]).fetchall():
+                key = (row[0], period, row[1], row[2])
+                if key in points:
+                    stored = Agg(row[3], row[4], row[5], row[6], _unpack(row[7]))
+                    stored.merge(points[key])
+                    points[key] = stored
+    cur.executemany(
+        "INSERT OR REPLACE INTO metric_points (series_id, period, start, unit, count, sum, min, max, samples) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(*key, a.count, a.sum, a.min, a.max, _pack(None if a.samples is None else _compact(a.samples)))
+         for key, a in points.items()])
 
 
-def _series_id(db, namespace: str, name: str, dimensions: str, high_resolution: bool, now: int) -> int:
-    return db.conn.execute(text(
+def _key(d: Datum) -> tuple[str, str, str]:
+    return d.namespace, d.name, json.dumps([list(p) for p in d.dimensions], separators=(",", ":"))
+
+
+def _series_ids(cur, account: str, region: str, data: list[Datum], now: int) -> dict[tuple, int]:
+    """The series of data, made where new, their last_put moved to now."""
+    high = {}
+    for d in data:
+        high[_key(d)] = high.get(_key(d), False) or d.high_resolution
+    cur.executemany(
         "INSERT INTO metric_series (account_id, region, namespace, name, dimensions, high_resolution, last_put) "
-        "VALUES (:a, :r, :n, :m, :d, :h, :t) ON CONFLICT (account_id, region, namespace, name, dimensions) "
-        "DO UPDATE SET last_put = excluded.last_put, high_resolution = max(high_resolution, excluded.high_resolution) "
-        "RETURNING series_id"),
-        {"a": db.account_id, "r": db.region, "n": namespace, "m": name, "d": dimensions, "h": int(high_resolution),
-         "t": now}).scalar_one()
+        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (account_id, region, namespace, name, dimensions) DO UPDATE SET "
+        "last_put = excluded.last_put, high_resolution = max(high_resolution, excluded.high_resolution)",
+        [(account, region, *k, int(h), now) for k, h in high.items()])
+    ids: dict[tuple, int] = {}
+    for namespace in {k[0] for k in high}:
+        for name in {k[1] for k in high if k[0] == namespace}:
+            for part in _chunks([k[2] for k in high if k[:2] == (namespace, name)]):
+                ids.update(((namespace, name, dims), sid) for sid, dims in cur.execute(
+                    f"SELECT series_id, dimensions FROM metric_series WHERE account_id = ? AND region = ? AND "
+                    f"namespace = ? AND name = ? AND dimensions IN ({','.join('?' * len(part))})",
+                    [account, region, namespace, name, *part]))
+    return ids
 
 
 def series(db, namespace: str, name: str, dimensions) -> dict | None:
