@@ -108,7 +108,7 @@ class Edge:
             return protocols.get(model.protocol).serialize_error(model, error, request_id)
         try:
             cred, region = self.authenticate(request, proto.name)
-            request = encoding.inflated(request, proto.name, self.body_limit(request))
+            request = encoding.inflated(request, proto.name, self.body_limit)
             operation = proto.find_operation(model, request)
             method = getattr(self.provider(service), xform_name(operation.name), None)
             if method is None:

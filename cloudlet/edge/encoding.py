@@ -3,6 +3,7 @@ operations the model marks, PutMetricData's among them, from 10 KiB), inflated o
 signature, which covers what was sent, has been checked."""
 
 import zlib
+from collections.abc import Callable
 from dataclasses import replace
 
 from cloudlet.edge.http import Request
@@ -11,13 +12,13 @@ from cloudlet.edge.refusals import refusal
 INFLATION = 16  # a body inflates to at most this many times what it may carry: a gzip bomb stops there
 
 
-def inflated(request: Request, protocol: str, limit: int) -> Request:
+def inflated(request: Request, protocol: str, limit: Callable[[Request], int]) -> Request:
     """request with its body inflated (and its gzip content-coding gone), at most
-    INFLATION * limit bytes of it."""
+    INFLATION * limit(request) bytes of it (the limit worked out only for a compressed body)."""
     codings = [c.strip().lower() for c in (request.header("content-encoding") or "").split(",") if c.strip()]
     if "gzip" not in codings:
         return request
-    most = INFLATION * limit
+    most = INFLATION * limit(request)
     inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
     try:
         body = inflater.decompress(request.body, most + 1)

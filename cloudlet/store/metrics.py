@@ -80,8 +80,13 @@ class Datum:
     high_resolution: bool
 
 
+def _encoded(pairs) -> str:
+    """How a series' dimensions are stored: JSON of its (name, value) pairs sorted by name."""
+    return json.dumps([list(p) for p in sorted(pairs)], separators=(",", ":"))
+
+
 def dimensions_key(dimensions) -> str:
-    return json.dumps(sorted([d["Name"], d["Value"]] for d in dimensions), separators=(",", ":"))
+    return _encoded((d["Name"], d["Value"]) for d in dimensions)
 
 
 _CHUNK = 400  # SQL variables per statement, under SQLite's limit with room for the others
@@ -98,12 +103,12 @@ def put(db, data: list[Datum], now: int) -> None:
     cur = db.conn.connection.driver_connection.cursor()
     ids = _series_ids(cur, db.account_id, db.region, data, now)
     points: dict[tuple, Agg] = {}
-    for d in data:
+    for d, series_id in zip(data, ids):
         for period in PERIODS if d.high_resolution else PERIODS[1:]:
             start = d.timestamp - d.timestamp % period
             if start + period <= now - RETENTION[period]:
                 continue  # older than what this period keeps
-            key = (ids[_key(d)], period, start, d.unit)
+            key = (series_id, period, start, d.unit)
             agg = Agg(d.agg.count, d.agg.sum, d.agg.min, d.agg.max, None if d.agg.samples is None else
                       list(d.agg.samples))
             if key in points:
@@ -130,15 +135,12 @@ def put(db, data: list[Datum], now: int) -> None:
          for key, a in points.items()])
 
 
-def _key(d: Datum) -> tuple[str, str, str]:
-    return d.namespace, d.name, json.dumps([list(p) for p in d.dimensions], separators=(",", ":"))
-
-
-def _series_ids(cur, account: str, region: str, data: list[Datum], now: int) -> dict[tuple, int]:
-    """The series of data, made where new, their last_put moved to now."""
-    high = {}
-    for d in data:
-        high[_key(d)] = high.get(_key(d), False) or d.high_resolution
+def _series_ids(cur, account: str, region: str, data: list[Datum], now: int) -> list[int]:
+    """The series of each of data, made where new, their last_put moved to now."""
+    keys = [(d.namespace, d.name, _encoded(d.dimensions)) for d in data]
+    high: dict[tuple, bool] = {}
+    for key, d in zip(keys, data):
+        high[key] = high.get(key, False) or d.high_resolution
     cur.executemany(
         "INSERT INTO metric_series (account_id, region, namespace, name, dimensions, high_resolution, last_put) "
         "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (account_id, region, namespace, name, dimensions) DO UPDATE SET "
@@ -152,7 +154,7 @@ def _series_ids(cur, account: str, region: str, data: list[Datum], now: int) -> 
                     f"SELECT series_id, dimensions FROM metric_series WHERE account_id = ? AND region = ? AND "
                     f"namespace = ? AND name = ? AND dimensions IN ({','.join('?' * len(part))})",
                     [account, region, namespace, name, *part]))
-    return ids
+    return [ids[k] for k in keys]
 
 
 def series(db, namespace: str, name: str, dimensions) -> dict | None:

@@ -30,8 +30,7 @@ def route_public(table: str, pool: str, link: str, router: str, public: list[str
     current = _routes(link)
     for dst in current - wanted:
         ip("route", "del", dst, "dev", link, "proto", ROUTE_PROTO, check=False)
-        if interface and dst.endswith("/32"):
-            ip("neigh", "del", "proxy", dst[:-3], "dev", interface, check=False)
+        _unanswer(dst, interface)
     for dst in wanted - current:
         ip("route", "replace", dst, "via", router, "dev", link, "proto", ROUTE_PROTO)
     for address in public if interface else []:
@@ -42,8 +41,13 @@ def unroute_public(link: str, interface: str | None) -> None:
     """No more ARP answers on interface for the public addresses routed over link (a router
     going: its routes go with its uplink, proxy entries would stay)."""
     for dst in _routes(link) if interface else ():
-        if dst.endswith("/32"):
-            ip("neigh", "del", "proxy", dst[:-3], "dev", interface, check=False)
+        _unanswer(dst, interface)
+
+
+def _unanswer(dst: str, interface: str | None) -> None:
+    """No more ARP answers on interface for dst, if it is a public address (a /32)."""
+    if interface and dst.endswith("/32"):
+        ip("neigh", "del", "proxy", dst[:-3], "dev", interface, check=False)
 
 
 def _taken(cidr: str, link: str) -> bool:

@@ -51,8 +51,9 @@ class AlarmEvaluator(Loop):
     def round(self) -> None:
         now = time.time()
         with self.store.begin(write=False) as conn:
-            due = [(r.account_id, r.region, r.name) for r in conn.execute(select(alarms)).all()
-                   if self._end(json.loads(r.body), now) != json.loads(r.body).get("_evaluated")]
+            rows = [(r.account_id, r.region, r.name, json.loads(r.body)) for r in conn.execute(select(alarms)).all()]
+        due = [(account, region, name) for account, region, name, body in rows
+               if self._end(body, now) != body.get("_evaluated")]
         for (account, region), names in groupby(sorted(due), key=lambda d: d[:2]):
             with self.store.scoped(account, region) as db:  # one transaction for an account's due alarms
                 for _, _, name in names:

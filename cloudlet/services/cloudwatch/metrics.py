@@ -86,16 +86,11 @@ def _agg(d: dict, kind: str, member: str) -> Agg:
         raise _invalid(f"The collection {member}.Values must hold 1 to {MAX_VALUES} values.")
     if counts is not None and len(counts) != len(values):
         raise _invalid(f"The parameters {member}.Values and {member}.Counts must be of the same size.")
-    agg = None
-    for i, v in enumerate(values):
-        count = _number(counts[i], f"{member}.Counts") if counts is not None else 1.0
+    pairs = []
+    for v, c in zip(values, counts if counts is not None else [1.0] * len(values)):
+        count = _number(c, f"{member}.Counts")
         if count <= 0:
             raise _invalid(f"The value {count} for parameter {member}.Counts is invalid.")
-        one = Agg.of(_number(v, f"{member}.Values"), count)
-        if agg is None:
-            agg = one
-        else:
-            agg.count, agg.sum, agg.min, agg.max = agg.count + one.count, agg.sum + one.sum, min(agg.min, one.min), \
-                max(agg.max, one.max)
-            agg.samples.extend(one.samples)
-    return agg
+        pairs.append((_number(v, f"{member}.Values"), count))
+    return Agg(sum(c for _, c in pairs), sum(v * c for v, c in pairs), min(v for v, _ in pairs),
+               max(v for v, _ in pairs), pairs)
