@@ -384,6 +384,76 @@ STEPS: list[list[str]] = [
             data TEXT NOT NULL)""",
         "CREATE INDEX cloudwatch_alarm_history_by_name ON cloudwatch_alarm_history (account_id, region, name, at)",
     ],
+    # 11: SNS, Logs metric filters, EC2 launch templates, EC2 Auto Scaling, Application Auto Scaling
+    [
+        """CREATE TABLE sns_topics (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            arn TEXT NOT NULL,
+            body TEXT NOT NULL,
+            PRIMARY KEY (account_id, region, arn))""",
+        """CREATE TABLE sns_subscriptions (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            arn TEXT NOT NULL,
+            topic_arn TEXT NOT NULL,
+            body TEXT NOT NULL,
+            PRIMARY KEY (account_id, region, arn))""",
+        "CREATE INDEX sns_subscriptions_by_topic ON sns_subscriptions (account_id, region, topic_arn)",
+        """CREATE TABLE log_metric_filters (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            log_group TEXT NOT NULL,
+            name TEXT NOT NULL,
+            body TEXT NOT NULL,
+            PRIMARY KEY (account_id, region, log_group, name))""",
+        """CREATE TABLE ec2_launch_templates (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            template_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            body TEXT NOT NULL,
+            PRIMARY KEY (account_id, region, template_id),
+            UNIQUE (account_id, region, name))""",
+        """CREATE TABLE ec2_launch_template_versions (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            template_id TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            body TEXT NOT NULL,
+            PRIMARY KEY (account_id, region, template_id, version))""",
+        """CREATE TABLE autoscaling_objects (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            group_name TEXT NOT NULL,
+            name TEXT NOT NULL,
+            body TEXT NOT NULL,
+            PRIMARY KEY (account_id, region, kind, group_name, name))""",
+        """CREATE TABLE autoscaling_activities (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            group_name TEXT NOT NULL,
+            at INTEGER NOT NULL,
+            body TEXT NOT NULL)""",
+        "CREATE INDEX autoscaling_activities_by_group ON autoscaling_activities (account_id, region, group_name, at)",
+        """CREATE TABLE appscaling_objects (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            key TEXT NOT NULL,
+            body TEXT NOT NULL,
+            PRIMARY KEY (account_id, region, kind, key))""",
+        """CREATE TABLE appscaling_activities (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            target_key TEXT NOT NULL,
+            at INTEGER NOT NULL,
+            body TEXT NOT NULL)""",
+        "CREATE INDEX appscaling_activities_by_target ON appscaling_activities (account_id, region, target_key, at)",
+    ],
 ]
 
 

@@ -433,13 +433,6 @@ schema_version = Table(
     Column("applied_at", String, nullable=False),
 )
 
-# Tables whose rows belong to one account and one region; Scoped enforces it.
-SCOPED = {key_pairs.name, tags.name, ecr_repositories.name, ecr_images.name, ecr_tags.name, ecr_blobs.name,
-          ecr_uploads.name, kms_keys.name, ecr_scans.name, vpcs.name, subnets.name, ecs_clusters.name,
-          ecs_task_definitions.name, ecs_tasks.name, ecs_services.name, ecs_container_instances.name,
-          log_groups.name, log_streams.name, log_events.name, ssm_parameters.name, ec2_instances.name,
-          ec2_volumes.name, ec2_snapshots.name, ec2_images.name, ec2_vpc_objects.name, ec2_network_interfaces.name,
-          ec2_private_ips.name, ec2_addresses.name}
 
 # CloudWatch metrics: a series per (namespace, name, dimensions) of an account and region, and
 # its points as aggregates per period (1 s for high-resolution metrics, 60 s, 5 min, 1 h: the
@@ -498,3 +491,115 @@ cloudwatch_alarm_history = Table(
     Column("summary", Text, nullable=False),
     Column("data", Text, nullable=False),
 )
+
+# SNS: a topic's body is its attributes (GetTopicAttributes' map) plus "Tags"; a subscription's
+# body is its attributes (GetSubscriptionAttributes' map), its confirmation token while pending.
+sns_topics = Table(
+    "sns_topics",
+    metadata,
+    Column("account_id", String, primary_key=True),
+    Column("region", String, primary_key=True),
+    Column("arn", String, primary_key=True),
+    Column("body", Text, nullable=False),
+)
+
+sns_subscriptions = Table(
+    "sns_subscriptions",
+    metadata,
+    Column("account_id", String, primary_key=True),
+    Column("region", String, primary_key=True),
+    Column("arn", String, primary_key=True),
+    Column("topic_arn", String, nullable=False),
+    Column("body", Text, nullable=False),
+)
+
+# A CloudWatch Logs metric filter; body is the MetricFilter as DescribeMetricFilters returns it.
+log_metric_filters = Table(
+    "log_metric_filters",
+    metadata,
+    Column("account_id", String, primary_key=True),
+    Column("region", String, primary_key=True),
+    Column("log_group", String, primary_key=True),
+    Column("name", String, primary_key=True),
+    Column("body", Text, nullable=False),
+)
+
+# An EC2 launch template (body: the LaunchTemplate as DescribeLaunchTemplates returns it) and
+# its versions (body: the LaunchTemplateVersion as DescribeLaunchTemplateVersions returns it).
+ec2_launch_templates = Table(
+    "ec2_launch_templates",
+    metadata,
+    Column("account_id", String, primary_key=True),
+    Column("region", String, primary_key=True),
+    Column("template_id", String, primary_key=True),
+    Column("name", String, nullable=False),
+    Column("body", Text, nullable=False),
+)
+
+ec2_launch_template_versions = Table(
+    "ec2_launch_template_versions",
+    metadata,
+    Column("account_id", String, primary_key=True),
+    Column("region", String, primary_key=True),
+    Column("template_id", String, primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("body", Text, nullable=False),
+)
+
+# EC2 Auto Scaling's objects, by kind ("group" with group_name = name, and per group:
+# "policy", "lifecycle-hook", "scheduled-action", "instance", "instance-refresh", ...);
+# body is the object as its Describe* operation returns it, plus "_"-prefixed private fields.
+autoscaling_objects = Table(
+    "autoscaling_objects",
+    metadata,
+    Column("account_id", String, primary_key=True),
+    Column("region", String, primary_key=True),
+    Column("kind", String, primary_key=True),
+    Column("group_name", String, primary_key=True),
+    Column("name", String, primary_key=True),
+    Column("body", Text, nullable=False),
+)
+
+autoscaling_activities = Table(
+    "autoscaling_activities",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("account_id", String, nullable=False),
+    Column("region", String, nullable=False),
+    Column("group_name", String, nullable=False),
+    Column("at", Integer, nullable=False),  # epoch milliseconds
+    Column("body", Text, nullable=False),  # the Activity as DescribeScalingActivities returns it
+)
+
+# Application Auto Scaling's objects by kind ("target", "policy", "scheduled-action"); key is
+# "<namespace>|<resource id>|<dimension>" for a target and that plus "|<name>" for the others.
+appscaling_objects = Table(
+    "appscaling_objects",
+    metadata,
+    Column("account_id", String, primary_key=True),
+    Column("region", String, primary_key=True),
+    Column("kind", String, primary_key=True),
+    Column("key", String, primary_key=True),
+    Column("body", Text, nullable=False),
+)
+
+appscaling_activities = Table(
+    "appscaling_activities",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("account_id", String, nullable=False),
+    Column("region", String, nullable=False),
+    Column("target_key", String, nullable=False),
+    Column("at", Integer, nullable=False),  # epoch milliseconds
+    Column("body", Text, nullable=False),
+)
+
+# Tables whose rows belong to one account and one region; Scoped enforces it.
+SCOPED = {key_pairs.name, tags.name, ecr_repositories.name, ecr_images.name, ecr_tags.name, ecr_blobs.name,
+          ecr_uploads.name, kms_keys.name, ecr_scans.name, vpcs.name, subnets.name, ecs_clusters.name,
+          ecs_task_definitions.name, ecs_tasks.name, ecs_services.name, ecs_container_instances.name,
+          log_groups.name, log_streams.name, log_events.name, ssm_parameters.name, ec2_instances.name,
+          ec2_volumes.name, ec2_snapshots.name, ec2_images.name, ec2_vpc_objects.name, ec2_network_interfaces.name,
+          ec2_private_ips.name, ec2_addresses.name, sns_topics.name, sns_subscriptions.name,
+          log_metric_filters.name, ec2_launch_templates.name, ec2_launch_template_versions.name,
+          autoscaling_objects.name, appscaling_objects.name}
