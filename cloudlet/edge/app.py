@@ -31,7 +31,7 @@ def create_app(config, store) -> Starlette:
 
     edge.provider("ecs")  # its task controller picks up where the last run left off
     edge.provider("ec2")  # and its instance controller
-    edge.provider("cloudwatch")  # and its alarm evaluator
+    edge.provider("cloudwatch").actions.providers = edge.provider  # its alarm evaluator; actions reach EC2
     ecr = edge.provider("ecr")
     registry = DistributionAPI(ecr.registry, ecr.tokens, config.regions)
 

@@ -35,3 +35,12 @@ class Context:
 
     def arn(self, service: str, resource: str, region: str | None = None) -> str:
         return ids.arn(service, self.region if region is None else region, self.account_id, resource)
+
+
+def acting_for(store: Store, config: Config, account_id: str, region: str, role: str) -> Context:
+    """A context for a service acting on an account's behalf (an alarm stopping an instance,
+    a scaling policy changing a service), as AWS's services act through service-linked roles:
+    it calls the same operations a user would, so it is held to the same checks."""
+    credential = Credential(access_key_id="", secret_access_key="", account_id=account_id, account_name="",
+                            user_name=role, user_id="")
+    return Context(store, config, credential, region, ids.request_id())

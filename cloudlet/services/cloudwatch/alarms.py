@@ -16,7 +16,9 @@ from cloudlet.store.schema import cloudwatch_alarm_history as history
 from cloudlet.store.schema import cloudwatch_alarms as alarms
 
 from . import statistics as stats
+from . import actions
 from .evaluation import COMPARISONS
+from .history import record
 from .metrics import check_dimensions
 from .queries import check_queries
 
@@ -34,14 +36,6 @@ _CONFIG = ("AlarmName", "AlarmDescription", "ActionsEnabled", "OKActions", "Alar
 
 def _invalid(message: str) -> AWSError:
     return AWSError("ValidationError", message)
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-def record(db, name: str, kind: str, summary: str, data: dict) -> None:
-    db.insert(history, name=name, at=now_ms(), kind=kind, summary=summary, data=json.dumps(data))
 
 
 def _not_found(name: str) -> AWSError:
@@ -100,6 +94,37 @@ def check_alarm(request) -> dict:
     return alarm
 
 
+def save_alarm(db, alarm: dict, arn: str, tag_pairs: dict[str, str] | None = None) -> None:
+    """Create the alarm check_alarm() gave, or replace a same-named one's configuration whole
+    (its state kept), with its history record; what PutMetricAlarm and other services'
+    alarms (target tracking's) are written through."""
+    name = alarm["AlarmName"]
+    stamp = time.time()
+    old = db.one(alarms, alarms.c.name == name)
+    body = {"AlarmArn": arn, "ActionsEnabled": True, "OKActions": [], "AlarmActions": [],
+            "InsufficientDataActions": [], "Dimensions": [], **alarm, "AlarmConfigurationUpdatedTimestamp": stamp}
+    if old is None:
+        body.update(StateValue="INSUFFICIENT_DATA", StateReason="Unchecked: Initial alarm creation",
+                    StateUpdatedTimestamp=stamp, StateTransitionedTimestamp=stamp)
+        db.insert(alarms, name=name, state="INSUFFICIENT_DATA", body=json.dumps(body))
+        tags.put(db, arn, "alarm", tag_pairs or {})
+    else:  # its state stays; its configuration is the new one, whole
+        kept = json.loads(old["body"])
+        body.update({k: kept[k] for k in ("StateValue", "StateReason", "StateReasonData",
+                                          "StateUpdatedTimestamp", "StateTransitionedTimestamp") if k in kept})
+        db.update(alarms, alarms.c.name == name, body=json.dumps(body))
+    record(db, name, "ConfigurationUpdate", f'Alarm "{name}" {"created" if old is None else "updated"}',
+           {"version": "1.0", "type": "Create" if old is None else "Update",
+            "createdAlarm" if old is None else "updatedAlarm": _public(body)})
+
+
+def remove_alarm(db, row: dict) -> None:
+    """The alarm of row gone, with its history and tags."""
+    db.delete(alarms, alarms.c.name == row["name"])
+    db.delete(history, history.c.name == row["name"])
+    tags.drop_resource(db, json.loads(row["body"])["AlarmArn"])
+
+
 def _out(row: dict) -> dict:
     return {k: v for k, v in json.loads(row["body"]).items() if not k.startswith("_")}
 
@@ -118,27 +143,9 @@ class AlarmsAPI(ArnTagging):
 
     def put_metric_alarm(self, ctx, request):
         alarm = check_alarm(request)
-        name = alarm["AlarmName"]
-        stamp = time.time()
         with ctx.write() as db:
-            old = db.one(alarms, alarms.c.name == name)
-            body = {"AlarmArn": ctx.arn("cloudwatch", f"alarm:{name}"), "ActionsEnabled": True, "OKActions": [],
-                    "AlarmActions": [], "InsufficientDataActions": [], "Dimensions": [], **alarm,
-                    "AlarmConfigurationUpdatedTimestamp": stamp}
-            if old is None:
-                body.update(StateValue="INSUFFICIENT_DATA", StateReason="Unchecked: Initial alarm creation",
-                            StateUpdatedTimestamp=stamp, StateTransitionedTimestamp=stamp)
-                db.insert(alarms, name=name, state="INSUFFICIENT_DATA", body=json.dumps(body))
-                tags.put(db, body["AlarmArn"], "alarm", tags.from_pairs(request.get("Tags")))
-            else:  # its state stays; its configuration is the new one, whole
-                kept = json.loads(old["body"])
-                body.update({k: kept[k] for k in ("StateValue", "StateReason", "StateReasonData",
-                                                  "StateUpdatedTimestamp", "StateTransitionedTimestamp")
-                             if k in kept})
-                db.update(alarms, alarms.c.name == name, body=json.dumps(body))
-            record(db, name, "ConfigurationUpdate", f'Alarm "{name}" {"created" if old is None else "updated"}',
-                   {"version": "1.0", "type": "Create" if old is None else "Update",
-                    "createdAlarm" if old is None else "updatedAlarm": _public(body)})
+            save_alarm(db, alarm, ctx.arn("cloudwatch", f"alarm:{alarm['AlarmName']}"),
+                       tags.from_pairs(request.get("Tags")))
         self.alarms_changed()
         return {}
 
@@ -181,10 +188,8 @@ class AlarmsAPI(ArnTagging):
             if missing := [n for n in names if n not in rows]:
                 raise AWSError("ResourceNotFound", f"The following alarms were not found: {', '.join(missing)}.",
                                404)
-            for name, row in rows.items():
-                db.delete(alarms, alarms.c.name == name)
-                db.delete(history, history.c.name == name)
-                tags.drop_resource(db, json.loads(row["body"])["AlarmArn"])
+            for row in rows.values():
+                remove_alarm(db, row)
         return {}
 
     def set_alarm_state(self, ctx, request):
@@ -257,5 +262,6 @@ def set_state(db, row: dict, state: str, reason: str, data: str | None) -> bool:
         new = {"stateValue": state, "stateReason": reason, **({"stateReasonData": json.loads(data)} if data else {})}
         record(db, row["name"], "StateUpdate", f"Alarm updated from {old} to {state}",
                {"version": "1.0", "oldState": {"stateValue": old, "stateReason": old_reason}, "newState": new})
+        actions.queue_actions(db.account_id, db.region, body, old)
     db.update(alarms, alarms.c.name == row["name"], state=state, body=json.dumps(body))
     return old != state

@@ -14,7 +14,7 @@ from cloudlet.control.loop import Loop
 from cloudlet.edge.errors import AWSError
 from cloudlet.store.schema import cloudwatch_alarms as alarms
 
-from . import evaluation
+from . import actions, evaluation
 from .alarms import set_state
 from .expressions import ExpressionError
 from .queries import Evaluation, check_queries
@@ -73,6 +73,8 @@ class AlarmEvaluator(Loop):
         start = end - body["EvaluationPeriods"] * body["Period"]
         outcome = evaluation.evaluate(body, values(db, body, start, end, int(now)), end, now)
         body["_evaluated"] = end
+        if outcome is not None and outcome.state == body["StateValue"] and actions.repeat_due(body, now):
+            actions.queue_actions(db.account_id, db.region, body, body["StateValue"])
         row["body"] = json.dumps(body)
         if outcome is None:
             db.update(alarms, alarms.c.name == name, body=row["body"])

@@ -13,6 +13,7 @@ from cloudlet.edge.errors import AWSError
 from cloudlet.services.common import pagination
 from cloudlet.store import metrics as store
 
+from . import actions
 from . import statistics as stats
 from .alarms import AlarmsAPI
 from .evaluator import AlarmEvaluator
@@ -46,6 +47,7 @@ class CloudWatch(AlarmsAPI):
         self.config = config
         self.store = store_
         self.evaluator = AlarmEvaluator(store_)
+        self.actions = actions.Worker(store_, config)
         self.alarms_changed = self.evaluator.wake
         threading.Thread(target=self._expire, name="metrics-retention", daemon=True).start()
 
