@@ -42,6 +42,9 @@ class Config:
     port: int = 4566
     regions: tuple[str, ...] = DEFAULT_REGIONS
     lifecycle_interval: float = 600.0  # seconds between applications of ECR lifecycle policies
+    # seconds between the samples cloudlet publishes of what runs (AWS/ECS, AWS/EC2, ...): AWS
+    # samples ECS every 20 s into 1-minute data; tests shorten it
+    metrics_interval: float = 20.0
     vpc_pool: str = "172.16.0.0/12"  # default VPCs take /16s of it (services/ec2/vpcs.py)
     public_pool: str = "198.18.0.0/16"  # Elastic IPs and public IPs at launch (store/enis.py)
     public_interface: str | None = None  # a LAN the public pool is part of (agent/network/public.py)

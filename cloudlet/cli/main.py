@@ -20,6 +20,8 @@ def cli():
 @click.option("--no-profile", is_flag=True, help="Do not write the `cloudlet` profile into ~/.aws.")
 @click.option("--lifecycle-interval", type=float, default=600, show_default=True,
               help="Seconds between applications of ECR lifecycle policies.")
+@click.option("--metrics-interval", type=click.FloatRange(min=0.2), default=20, show_default=True,
+              help="Seconds between samples of what runs, published as CloudWatch metrics (AWS/ECS, AWS/EC2, ...).")
 @click.option("--cluster", help="Register this host as a container instance of this ECS cluster (made if missing).")
 @click.option("--allow-privileged", is_flag=True,
               help="Let the --cluster's EC2 tasks be privileged, add capabilities and use host devices, "
@@ -32,8 +34,8 @@ def cli():
 @click.option("--public-interface", metavar="IF",
               help="A LAN interface whose subnet holds --public-pool: the host answers ARP there for the public "
                    "addresses in use, so that the LAN's machines reach them too.")
-def up(host, port, data_dir, regions, no_profile, lifecycle_interval, cluster, allow_privileged, vpc_pool, public_pool,
-       public_interface):
+def up(host, port, data_dir, regions, no_profile, lifecycle_interval, metrics_interval, cluster, allow_privileged,
+       vpc_pool, public_pool, public_interface):
     """Start the server with its embedded state."""
     import ipaddress
     from pathlib import Path
@@ -55,8 +57,9 @@ def up(host, port, data_dir, regions, no_profile, lifecycle_interval, cluster, a
     except ValueError as e:
         raise click.BadParameter(f"{public_pool}: {e}", param_hint="--public-pool") from None
     serve(host=host, port=port, data_dir=data_dir, regions=regions, write_profile=not no_profile,
-          lifecycle_interval=lifecycle_interval, cluster=cluster, allow_privileged=allow_privileged, vpc_pool=vpc_pool,
-          public_pool=public_pool, public_interface=public_interface)
+          lifecycle_interval=lifecycle_interval, metrics_interval=metrics_interval, cluster=cluster,
+          allow_privileged=allow_privileged, vpc_pool=vpc_pool, public_pool=public_pool,
+          public_interface=public_interface)
 
 
 @cli.command()

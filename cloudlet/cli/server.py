@@ -38,6 +38,7 @@ def join_cluster(store, cred, region: str, name: str, allow_privileged: bool = F
 
 
 def serve(host: str, port: int, data_dir, regions, write_profile: bool, lifecycle_interval: float = 600,
+          metrics_interval: float = 20.0,
           cluster: str | None = None, allow_privileged: bool = False, vpc_pool: str = "172.16.0.0/12",
           public_pool: str = "198.18.0.0/16", public_interface: str | None = None) -> None:
     from cloudlet.cli import daemon, listeners
@@ -48,7 +49,8 @@ def serve(host: str, port: int, data_dir, regions, write_profile: bool, lifecycl
     from cloudlet.edge.listeners import instance_metadata_app, router_of, task_metadata_app
 
     region_list = tuple(r.strip() for r in regions.split(",") if r.strip()) if regions else DEFAULT_REGIONS
-    config = Config(host=host, port=port, regions=region_list, lifecycle_interval=lifecycle_interval, vpc_pool=vpc_pool,
+    config = Config(host=host, port=port, regions=region_list, lifecycle_interval=lifecycle_interval,
+                    metrics_interval=metrics_interval, vpc_pool=vpc_pool,
                     public_pool=public_pool, public_interface=public_interface,
                     **({"data_dir": Path(data_dir)} if data_dir else {}))
     private_dir(config.data_dir)

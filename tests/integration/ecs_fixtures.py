@@ -13,13 +13,13 @@ from tests.e2e.server import Server
 HTTPD = ["httpd", "-f", "-p", "80", "-h", "/etc"]
 
 
-def module_cloud(name: str, pool: str):
+def module_cloud(name: str, pool: str, *args: str):
     """A module's `cloud` fixture (pool: its VPC pool; a cloudlet under `make up` or a bench
-    may have 172.31 bridged)."""
+    may have 172.31 bridged; args: more of `cloudlet up`'s)."""
     @pytest.fixture(scope="module")
     def cloud(tmp_path_factory):
         with busybox_home("nft", "ip") as home:
-            server = Server(tmp_path_factory.mktemp(name), args=("--vpc-pool", pool))
+            server = Server(tmp_path_factory.mktemp(name), args=("--vpc-pool", pool, *args))
             server.data_dir = home.data_dir
             server.start()
             try:

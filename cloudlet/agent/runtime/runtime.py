@@ -38,7 +38,7 @@ from .restart import check_policy, restart_at
 from .rlimits import clamp_rlimits
 from .runc import Conmon, Runc, conmon_pid, wait_conmon_gone
 from .spec import ContainerSpec
-from .stats import Stats, sample
+from .stats import Counters, Stats, counters, sample
 from .users import host_root, resolve_user
 from .volumes import prepare_mounts
 
@@ -427,6 +427,10 @@ class Runtime:
         return exec_process(self.runc, cid, self.containers / cid, self.snapshots.mountpoint(cid),
                             args, env=env, user=user, workdir=workdir, stdin=stdin, tty=tty,
                             timeout=timeout)
+
+    def counters(self, cid: str) -> Counters | None:
+        """The container's CPU time, memory and network bytes now; None when it is not running."""
+        return counters(Cgroup(self._record(cid).cgroups_path))
 
     def stats(self, cid: str, interval: float = 0.1) -> Stats:
         rec = self._record(cid)

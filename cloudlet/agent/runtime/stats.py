@@ -47,6 +47,25 @@ def _net_bytes(pid: int | None) -> tuple[int, int]:
     return rx, tx
 
 
+@dataclass
+class Counters:
+    """A container's counters at one moment, for callers that keep the previous reading."""
+    cpu_usage_ns: int  # total since start
+    memory_usage: int  # bytes, as in Stats
+    net_rx_bytes: int
+    net_tx_bytes: int
+
+
+def counters(cgroup: Cgroup) -> Counters | None:
+    """Read from the cgroup alone (no runc call, which forks); None once the cgroup is gone."""
+    procs = cgroup.read("pids", "cgroup.procs")
+    if procs is None:
+        return None
+    s = cgroup.stats()
+    rx, tx = _net_bytes(int(procs.split()[0]) if procs.split() else None)
+    return Counters(s.cpu_usage_ns, s.memory_usage, rx, tx)
+
+
 def sample(cgroup: Cgroup, pid: int | None, interval: float) -> Stats:
     """Two readings `interval` seconds apart: CPU % only exists over a span of time."""
     t0, first = time.monotonic(), cgroup.stats()

@@ -2,6 +2,7 @@
 controller (cloudlet/control/tasks.py) runs the tasks on this host."""
 
 from cloudlet.agent.engine import Engine
+from cloudlet.control.ecs_metrics import ECSMetrics
 from cloudlet.control.services import ServiceController
 from cloudlet.control.tasks import TaskController
 from cloudlet.edge.errors import AWSError
@@ -26,6 +27,7 @@ class ECS(Clusters, TaskDefinitions, Tasks, Services, ContainerInstances, ArnTag
                                          Parameters(config.data_dir), public_pool=config.public_pool,
                                          network_changed=lambda: config.network_changed())
         self.service_controller = ServiceController(store, self.controller.wake)
+        self.metrics = ECSMetrics(store, self.controller.engine.runtime, config.metrics_interval)
         self.task_metadata = TaskMetadata(store, self.controller.container_address, self.controller.container_stats,
                                           self.controller.engine.networks.routers.by_host_address)
 
