@@ -32,6 +32,7 @@ def create_app(config, store) -> Starlette:
     edge.provider("ecs")  # its task controller picks up where the last run left off
     edge.provider("ec2")  # and its instance controller
     edge.provider("cloudwatch").actions.providers = edge.provider  # its alarm evaluator; actions reach EC2
+    edge.provider("application-autoscaling").providers = edge.provider  # its schedules; it scales through ECS
     ecr = edge.provider("ecr")
     registry = DistributionAPI(ecr.registry, ecr.tokens, config.regions)
 

@@ -25,6 +25,7 @@ PROVIDERS = {
     "ecr": "cloudlet.services.ecr.provider:ECR",
     "cloudwatch": "cloudlet.services.cloudwatch.provider:CloudWatch",
     "ecs": "cloudlet.services.ecs.provider:ECS",
+    "application-autoscaling": "cloudlet.services.application_autoscaling.provider:ApplicationAutoScaling",
     "logs": "cloudlet.services.logs.provider:Logs",
     "ssm": "cloudlet.services.ssm.provider:SSM",
     "sts": "cloudlet.services.sts.provider:STS",

@@ -94,3 +94,63 @@ def test_cluster_reservation_counts_container_instances(cloud):
         assert memory[-1]["Average"] == pytest.approx(25.0)
     finally:
         ecs.stop_task(cluster="racks", task=task["taskArn"])
+
+
+def _policy(aas, service: str, name: str, **kw) -> str:
+    return aas.put_scaling_policy(PolicyName=name, ServiceNamespace="ecs", ResourceId=f"service/shop/{service}",
+                                  ScalableDimension="ecs:service:DesiredCount", **kw)["PolicyARN"]
+
+
+def _step(adjustment_type: str, adjustment: int, upper: bool) -> dict:
+    bound = {"MetricIntervalUpperBound": 0} if upper else {"MetricIntervalLowerBound": 0}
+    return {"PolicyType": "StepScaling", "StepScalingPolicyConfiguration": {
+        "AdjustmentType": adjustment_type, "Cooldown": 0, "StepAdjustments": [{**bound,
+                                                                              "ScalingAdjustment": adjustment}]}}
+
+
+def test_services_scale_out_under_real_load_and_back_in(cloud):
+    """Step scaling out and in on 10-second alarms over tasks that burn CPU for 40 s and then
+    idle; target tracking (ECS's 20-second metrics) out on tasks that never stop burning."""
+    network = {"awsvpcConfiguration": {"subnets": [cloud.subnet]}}
+    wave = dict(BURN, command=["sh", "-c", "end=$(( $(date +%s) + 40 )); while [ $(date +%s) -lt $end ]; do :; "
+                                           "done; exec sleep 3600"])
+    for name, container in (("wave", wave), ("tracked", BURN)):
+        cloud.ecs.create_service(cluster="shop", serviceName=name, taskDefinition=register(cloud, name, container),
+                                 desiredCount=1, launchType="FARGATE", networkConfiguration=network)
+    aas, cw = cloud.client("application-autoscaling"), cloud.client("cloudwatch")
+    try:
+        for name in ("wave", "tracked"):
+            aas.register_scalable_target(ServiceNamespace="ecs", ResourceId=f"service/shop/{name}",
+                                         ScalableDimension="ecs:service:DesiredCount", MinCapacity=1, MaxCapacity=2)
+        tracking = aas.put_scaling_policy(
+            PolicyName="cpu40", ServiceNamespace="ecs", ResourceId="service/shop/tracked",
+            ScalableDimension="ecs:service:DesiredCount", PolicyType="TargetTrackingScaling",
+            TargetTrackingScalingPolicyConfiguration={"TargetValue": 40.0, "PredefinedMetricSpecification": {
+                "PredefinedMetricType": "ECSServiceAverageCPUUtilizationHighResolution"}})
+        out, back = _policy(aas, "wave", "out", **_step("ChangeInCapacity", 1, upper=False)), \
+            _policy(aas, "wave", "in", **_step("ExactCapacity", 1, upper=True))
+        metric = dict(Namespace="AWS/ECS", MetricName="CPUUtilization", Period=10, Dimensions=[
+            {"Name": "ClusterName", "Value": "shop"}, {"Name": "ServiceName", "Value": "wave"}])
+        cw.put_metric_alarm(AlarmName="wave-high", Statistic="Average", EvaluationPeriods=1, Threshold=50,
+                            ComparisonOperator="GreaterThanThreshold", AlarmActions=[out], **metric)
+        cw.put_metric_alarm(AlarmName="wave-low", Statistic="Maximum", EvaluationPeriods=2, Threshold=20,
+                            ComparisonOperator="LessThanThreshold", AlarmActions=[back], **metric)
+
+        _running(cloud, "wave", 2, timeout=90)  # the load added a task
+        _running(cloud, "wave", 1, timeout=120)  # and its end took it away
+        acts = aas.describe_scaling_activities(ServiceNamespace="ecs", ResourceId="service/shop/wave")[
+            "ScalingActivities"]
+        causes = [(a["Description"], a["Cause"], a["StatusCode"]) for a in acts]
+        assert ("Setting desired count to 2.", "monitor alarm wave-high in state ALARM triggered policy out",
+                "Successful") in causes
+        assert ("Setting desired count to 1.", "monitor alarm wave-low in state ALARM triggered policy in",
+                "Successful") in causes
+        history = cw.describe_alarm_history(AlarmName="wave-high", HistoryItemType="Action")["AlarmHistoryItems"]
+        assert history and history[0]["HistorySummary"] == f"Successfully executed action {out}"
+
+        _running(cloud, "tracked", 2, timeout=120)  # ~100 % against a 40 % target: as many as it may have
+        high = next(a["AlarmName"] for a in tracking["Alarms"] if "-AlarmHigh-" in a["AlarmName"])
+        assert cw.describe_alarms(AlarmNames=[high])["MetricAlarms"][0]["StateValue"] == "ALARM"
+    finally:
+        for name in ("wave", "tracked"):
+            cloud.ecs.delete_service(cluster="shop", service=name, force=True)

@@ -12,7 +12,6 @@ webhook or a scaling step never holds up the evaluator or an API call."""
 from __future__ import annotations
 
 import datetime
-import importlib
 import json
 import logging
 import queue
@@ -33,9 +32,6 @@ REPEAT = 60.0  # seconds between executions of a scaling action while its alarm 
 _EC2 = {"stop": "stop_instances", "terminate": "terminate_instances", "reboot": "reboot_instances",
         # cloudlet's "hardware" is the host's QEMU process: recovering is restarting the VM in place
         "recover": "reboot_instances"}
-# A scaling policy's resource part tells EC2 Auto Scaling's from Application Auto Scaling's.
-_POLICIES = {":autoScalingGroupName/": "cloudlet.services.autoscaling.policies",
-             ":resource/": "cloudlet.services.application_autoscaling.policies"}
 _jobs: queue.Queue = queue.Queue(maxsize=10_000)
 
 
@@ -155,11 +151,15 @@ class Worker:
             return {"notificationResource": arn, "publishedMessage": json.loads(message)}
         if service == "automate":
             return self._ec2(job, parts[-1], arn)
-        if service == "autoscaling":
-            module = next((m for marker, m in _POLICIES.items() if marker in arn), None)
-            if module is None:
+        if service == "autoscaling":  # the policy's resource part tells the two services apart
+            if ":resource/" in arn:
+                self.providers("application-autoscaling").execute_from_alarm(job.account_id, job.region, arn,
+                                                                             job.alarm)
+            elif ":autoScalingGroupName/" in arn:
+                from cloudlet.services.autoscaling import policies
+                policies.execute_from_alarm(self.store, job.account_id, job.region, arn, job.alarm)
+            else:
                 raise AWSError("InvalidParameterValue", f"{arn} is not a scaling policy.")
-            importlib.import_module(module).execute_from_alarm(self.store, job.account_id, job.region, arn, job.alarm)
             return {"notificationResource": arn}
         raise AWSError("UnsupportedOperation", f"cloudlet has no {service} service to run the action {arn}.")
 
