@@ -1,0 +1,135 @@
+"""From a metric crossing its alarm's threshold to the task that scaling added RUNNING, on
+cloudlet, beside podman starting the same container in the same run.
+
+    .venv/bin/python -m bench.scaling [--runs 5]
+
+Each run: an ECS service (busybox httpd, FARGATE) at 1 task, an Application Auto Scaling
+target (1 to 2) with a step policy (ExactCapacity 2) that a 10-second alarm on a
+high-resolution custom metric runs. The bench puts one datapoint above the threshold and
+times: put -> alarm in ALARM (bounded by the alarm's period: the evaluator judges a period
+once it has ended, as CloudWatch does), ALARM -> the service's desired count 2, and -> its
+second task RUNNING. Then it puts the metric back below, sets the service back to 1 task
+and waits for it, untimed. Peer: `podman run -d` of the same image and command (what the
+scaled-out task itself costs, without the decision to start it).
+"""
+
+import argparse
+import datetime
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from bench.container_start import row, tear_down, timed
+from bench.ecs import CLUSTER, FAMILY, HTTPD, Ecs
+from bench.peers import Podman
+from cloudlet.agent.images import export_archive
+from cloudlet.bootstrap.images import bootstrap
+from tests.e2e.server import Server
+from tests.integration.engine_fixtures import EngineHome
+
+SERVICE = "scaled"
+RESOURCE = f"service/{CLUSTER}/{SERVICE}"
+TARGET = dict(ServiceNamespace="ecs", ResourceId=RESOURCE, ScalableDimension="ecs:service:DesiredCount")
+
+
+def until(check, timeout: float = 120, interval: float = 0.01):
+    deadline = time.monotonic() + timeout
+    while not (got := check()):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"not done after {timeout} s")
+        time.sleep(interval)
+    return got
+
+
+class Scaling:
+    def __init__(self, server: Server, ecs: Ecs):
+        self.ecs, self.cw = ecs, server.client("cloudwatch")
+        aas = server.client("application-autoscaling")
+        ecs.api.create_service(cluster=CLUSTER, serviceName=SERVICE, taskDefinition=FAMILY, desiredCount=1,
+                               launchType="FARGATE", networkConfiguration=ecs.network)
+        self.wait_running(1)
+        aas.register_scalable_target(**TARGET, MinCapacity=1, MaxCapacity=2)
+        policy = aas.put_scaling_policy(PolicyName="out", **TARGET, PolicyType="StepScaling",
+                                        StepScalingPolicyConfiguration={
+                                            "AdjustmentType": "ExactCapacity", "Cooldown": 0, "StepAdjustments": [
+                                                {"MetricIntervalLowerBound": 0, "ScalingAdjustment": 2}]})
+        self.cw.put_metric_alarm(AlarmName="load-high", Namespace="Bench", MetricName="Load", Statistic="Maximum",
+                                 Period=10, EvaluationPeriods=1, Threshold=50, ComparisonOperator="GreaterThanThreshold",
+                                 TreatMissingData="notBreaching", AlarmActions=[policy["PolicyARN"]])
+
+    def service(self) -> dict:
+        return self.ecs.api.describe_services(cluster=CLUSTER, services=[SERVICE])["services"][0]
+
+    def wait_running(self, count: int) -> None:
+        until(lambda: (s := self.service())["runningCount"] == count and s["desiredCount"] == count, 120, 0.05)
+
+    def load(self, value: float) -> None:
+        self.cw.put_metric_data(Namespace="Bench", MetricData=[{
+            "MetricName": "Load", "Value": value, "StorageResolution": 1,
+            "Timestamp": datetime.datetime.now(datetime.timezone.utc)}])
+
+    def once(self) -> tuple[float, float, float]:
+        """Seconds: put -> ALARM, ALARM -> desired 2, desired 2 -> second task RUNNING."""
+        t0 = time.perf_counter()
+        self.load(100)
+        until(lambda: self.cw.describe_alarms(AlarmNames=["load-high"])["MetricAlarms"][0]["StateValue"] == "ALARM")
+        t1 = time.perf_counter()
+        try:
+            until(lambda: self.service()["desiredCount"] == 2)
+        except RuntimeError:
+            for h in self.cw.describe_alarm_history(AlarmName="load-high")["AlarmHistoryItems"]:
+                print(h["HistoryItemType"], h["HistorySummary"], h["HistoryData"][:400])
+            raise
+        t2 = time.perf_counter()
+        until(lambda: self.service()["runningCount"] == 2)
+        return t1 - t0, t2 - t1, time.perf_counter() - t2
+
+    def reset(self) -> None:
+        self.load(0)
+        self.cw.set_alarm_state(AlarmName="load-high", StateValue="OK", StateReason="bench reset")
+        self.ecs.api.update_service(cluster=CLUSTER, service=SERVICE, desiredCount=1)
+        self.wait_running(1)
+        time.sleep(10)  # the next run starts in a period the low value already closed
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    home = EngineHome()
+    scratch = Path(tempfile.mkdtemp(prefix="clbench", dir="/var/tmp"))
+    server = podman = None
+    try:
+        images = home.engine().images
+        bootstrap(images, ["busybox"])
+        server = Server(scratch / "up", args=("--vpc-pool", "10.112.0.0/12", "--metrics-interval", "1"))
+        server.data_dir = home.data_dir
+        server.start()
+        ecs = Ecs(server)
+        scaling = Scaling(server, ecs)
+        samples = []
+        for _ in range(args.runs):
+            samples.append(scaling.once())
+            scaling.reset()
+        archive = scratch / "busybox.tar"
+        export_archive(images, ["busybox"], archive)
+        podman = Podman(scratch / "podman", archive)
+        peer = timed(args.runs, lambda: podman.start(None, HTTPD), podman.remove)
+
+        print(f"threshold crossed -> scaled-out task RUNNING, {args.runs} runs, {os.cpu_count()} cores; milliseconds")
+        print(f"{'':<44}{'min':>9}{'median':>9}{'p95':>9}")
+        for k, name in enumerate(("put -> alarm ALARM (10-s period)", "ALARM -> desired count 2",
+                                  "desired 2 -> second task RUNNING")):
+            print(row(name, [s[k] * 1000 for s in samples]))
+        print(row("put -> second task RUNNING (total)", [sum(s) * 1000 for s in samples]))
+        print(row("podman run -d (bridge), the peer", peer))
+        print(f"median ALARM -> RUNNING {statistics.median(s[1] + s[2] for s in samples) * 1000:.0f} ms beside "
+              f"podman's {statistics.median(peer):.0f} ms", flush=True)
+    finally:
+        tear_down(podman, server, home, scratch)
+
+
+if __name__ == "__main__":
+    main()
