@@ -122,13 +122,13 @@ def test_policies_and_their_alarms(server, aas):
 
 
 @pytest.mark.parametrize("config, fragment", [
-    ({"AdjustmentType": "ChangeInCapacity", "StepAdjustments": []}, "StepAdjustments"),
+    ({"AdjustmentType": "ChangeInCapacity", "StepAdjustments": []}, "step adjustment"),
     ({"AdjustmentType": "ChangeInCapacity", "StepAdjustments": [
         {"MetricIntervalLowerBound": 0, "MetricIntervalUpperBound": 20, "ScalingAdjustment": 1},
         {"MetricIntervalLowerBound": 10, "ScalingAdjustment": 2}]}, "overlap"),
     ({"AdjustmentType": "ChangeInCapacity", "StepAdjustments": [
         {"MetricIntervalLowerBound": 0, "MetricIntervalUpperBound": 10, "ScalingAdjustment": 1},
-        {"MetricIntervalLowerBound": 20, "ScalingAdjustment": 2}]}, "gaps"),
+        {"MetricIntervalLowerBound": 20, "ScalingAdjustment": 2}]}, "gap"),
     ({"AdjustmentType": "ChangeInCapacity", "MinAdjustmentMagnitude": 2, "StepAdjustments": [
         {"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}]}, "MinAdjustmentMagnitude"),
 ])

@@ -6,7 +6,6 @@ user makes. Either runs when the alarm action dispatcher executes it (cloudwatch
 from __future__ import annotations
 
 import json
-import math
 import time
 import uuid
 
@@ -31,25 +30,11 @@ def policy_key(target_key: str, name: str) -> str:
 
 
 def _check_steps(config: dict) -> None:
-    steps = config.get("StepAdjustments") or []
-    if not steps:
-        raise invalid("StepAdjustments must be specified for a StepScaling policy")
-    bounds = []
-    for s in steps:
-        low, high = s.get("MetricIntervalLowerBound"), s.get("MetricIntervalUpperBound")
-        if low is not None and high is not None and low >= high:
-            raise invalid("MetricIntervalLowerBound must be less than MetricIntervalUpperBound")
-        bounds.append((-math.inf if low is None else low, math.inf if high is None else high))
-    bounds.sort()
-    if any(a[1] > b[0] for a, b in zip(bounds, bounds[1:])):
-        raise invalid("Step adjustments must not overlap")
-    if any(a[1] != b[0] for a, b in zip(bounds, bounds[1:])):
-        raise invalid("Step adjustments must not have gaps between them")
-    if sum(1 for s in steps if s.get("MetricIntervalLowerBound") is None) > 1 or \
-            sum(1 for s in steps if s.get("MetricIntervalUpperBound") is None) > 1:
-        raise invalid("Only one step adjustment may have no lower bound, and only one no upper bound")
-    if "MinAdjustmentMagnitude" in config and config.get("AdjustmentType") != "PercentChangeInCapacity":
-        raise invalid("MinAdjustmentMagnitude is only supported with the PercentChangeInCapacity adjustment type")
+    try:
+        scaling.check_adjustment(config.get("AdjustmentType", "ChangeInCapacity"), config.get("MinAdjustmentMagnitude"))
+        scaling.check_steps(config.get("StepAdjustments") or [])
+    except scaling.ScalingError as error:  # EC2 Auto Scaling's code; this service answers ValidationException
+        raise invalid(error.message) from None
     if config.get("Cooldown", 0) < 0:
         raise invalid("Cooldown must not be negative")
 
@@ -140,19 +125,16 @@ def by_arn(db, arn: str) -> dict | None:
 def wanted_capacity(policy: dict, alarm: dict, current: int) -> tuple[int, str] | None:
     """The capacity policy asks for when alarm (in ALARM) runs it, and the direction ("out"
     or "in"); None when the alarm carries no value to act on."""
-    try:
-        points = json.loads(alarm.get("StateReasonData") or "{}").get("recentDatapoints") or []
-    except ValueError:
-        points = []
-    if not points:
+    step_config = policy.get("StepScalingPolicyConfiguration") or {}
+    value = scaling.alarm_value(alarm, step_config.get("MetricAggregationType", "Average"))
+    if value is None:
         return None
-    value = points[0]  # the newest
     if policy["PolicyType"] == "StepScaling":
         config = policy["StepScalingPolicyConfiguration"]
         step = scaling.step_for(config["StepAdjustments"], value, alarm["Threshold"])
         if step is None:
             return None
-        new = scaling.adjusted(current, config["AdjustmentType"], step["ScalingAdjustment"],
+        new = scaling.adjusted(current, config.get("AdjustmentType", "ChangeInCapacity"), step["ScalingAdjustment"],
                                config.get("MinAdjustmentMagnitude"))
     else:
         config = policy["TargetTrackingScalingPolicyConfiguration"]

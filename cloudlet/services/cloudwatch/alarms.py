@@ -16,7 +16,7 @@ from cloudlet.store.schema import cloudwatch_alarm_history as history
 from cloudlet.store.schema import cloudwatch_alarms as alarms
 
 from . import statistics as stats
-from . import actions
+from . import actions, composite, composite_states
 from .evaluation import COMPARISONS
 from .history import record
 from .metrics import check_dimensions
@@ -150,13 +150,15 @@ class AlarmsAPI(ArnTagging):
         return {}
 
     def describe_alarms(self, ctx, request):
+        if request.get("ChildrenOfAlarmName") or request.get("ParentsOfAlarmName"):
+            return composite.describe_family(ctx, request)
         names, prefix = request.get("AlarmNames"), request.get("AlarmNamePrefix")
         if names and prefix:
             raise AWSError("InvalidParameterCombination",
                            "The parameters AlarmNames and AlarmNamePrefix are mutually exclusive.")
         types = request.get("AlarmTypes") or ["MetricAlarm"]
         with ctx.read() as db:
-            rows = db.select(alarms, order_by=alarms.c.name) if "MetricAlarm" in types else []
+            rows = [r for r in db.select(alarms, order_by=alarms.c.name) if composite.alarm_type(r) in types]
 
         def wanted(row) -> bool:
             body = json.loads(row["body"])
@@ -168,8 +170,7 @@ class AlarmsAPI(ArnTagging):
 
         got, token = pagination.page([r for r in rows if wanted(r)], lambda r: r["name"], request.get("NextToken"),
                                      request.get("MaxRecords"), default=50, maximum=100)
-        return {"MetricAlarms": [_out(r) for r in got], "CompositeAlarms": [],
-                **({"NextToken": token} if token else {})}
+        return {**composite.by_type(got), **({"NextToken": token} if token else {})}
 
     def describe_alarms_for_metric(self, ctx, request):
         wanted = {k: request[k] for k in ("MetricName", "Namespace", "Statistic", "ExtendedStatistic", "Period",
@@ -188,6 +189,7 @@ class AlarmsAPI(ArnTagging):
             if missing := [n for n in names if n not in rows]:
                 raise AWSError("ResourceNotFound", f"The following alarms were not found: {', '.join(missing)}.",
                                404)
+            composite.check_deletable(db, rows)
             for row in rows.values():
                 remove_alarm(db, row)
         return {}
@@ -233,12 +235,13 @@ class AlarmsAPI(ArnTagging):
             where.append(history.c.at <= int(request["EndDate"].timestamp() * 1000))
         types = request.get("AlarmTypes") or ["MetricAlarm"]
         with ctx.read() as db:
-            rows = db.select(history, *where) if "MetricAlarm" in types else []
+            kinds = dict.fromkeys(composite.composite_names(db), composite_states.COMPOSITE)
+            rows = [r for r in db.select(history, *where) if kinds.get(r["name"], "MetricAlarm") in types]
         newest = request.get("ScanBy", "TimestampDescending") == "TimestampDescending"
         got, token = pagination.page(rows, lambda r: -r["seq"] if newest else r["seq"], request.get("NextToken"),
                                      request.get("MaxRecords"), default=100, maximum=100)
         return {"AlarmHistoryItems": [
-            {"AlarmName": r["name"], "AlarmType": "MetricAlarm", "Timestamp": r["at"] / 1000,
+            {"AlarmName": r["name"], "AlarmType": kinds.get(r["name"], "MetricAlarm"), "Timestamp": r["at"] / 1000,
              "HistoryItemType": r["kind"], "HistorySummary": r["summary"], "HistoryData": r["data"]} for r in got],
             **({"NextToken": token} if token else {})}
 
@@ -262,6 +265,9 @@ def set_state(db, row: dict, state: str, reason: str, data: str | None) -> bool:
         new = {"stateValue": state, "stateReason": reason, **({"stateReasonData": json.loads(data)} if data else {})}
         record(db, row["name"], "StateUpdate", f"Alarm updated from {old} to {state}",
                {"version": "1.0", "oldState": {"stateValue": old, "stateReason": old_reason}, "newState": new})
-        actions.queue_actions(db.account_id, db.region, body, old)
+        if not composite_states.holds_actions(db, body, old):
+            actions.queue_actions(db.account_id, db.region, body, old)
     db.update(alarms, alarms.c.name == row["name"], state=state, body=json.dumps(body))
+    if old != state:
+        composite_states.transitioned(db, row["name"], old, state)  # its composites follow it
     return old != state

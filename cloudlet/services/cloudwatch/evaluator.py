@@ -14,7 +14,7 @@ from cloudlet.control.loop import Loop
 from cloudlet.edge.errors import AWSError
 from cloudlet.store.schema import cloudwatch_alarms as alarms
 
-from . import actions, evaluation
+from . import actions, composite_states, evaluation
 from .alarms import set_state
 from .expressions import ExpressionError
 from .queries import Evaluation, check_queries
@@ -53,11 +53,12 @@ class AlarmEvaluator(Loop):
         with self.store.begin(write=False) as conn:
             rows = [(r.account_id, r.region, r.name, json.loads(r.body)) for r in conn.execute(select(alarms)).all()]
         due = [(account, region, name) for account, region, name, body in rows
-               if self._end(body, now) != body.get("_evaluated")]
+               if not composite_states.is_composite(body) and self._end(body, now) != body.get("_evaluated")]
         for (account, region), names in groupby(sorted(due), key=lambda d: d[:2]):
             with self.store.scoped(account, region) as db:  # one transaction for an account's due alarms
                 for _, _, name in names:
                     self._evaluate(db, name, now)
+        composite_states.release_due(self.store, rows, now)  # composites' suppression waits that are over
 
     @staticmethod
     def _end(body: dict, now: float) -> int:

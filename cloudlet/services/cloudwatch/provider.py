@@ -16,6 +16,7 @@ from cloudlet.store import metrics as store
 from . import actions
 from . import statistics as stats
 from .alarms import AlarmsAPI
+from .composite import CompositeAlarmsAPI
 from .evaluator import AlarmEvaluator
 from .metrics import data
 from .queries import Evaluation, check_queries, label
@@ -42,7 +43,7 @@ def _span(request, now: int) -> tuple[int, int]:
     return start, end
 
 
-class CloudWatch(AlarmsAPI):
+class CloudWatch(CompositeAlarmsAPI, AlarmsAPI):
     def __init__(self, config, store_):
         self.config = config
         self.store = store_
