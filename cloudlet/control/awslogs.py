@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from functools import partial
 
 from cloudlet.agent.runtime.logs import read_from
 from cloudlet.store import logs
@@ -48,9 +49,7 @@ def ship(store, containers, key: tuple, body: dict) -> bool:
         if offset == note["offset"]:
             continue
         events = sorted(((_millis(line.time), line.text) for line in lines), key=lambda e: e[0])
-        with store.scoped(key[0], note["region"]) as db:
-            for i in range(0, len(events), 10_000):
-                logs.put_events(db, note["group"], note["stream"], events[i:i + 10_000])
+        logs.put_events(partial(store.scoped, key[0], note["region"]), note["group"], note["stream"], events)
         note["offset"] = offset
         moved = True
     return moved

@@ -1,6 +1,7 @@
 """CloudWatch Logs' state: groups, streams and their events, kept by account and region.
 The Logs API (services/logs) and the awslogs driver of ECS tasks (control/tasks.py) both
-write through here, so a container's output and a PutLogEvents call end up alike."""
+write through here, so a container's output and a PutLogEvents call end up alike, metrics
+included (log_metrics.py: AWS/Logs' and those of the group's metric filters)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, insert, select
 
-from cloudlet.store.schema import log_events, log_groups, log_streams
+from cloudlet.store import log_metrics
+from cloudlet.store.schema import log_events, log_groups, log_metric_filters, log_streams
 
 EVENT_OVERHEAD = 26  # bytes CloudWatch counts per event besides its message
 MAX_FUTURE_MS = 2 * 3600 * 1000
@@ -65,15 +67,22 @@ class Rejected:
     expired_to: int | None = None  # index of the last event older than the group's retention
 
 
-def put_events(db, group_name: str, stream_name: str, events: list[tuple[int, str]]) -> Rejected:
+def put_events(scoped, group_name: str, stream_name: str, events: list[tuple[int, str]]) -> Rejected:
     """Store (timestamp ms, message) events, which must be in time order; those CloudWatch
-    would reject for their age are left out and reported, as PutLogEvents reports them."""
-    retention = group(db, group_name)["retention_days"]
-    info = stream(db, group_name, stream_name)
+    would reject for their age are left out and reported, as PutLogEvents reports them.
+
+    `scoped(write=...)` opens a transaction of one account and region. The group's metric
+    filters are read in one that only reads and run over the events before the one that writes
+    (events, streams' figures and every metric at once): however many filters a tenant keeps,
+    their work never holds the store's write lock."""
     if any(a[0] > b[0] for a, b in zip(events, events[1:])):
         raise LogsError("InvalidParameterException",
                         "Log events in a single PutLogEvents request must be in chronological order.")
     ingested = now_ms()
+    with scoped(write=False) as db:
+        retention = group(db, group_name)["retention_days"]
+        stream(db, group_name, stream_name)
+        filters = log_metrics.filters(db, group_name)
     rejected = Rejected()
     kept = []
     for i, (ts, message) in enumerate(events):
@@ -84,14 +93,21 @@ def put_events(db, group_name: str, stream_name: str, events: list[tuple[int, st
         elif retention and ts < ingested - retention * 86400 * 1000:
             rejected.expired_to = i
         else:
-            kept.append({"account_id": db.account_id, "region": db.region, "log_group": group_name,
-                         "log_stream": stream_name, "timestamp": ts, "ingestion": ingested, "message": message})
-    if kept:
-        db.conn.execute(insert(log_events), kept)
+            kept.append((ts, message))
+    if not kept:
+        return rejected
+    measured = log_metrics.measure(filters, kept)
+    size = sum(len(message.encode()) for _, message in kept)
+    with scoped(write=True) as db:
+        info = stream(db, group_name, stream_name)  # it may have gone meanwhile
+        db.conn.execute(insert(log_events), [
+            {"account_id": db.account_id, "region": db.region, "log_group": group_name, "log_stream": stream_name,
+             "timestamp": ts, "ingestion": ingested, "message": message} for ts, message in kept])
         db.update(log_streams, log_streams.c.log_group == group_name, log_streams.c.name == stream_name,
-                  first_event=min([info["first_event"] or kept[0]["timestamp"], kept[0]["timestamp"]]),
-                  last_event=max(info["last_event"] or 0, kept[-1]["timestamp"]), last_ingestion=ingested,
-                  stored_bytes=info["stored_bytes"] + sum(len(e["message"].encode()) + EVENT_OVERHEAD for e in kept))
+                  first_event=min([info["first_event"] or kept[0][0], kept[0][0]]),
+                  last_event=max(info["last_event"] or 0, kept[-1][0]), last_ingestion=ingested,
+                  stored_bytes=info["stored_bytes"] + size + EVENT_OVERHEAD * len(kept))
+        log_metrics.publish(db, group_name, len(kept), size, ingested, measured)
     return rejected
 
 
@@ -106,6 +122,14 @@ def expire(store) -> int:
                 log_events.c.account_id == g.account_id, log_events.c.region == g.region,
                 log_events.c.log_group == g.name, log_events.c.timestamp < cutoff)).rowcount
     return removed
+
+
+def delete_group(db, name: str) -> None:
+    """The group and all it holds: streams, events, metric filters."""
+    group(db, name)
+    for table in (log_events, log_streams, log_metric_filters):
+        db.delete(table, table.c.log_group == name)
+    db.delete(log_groups, log_groups.c.name == name)
 
 
 def stored_bytes(db, group_name: str) -> int:

@@ -6,6 +6,7 @@ requests that brought values for that second, minute or hour."""
 from __future__ import annotations
 
 import json
+import math
 import struct
 from array import array
 from dataclasses import dataclass, field
@@ -18,6 +19,12 @@ PERIODS = (1, 60, 300, 3600)
 RETENTION = {1: 3 * 3600, 60: 15 * 86400, 300: 63 * 86400, 3600: 455 * 86400}
 LISTED_FOR = 14 * 86400  # ListMetrics shows a metric for two weeks after its last value
 MAX_PAIRS = 256  # (value, count) pairs kept per point for percentiles: ~1% rank error at worst
+_SMALLEST, _LARGEST = 2.0 ** -260, 2.0 ** 360  # the magnitudes CloudWatch stores
+
+
+def storable(value: float) -> bool:
+    """Whether CloudWatch keeps this value (others are refused, or not published)."""
+    return math.isfinite(value) and (value == 0 or _SMALLEST <= abs(value) <= _LARGEST)
 
 
 @dataclass
@@ -33,6 +40,12 @@ class Agg:
     @classmethod
     def of(cls, value: float, count: float = 1.0) -> Agg:
         return cls(count, value * count, value, value, [(value, count)])
+
+    @classmethod
+    def of_values(cls, values: list[float]) -> Agg:
+        """The aggregate of values seen once each, compacted at once (a batch of log events can
+        bring thousands for one point)."""
+        return cls(float(len(values)), sum(values), min(values), max(values), _compact([(v, 1.0) for v in values]))
 
     def merge(self, other: Agg) -> None:
         self.count += other.count

@@ -120,6 +120,9 @@ def test_a_task_survives_kill_9_of_the_server(cloud):
 
 def test_awslogs_sends_the_output_to_cloudwatch_logs(cloud):
     logs = cloud.client("logs")
+    logs.create_log_group(logGroupName="/ecs/logged")  # made before the task so that it has a metric filter
+    logs.put_metric_filter(logGroupName="/ecs/logged", filterName="outs", filterPattern="[word = out, n]",
+                           metricTransformations=[{"metricName": "Outs", "metricNamespace": "App", "metricValue": "$n"}])
     script = "for i in 1 2 3; do echo out $i; echo err $i >&2; done; echo '{\"level\": \"error\"}'; sleep 600"
     definition = cloud.ecs.register_task_definition(
         family="logged", networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256", memory="512",
@@ -144,6 +147,14 @@ def test_awslogs_sends_the_output_to_cloudwatch_logs(cloud):
     assert all(e["timestamp"] > 1_600_000_000_000 for e in events)
     found = logs.filter_log_events(logGroupName="/ecs/logged", filterPattern='{ $.level = "error" }')["events"]
     assert [(e["logStreamName"], e["message"]) for e in found] == [(stream, '{"level": "error"}')]
+    cw, now = cloud.client("cloudwatch"), time.time()
+
+    def total(namespace, name, dimensions=()):
+        return sum(p["Sum"] for p in cw.get_metric_statistics(
+            Namespace=namespace, MetricName=name, Dimensions=list(dimensions), StartTime=now - 600, EndTime=now + 120,
+            Period=60, Statistics=["Sum"])["Datapoints"])
+    assert total("App", "Outs") == 1 + 2 + 3  # the metric filter's values, taken from the container's lines
+    assert total("AWS/Logs", "IncomingLogEvents", [{"Name": "LogGroupName", "Value": "/ecs/logged"}]) == 7
     cloud.ecs.stop_task(cluster="shop", task=arn)
     wait(cloud, arn, "STOPPED")
 

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import math
-
 from cloudlet.edge.errors import AWSError
-from cloudlet.store.metrics import Agg, Datum
+from cloudlet.store.metrics import Agg, Datum, storable
 
 MAX_DATA, MAX_VALUES, MAX_DIMENSIONS = 1000, 150, 30
 PAST, FUTURE = 14 * 86400, 2 * 3600  # how far a timestamp may be from now
-_SMALLEST, _LARGEST = 2.0 ** -260, 2.0 ** 360  # what CloudWatch stores; others are refused
 
 
 def _invalid(message: str) -> AWSError:
@@ -17,7 +14,7 @@ def _invalid(message: str) -> AWSError:
 
 
 def _number(value: float, member: str) -> float:
-    if not math.isfinite(value) or (value != 0 and not _SMALLEST <= abs(value) <= _LARGEST):
+    if not storable(value):
         raise _invalid(f"The value {value} for parameter {member} is invalid.")
     return float(value)
 

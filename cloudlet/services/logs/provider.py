@@ -1,12 +1,13 @@
 """CloudWatch Logs: log groups and streams, PutLogEvents, GetLogEvents, FilterLogEvents,
-retention (applied when events are read, and purged in the background), tags."""
+retention (applied when events are read, and purged in the background), tags, and metric
+filters (metric_filters.py)."""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
-from contextlib import contextmanager
+from functools import partial
 
 from sqlalchemy import select
 
@@ -16,6 +17,8 @@ from cloudlet.services.common.tags import ArnTagging
 from cloudlet.store import logs as store_logs
 from cloudlet.store.schema import log_events, log_groups, log_streams
 
+from .errors import as_aws
+from .metric_filters import MetricFiltersAPI, filter_count
 from .patterns import compile_pattern
 
 log = logging.getLogger("cloudlet.logs")
@@ -25,14 +28,6 @@ MAX_BATCH_EVENTS, MAX_BATCH_BYTES = 10_000, 1_048_576
 PURGE_EVERY = 600.0  # seconds between purges of events past their group's retention
 
 
-@contextmanager
-def as_aws():
-    try:
-        yield
-    except store_logs.LogsError as e:
-        raise AWSError(e.code, e.message) from None
-
-
 def _group_name(request) -> str:
     name = request.get("logGroupName") or (request.get("logGroupIdentifier") or "").rsplit(":log-group:", 1)[-1]
     if not name:
@@ -40,7 +35,7 @@ def _group_name(request) -> str:
     return name.removesuffix(":*")
 
 
-class Logs(ArnTagging):
+class Logs(ArnTagging, MetricFiltersAPI):
     tag_pair_names = None  # Logs' tags are a map
 
     def __init__(self, config, store):
@@ -58,7 +53,8 @@ class Logs(ArnTagging):
 
     def _group_out(self, ctx, db, row: dict) -> dict:
         arn = ctx.arn("logs", f"log-group:{row['name']}")
-        out = {"logGroupName": row["name"], "creationTime": row["created_at"], "metricFilterCount": 0,
+        out = {"logGroupName": row["name"], "creationTime": row["created_at"],
+               "metricFilterCount": filter_count(db, row["name"]),
                "arn": f"{arn}:*", "logGroupArn": arn, "storedBytes": store_logs.stored_bytes(db, row["name"]),
                "logGroupClass": "STANDARD"}
         if row["retention_days"]:
@@ -79,10 +75,7 @@ class Logs(ArnTagging):
     def delete_log_group(self, ctx, request):
         name = request["logGroupName"]
         with ctx.write() as db, as_aws():
-            store_logs.group(db, name)
-            for table in (log_events, log_streams):
-                db.delete(table, table.c.log_group == name)
-            db.delete(log_groups, log_groups.c.name == name)
+            store_logs.delete_group(db, name)
             tags.drop_resource(db, ctx.arn("logs", f"log-group:{name}"))
         return {}
 
@@ -154,8 +147,9 @@ class Logs(ArnTagging):
                 sum(len(e["message"].encode()) + store_logs.EVENT_OVERHEAD for e in events) > MAX_BATCH_BYTES:
             raise AWSError("InvalidParameterException", "Upload too large: a batch holds at most 10,000 events "
                            "and 1,048,576 bytes.")
-        with ctx.write() as db, as_aws():
-            rejected = store_logs.put_events(db, request["logGroupName"], request["logStreamName"],
+        with as_aws():
+            rejected = store_logs.put_events(partial(ctx.store.scoped, ctx.account_id, ctx.region),
+                                             request["logGroupName"], request["logStreamName"],
                                              [(e["timestamp"], e["message"]) for e in events])
         out = {"nextSequenceToken": f"{store_logs.now_ms():056d}"}
         info = {k: v for k, v in (("tooNewLogEventStartIndex", rejected.too_new_from),
