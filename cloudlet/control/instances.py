@@ -41,7 +41,8 @@ def state(name: str) -> dict:
     return {"Code": _CODES[name], "Name": name}
 
 
-def _ephemeral(instance_id: str) -> str:
+def instance_store_disk(instance_id: str) -> str:
+    """The id of an instance's instance store disk (its VM's drive of that name)."""
     return "eph-" + instance_id[2:]
 
 
@@ -112,12 +113,12 @@ class InstanceController(Loop):
         elif row.desired == "stopped" and row.state in ("stopping", "pending", "running"):
             if self._exists(vm_id):
                 self.vms.stop(vm_id, force=body["_run"].get("force_stop", False))
-            self.instance_store.remove(_ephemeral(vm_id))
+            self.instance_store.remove(instance_store_disk(vm_id))
             self._set(row, "stopped", body, StateTransitionReason=f"User initiated ({now()})")
         elif row.desired == "terminated":
             if self._exists(vm_id):
                 self.vms.remove(vm_id)
-            self.instance_store.remove(_ephemeral(vm_id))
+            self.instance_store.remove(instance_store_disk(vm_id))
             instance_enis.release(self.store, row, self.engine.networks.routers)
             self.network_changed()
             self._release_volumes(row)
@@ -154,9 +155,9 @@ class InstanceController(Loop):
         vmlinux, initrd = self._boot_files
         disks = [self._disk(volumes[0]["volume_id"], self.volumes.volumes)]
         if run.get("instance_store_gib"):  # empty at every start, as instance store is after a stop
-            self.instance_store.remove(_ephemeral(vm_id))
-            self.instance_store.create(_ephemeral(vm_id), run["instance_store_gib"])
-            disks.append(self._disk(_ephemeral(vm_id), self.instance_store))
+            self.instance_store.remove(instance_store_disk(vm_id))
+            self.instance_store.create(instance_store_disk(vm_id), run["instance_store_gib"])
+            disks.append(self._disk(instance_store_disk(vm_id), self.instance_store))
         extra = [self._disk(v["volume_id"], self.volumes.volumes) for v in volumes[1:]
                  if json.loads(v["body"])["Attachments"][0]["State"] != "detaching"]
         port = self._plug(row, body)

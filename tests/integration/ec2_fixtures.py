@@ -15,17 +15,19 @@ SSH_OPTIONS = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/
                "-o", "ConnectTimeout=5", "-o", "LogLevel=ERROR"]
 
 
-def ec2_server(tmp_path_factory, name: str, pool: str, *programs: str) -> Server:
+def ec2_server(tmp_path_factory, name: str, pool: str, *programs: str, args: tuple[str, ...] = ()) -> Server:
+    """args: more options of `cloudlet up`."""
     need_root()
     need_binaries("qemu-system-x86_64", "qemu-img", "lz4", "busybox", "dropbear", "ssh", *programs)
-    return Server(tmp_path_factory.mktemp(name), args=("--vpc-pool", pool)).start()
+    return Server(tmp_path_factory.mktemp(name), args=("--vpc-pool", pool, *args)).start()
 
 
-def module_server(name: str, pool: str):
-    """A module's `server` fixture: its own server, and any VM it leaves removed after."""
+def module_server(name: str, pool: str, *args: str):
+    """A module's `server` fixture: its own server (args: more options of `cloudlet up`), and
+    any VM it leaves removed after."""
     @pytest.fixture(scope="module")
     def server(tmp_path_factory):
-        srv = ec2_server(tmp_path_factory, name, pool)
+        srv = ec2_server(tmp_path_factory, name, pool, args=args)
         yield srv
         srv.stop()
 
@@ -55,6 +57,15 @@ def until_answers(args: list[str], env: dict | None = None, timeout: float = 90,
             return proc.stdout
         assert time.monotonic() < deadline, f"{args[-1]!r}: {proc.returncode} {proc.stderr}\n{explain()}"
         time.sleep(0.5)
+
+
+def until(predicate, what: str, timeout: float = 60):
+    """predicate()'s first true value, asked every half second; what: the failure's message."""
+    deadline = time.monotonic() + timeout
+    while not (got := predicate()):
+        assert time.monotonic() < deadline, what
+        time.sleep(0.5)
+    return got
 
 
 def ssh(key: str, login: str, address: str, command: str, timeout: float = 90) -> str:

@@ -6,11 +6,10 @@ the instance boots with the instance's files and volumes; DeleteOnTermination is
 
 import subprocess
 import sys
-import time
 
 import pytest
 
-from tests.integration.ec2_fixtures import (SSH_OPTIONS, WAIT, ami_id, key_pair, module_server,
+from tests.integration.ec2_fixtures import (SSH_OPTIONS, WAIT, ami_id, key_pair, module_server, until,
                                             until_answers)
 
 pytestmark = [pytest.mark.root, pytest.mark.qemu]
@@ -36,14 +35,6 @@ def ssh(server, key, iid: str, command: str) -> str:
     return until_answers([sys.executable, "-m", "cloudlet.cli.main", "ssh", iid, "-i", key, "--", *SSH_OPTIONS,
                           command], env=server.env(),
                          explain=lambda: server.client("ec2").get_console_output(InstanceId=iid).get("Output", ""))
-
-
-def until(predicate, what: str, timeout: float = 60):
-    deadline = time.monotonic() + timeout
-    while not (got := predicate()):
-        assert time.monotonic() < deadline, what
-        time.sleep(0.5)
-    return got
 
 
 def serials(server, key, iid) -> dict[str, str]:

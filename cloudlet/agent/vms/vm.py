@@ -81,6 +81,7 @@ class VM:
     vcpus: int
     cmdline: str
     accel: str
+    tap: str | None = None  # its network card's tap device (in the namespace QEMU runs in)
     status: str = "stopped"  # "running" or "stopped"
     pid: int | None = None
 
@@ -113,7 +114,7 @@ class VMs:
         vm = VM(vm_id, str(kernel), str(initrd) if initrd else None, memory_mib, vcpus,
                 # pcie_ports=native: microvm's ACPI tables do not hand hot-plug to the OS otherwise
                 " ".join(filter(None, ["console=ttyS0 reboot=t panic=-1 pcie_ports=native",
-                                       f"tsc_early_khz={khz}" if khz else "", cmdline])), accelerator())
+                                       f"tsc_early_khz={khz}" if khz else "", cmdline])), accelerator(), tap)
         (d / "vm.json").write_text(json.dumps(asdict(vm)))
         args = ["nsenter", f"--net={netns}", "--"] if netns else []
         args += ["qemu-system-x86_64", "-M", "microvm,pcie=on,acpi=on", "-accel", vm.accel, "-m", str(memory_mib),
@@ -178,6 +179,10 @@ class VMs:
 
     def query(self, vm_id: str, command: str, arguments: dict | None = None):
         return qmp.command(str(self._dir(vm_id) / "qmp.sock"), command, arguments)
+
+    def queries(self, vm_id: str, calls: list[tuple[str, dict | None]]) -> list:
+        """Several QMP commands in one round trip."""
+        return qmp.commands(str(self._dir(vm_id) / "qmp.sock"), calls)
 
     def _slots(self, vm_id: str) -> dict[int, Disk]:
         try:

@@ -38,12 +38,21 @@ def kind_of(resource_id: str) -> ResourceKind:
     return kind
 
 
+def reserved(key: str) -> bool:
+    """Keys AWS itself puts on resources (aws:...): not the tenant's to set or delete, and not counted."""
+    return key.lower().startswith("aws:")
+
+
+def refuse_reserved(keys) -> None:
+    if any(reserved(key) for key in keys):
+        raise AWSError("InvalidParameterValue", "Tag keys starting with 'aws:' are reserved for internal use")
+
+
 def validate(pairs: dict[str, str]) -> None:
     for key, value in pairs.items():
         if not key:
             raise AWSError("InvalidParameterValue", "Tag key must not be empty")
-        if key.lower().startswith("aws:"):
-            raise AWSError("InvalidParameterValue", "Tag keys starting with 'aws:' are reserved for internal use")
+        refuse_reserved([key])
         if len(key) > 128:
             raise AWSError("InvalidParameterValue", "Tag key exceeds the maximum length of 128 characters")
         if len(value) > 256:
@@ -75,13 +84,19 @@ def put(db, resource_id: str, resource_type: str, pairs: dict[str, str]) -> None
     """Add or overwrite tags; refuses to go past AWS's 50 tags per resource."""
     validate(pairs)
     current = get(db, resource_id)
-    if len(set(current) | set(pairs)) > MAX_TAGS:
+    if len({k for k in set(current) | set(pairs) if not reserved(k)}) > MAX_TAGS:
         raise AWSError("TagLimitExceeded", "The maximum number of Tags for a resource has been reached.")
     for key, value in pairs.items():
         if key in current:
             db.update(table, table.c.resource_id == resource_id, table.c.key == key, value=value)
         else:
             db.insert(table, resource_id=resource_id, key=key, value=value, resource_type=resource_type)
+
+
+def put_reserved(db, resource_id: str, resource_type: str, pairs: dict[str, str]) -> None:
+    """The aws: tags AWS puts on a resource it makes (e.g. aws:ec2launchtemplate:id)."""
+    for key, value in pairs.items():
+        db.insert(table, resource_id=resource_id, key=key, value=value, resource_type=resource_type)
 
 
 def remove(db, resource_id: str, keys: list[str], values: dict[str, str | None] | None = None) -> None:

@@ -17,8 +17,9 @@ from cloudlet.store import enis
 from cloudlet.store.schema import ec2_instances as table
 from cloudlet.store.schema import key_pairs
 
-from . import addresses, images, instance_network, instance_types, snapshots, volumes
+from . import addresses, images, instance_network, instance_types, launch_templates, snapshots, volumes
 from .instance_attributes import metadata_options
+from .instance_monitoring import monitoring
 from .network_events import wake_network
 
 
@@ -80,8 +81,10 @@ def _mappings(db, requested: list[dict], image_size: int, from_image: dict[str, 
 
 class Instances:
     def run_instances(self, ctx, request):
+        # From a launch template, the request is checked below as if it had given the template's data itself.
+        request, launched_from = launch_templates.for_launch(ctx, request)
         lo, hi = request["MinCount"], request["MaxCount"]
-        if not request.get("ImageId"):  # launch templates, which could name it, are not here
+        if not request.get("ImageId"):
             raise AWSError("MissingParameter", "The request must contain the parameter ImageId")
         if lo < 1 or hi < lo:
             raise AWSError("InvalidParameterValue", "MinCount must be at least 1 and at most MaxCount.")
@@ -121,7 +124,7 @@ class Instances:
                     "Placement": {"AvailabilityZone": subnet["zone"], "Tenancy": "default"},
                     "SubnetId": subnet["subnet_id"], "VpcId": subnet["vpc_id"], "Architecture": "x86_64",
                     "RootDeviceType": "ebs", "RootDeviceName": volumes.ROOT_DEVICE, "VirtualizationType": "hvm",
-                    "Hypervisor": "xen", "Monitoring": {"State": "disabled"}, "StateTransitionReason": "",
+                    "Hypervisor": "xen", "Monitoring": monitoring(request), "StateTransitionReason": "",
                     "PrivateIpAddress": address, "PrivateDnsName": attached[0]["PrivateDnsName"],
                     "CpuOptions": {"CoreCount": max(1, vcpus // 2), "ThreadsPerCore": 2 if vcpus > 1 else 1},
                     "MetadataOptions": options, "KeyName": request.get("KeyName"), "Tags": [], "ProductCodes": [],
@@ -132,7 +135,8 @@ class Instances:
                 }
                 applied = tags.apply_specifications(db, request.get("TagSpecifications"), "instance", instance_id,
                                                     allowed=_TAGGED)
-                body["Tags"] = tags.to_pairs(applied)
+                tags.put_reserved(db, instance_id, "instance", launched_from)
+                body["Tags"] = tags.to_pairs({**applied, **launched_from})
                 for interface, eni in zip(interfaces, attached):
                     if interface.existing is None:
                         tags.apply_specifications(db, request.get("TagSpecifications"), "network-interface",
@@ -257,25 +261,6 @@ class Instances:
     def reboot_instances(self, ctx, request):
         self._change(ctx, request, "rebooted", None)
         return {}
-
-    def describe_instance_status(self, ctx, request):
-        """Status checks pass once the guest's init has run (the instance is running)."""
-        with ctx.read() as db:
-            rows = self._rows(db, request.get("InstanceIds"))
-        out = []
-        for r in rows:
-            body = json.loads(r["body"])
-            if body["State"]["Name"] != "running" and not request.get("IncludeAllInstances"):
-                continue
-            check = "ok" if body["State"]["Name"] == "running" else "not-applicable"
-            details = [{"Name": "reachability", "Status": "passed" if check == "ok" else "initializing"}]
-            out.append({"InstanceId": r["instance_id"], "AvailabilityZone": body["Placement"]["AvailabilityZone"],
-                        "InstanceState": body["State"], "InstanceStatus": {"Status": check, "Details": details},
-                        "SystemStatus": {"Status": check, "Details": details}})
-        getters = {"instance-state-name": lambda s: s["InstanceState"]["Name"],
-                   "instance-status.status": lambda s: s["InstanceStatus"]["Status"],
-                   "availability-zone": lambda s: s["AvailabilityZone"]}
-        return {"InstanceStatuses": filters.apply(out, request.get("Filters"), getters)}
 
     def get_console_output(self, ctx, request):
         with ctx.read() as db:

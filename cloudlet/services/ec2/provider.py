@@ -1,17 +1,22 @@
 """The EC2 provider: one method per implemented operation, grouped by area. Its instance
 controller (cloudlet/control/instances.py) runs the VMs behind the instances, the volume
 controller (cloudlet/control/volumes.py) their disks, and the network controller
-(cloudlet/control/vpcnet.py) what VPCs let through."""
+(cloudlet/control/vpcnet.py) what VPCs let through, and the metrics publisher
+(cloudlet/control/ec2_metrics.py) what the VMs do, as AWS/EC2 and AWS/EBS metrics."""
 
+from cloudlet.control.ec2_metrics import EC2Metrics
 from cloudlet.control.instances import InstanceController
 from cloudlet.control.vpcnet import NetworkController
 from cloudlet.services.ec2.addresses import Addresses
 from cloudlet.services.ec2.eni_attributes import EniAttributes
 from cloudlet.services.ec2.images import Images
 from cloudlet.services.ec2.instance_attributes import InstanceAttributes
+from cloudlet.services.ec2.instance_monitoring import InstanceMonitoring
 from cloudlet.services.ec2.instance_types import InstanceTypes
 from cloudlet.services.ec2.instances import Instances
 from cloudlet.services.ec2.keypairs import KeyPairs
+from cloudlet.services.ec2.launch_template_versions import LaunchTemplateVersions
+from cloudlet.services.ec2.launch_templates import LaunchTemplates
 from cloudlet.services.ec2.network_interfaces import NetworkInterfaces
 from cloudlet.services.ec2.regions import Regions
 from cloudlet.services.ec2.security_groups import SecurityGroups
@@ -23,7 +28,8 @@ from cloudlet.services.ec2.vpc_core import VpcCore
 
 
 class EC2(Regions, KeyPairs, Tagging, VpcCore, SecurityGroups, SecurityGroupRules, Images, InstanceTypes, Instances,
-          InstanceAttributes, Volumes, Snapshots, NetworkInterfaces, EniAttributes, Addresses):
+          InstanceAttributes, InstanceMonitoring, Volumes, Snapshots, NetworkInterfaces, EniAttributes, Addresses,
+          LaunchTemplates, LaunchTemplateVersions):
     def __init__(self, config, store):
         self.config = config
         self.store = store
@@ -33,3 +39,4 @@ class EC2(Regions, KeyPairs, Tagging, VpcCore, SecurityGroups, SecurityGroupRule
                                                     config.imds_port, config.task_metadata_port,
                                                     config.public_interface)
         config.network_changed = self.network_controller.wake
+        self.metrics = EC2Metrics(store, self.controller.vms, config.metrics_interval)

@@ -17,10 +17,12 @@ class Tagging:
         given = request.get("Tags")
         with ctx.write() as db:
             tags.ec2_check_resources(db, request["Resources"])
+            tags.refuse_reserved(t.get("Key") or "" for t in given or [])
             for rid in request["Resources"]:
-                # No Tags member deletes every tag of the resource; a tag without a Value
-                # deletes the key whatever its value.
-                keys = [t["Key"] for t in given] if given is not None else list(tags.get(db, rid))
+                # No Tags member deletes every tag of the resource but those AWS put there; a
+                # tag without a Value deletes the key whatever its value.
+                keys = [t["Key"] for t in given] if given is not None else \
+                    [k for k in tags.get(db, rid) if not tags.reserved(k)]
                 values = {t["Key"]: t.get("Value") for t in given or []}
                 tags.remove(db, rid, keys, values)
         return {}
