@@ -102,3 +102,36 @@ def test_an_instance_outlives_a_kill_9_of_the_server(server, ec2):
     again.terminate_instances(InstanceIds=[iid])
     again.get_waiter("instance_terminated").wait(InstanceIds=[iid], WaiterConfig=WAIT)
 
+
+
+def test_an_alarm_action_stops_the_instance_of_its_metric(server, ec2):
+    """arn:aws:automate:<region>:ec2:stop on an alarm over a metric of the instance (its
+    InstanceId dimension); an EC2 action on an alarm without one fails, in its history."""
+    import datetime
+    iid = ec2.run_instances(ImageId=ami_id(ec2), InstanceType="t3.micro", MinCount=1, MaxCount=1)[
+        "Instances"][0]["InstanceId"]
+    cw = server.client("cloudwatch")
+    try:
+        ec2.get_waiter("instance_running").wait(InstanceIds=[iid], WaiterConfig=WAIT)
+        for name, dims in (("stop-it", [{"Name": "InstanceId", "Value": iid}]), ("no-instance", [])):
+            cw.put_metric_alarm(AlarmName=name, Namespace="Test/Load", MetricName="Busy", Dimensions=dims,
+                                Statistic="Maximum", Period=10, EvaluationPeriods=1, Threshold=50,
+                                ComparisonOperator="GreaterThanThreshold",
+                                AlarmActions=["arn:aws:automate:us-east-1:ec2:stop"])
+            cw.put_metric_data(Namespace="Test/Load", MetricData=[{
+                "MetricName": "Busy", "Dimensions": dims, "Value": 100, "StorageResolution": 1,
+                "Timestamp": datetime.datetime.now(datetime.timezone.utc)}])
+        ec2.get_waiter("instance_stopped").wait(InstanceIds=[iid], WaiterConfig=WAIT)
+        done = cw.describe_alarm_history(AlarmName="stop-it", HistoryItemType="Action")["AlarmHistoryItems"]
+        assert done[0]["HistorySummary"] == "Successfully executed action arn:aws:automate:us-east-1:ec2:stop"
+        deadline = time.monotonic() + 30
+        while not (failed := cw.describe_alarm_history(AlarmName="no-instance", HistoryItemType="Action")[
+                "AlarmHistoryItems"]):
+            assert time.monotonic() < deadline
+            time.sleep(0.5)
+        assert failed[0]["HistorySummary"] == "Failed to execute action arn:aws:automate:us-east-1:ec2:stop"
+        assert "InstanceId" in failed[0]["HistoryData"]
+    finally:
+        cw.delete_alarms(AlarmNames=["stop-it", "no-instance"])
+        ec2.terminate_instances(InstanceIds=[iid])
+        ec2.get_waiter("instance_terminated").wait(InstanceIds=[iid], WaiterConfig=WAIT)

@@ -92,6 +92,19 @@ def _trigger(alarm: dict) -> dict:
             **common}
 
 
+def _cause(alarm: dict) -> dict:
+    """A metric alarm's Trigger, or a composite's rule and the children that decided it."""
+    if "AlarmRule" not in alarm:
+        return {"Trigger": _trigger(alarm)}
+    try:
+        deciding = json.loads(alarm.get("StateReasonData") or "{}").get("triggeringAlarms") or []
+    except ValueError:
+        deciding = []
+    return {"AlarmRule": alarm["AlarmRule"], "TriggeringChildren": [
+        {"Arn": c["arn"], "State": {"Value": c["state"]["value"], "Timestamp": c["state"]["timestamp"]}}
+        for c in deciding]}
+
+
 def notification(job: Job) -> tuple[str, str]:
     """The subject and message CloudWatch publishes to an SNS topic for job."""
     alarm = job.alarm
@@ -103,7 +116,7 @@ def notification(job: Job) -> tuple[str, str]:
         "StateChangeTime": _iso(alarm["StateUpdatedTimestamp"]), "Region": region_name(job.region),
         "AlarmArn": alarm["AlarmArn"], "OldStateValue": job.old_state,
         "OKActions": alarm.get("OKActions", []), "AlarmActions": alarm.get("AlarmActions", []),
-        "InsufficientDataActions": alarm.get("InsufficientDataActions", []), "Trigger": _trigger(alarm)}
+        "InsufficientDataActions": alarm.get("InsufficientDataActions", []), **_cause(alarm)}
     subject = f'{alarm["StateValue"]}: "{alarm["AlarmName"]}" in {region_name(job.region)}'
     return subject[:100], json.dumps(message)
 
