@@ -188,7 +188,7 @@ def main():
     server = None
     try:
         bootstrap(home.engine().images, ["busybox"])
-        server = Server(scratch / "up", args=("--vpc-pool", "10.240.0.0/12"))
+        server = Server(scratch / "up", args=("--vpc-pool", "10.224.0.0/12"))
         server.data_dir = home.data_dir
         server.start()
         pair = Pair(server, home)

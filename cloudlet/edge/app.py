@@ -33,6 +33,7 @@ def create_app(config, store) -> Starlette:
     edge.provider("ec2")  # and its instance controller
     edge.provider("cloudwatch").actions.providers = edge.provider  # its alarm evaluator; actions reach EC2
     edge.provider("application-autoscaling").providers = edge.provider  # its schedules; it scales through ECS
+    edge.provider("autoscaling").start(edge.provider)  # its group controller launches through EC2's operations
     ecr = edge.provider("ecr")
     registry = DistributionAPI(ecr.registry, ecr.tokens, config.regions)
 

@@ -26,6 +26,7 @@ PROVIDERS = {
     "cloudwatch": "cloudlet.services.cloudwatch.provider:CloudWatch",
     "ecs": "cloudlet.services.ecs.provider:ECS",
     "application-autoscaling": "cloudlet.services.application_autoscaling.provider:ApplicationAutoScaling",
+    "autoscaling": "cloudlet.services.autoscaling.provider:AutoScaling",
     "logs": "cloudlet.services.logs.provider:Logs",
     "ssm": "cloudlet.services.ssm.provider:SSM",
     "sts": "cloudlet.services.sts.provider:STS",

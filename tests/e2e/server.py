@@ -58,7 +58,7 @@ class Server:
         (net / "settings.json").write_text(json.dumps(dataclasses.asdict(unique_settings())))
         self.owns_engine = True
 
-    def start(self, timeout: float = 30.0) -> "Server":
+    def start(self, timeout: float = 60.0) -> "Server":
         self._own_engine_settings()
         args = [sys.executable, "-m", "cloudlet.cli.main", "up", "--port", str(self.port),
                 "--data-dir", str(self.data_dir)]
@@ -76,7 +76,9 @@ class Server:
             if self.healthy():
                 return self
             time.sleep(0.05)
-        raise RuntimeError(f"cloudlet up did not answer within {timeout}s: {self.read_log()}")
+        log = self.read_log()
+        self.stop()  # the caller's fixture never got a server to stop: don't leave it running
+        raise RuntimeError(f"cloudlet up did not answer within {timeout}s: {log}")
 
     def healthy(self) -> bool:
         try:
