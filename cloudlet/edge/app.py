@@ -1,6 +1,7 @@
 """The ASGI application: every AWS API on one port."""
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request as HTTPRequest
 from starlette.responses import JSONResponse, Response as HTTPResponse
@@ -12,6 +13,7 @@ from cloudlet.edge.dispatch import Edge
 from cloudlet.edge.intake import Intake
 from cloudlet.logins import Logins
 from cloudlet.registry.api import DistributionAPI
+from cloudlet.services.sns.signing import CERT_PATH
 
 METHODS = ["GET", "POST", "PUT", "DELETE", "HEAD", "PATCH"]
 
@@ -29,16 +31,22 @@ def create_app(config, store) -> Starlette:
     async def health(_http: HTTPRequest) -> JSONResponse:
         return JSONResponse({"status": "ok", "version": __version__})
 
+    async def sns_certificate(_http: HTTPRequest) -> HTTPResponse:
+        # what an SNS message's SigningCertURL names, so that its subscriber can check the signature
+        return HTTPResponse(await run_in_threadpool(sns.certificate), 200, media_type="application/x-x509-ca-cert")
+
     edge.provider("ecs")  # its task controller picks up where the last run left off
     edge.provider("ec2")  # and its instance controller
+    edge.provider("autoscaling").start(edge.provider)  # its group controller launches through EC2's operations
     edge.provider("cloudwatch").actions.providers = edge.provider  # its alarm evaluator; actions reach EC2
     edge.provider("application-autoscaling").providers = edge.provider  # its schedules; it scales through ECS
-    edge.provider("autoscaling").start(edge.provider)  # its group controller launches through EC2's operations
+    sns = edge.provider("sns")  # and where SNS's messages link to (its delivery worker starts on first use)
     ecr = edge.provider("ecr")
     registry = DistributionAPI(ecr.registry, ecr.tokens, config.regions)
 
     app = Starlette(routes=[
         Route("/_cloudlet/health", health, methods=["GET"]),
+        Route(CERT_PATH, sns_certificate, methods=["GET"]),
         Route("/v2/{path:path}", registry.handle, methods=METHODS),
         Route("/{path:path}", aws, methods=METHODS),
     ], middleware=[Middleware(Admission, edge=edge, logins=logins)])

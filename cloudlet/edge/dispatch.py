@@ -8,7 +8,7 @@ import time
 from botocore import xform_name
 
 from cloudlet import ids
-from cloudlet.edge import auth, encoding, limits, models, protocols, routing
+from cloudlet.edge import auth, catalog, encoding, limits, protocols, routing
 from cloudlet.edge.errors import AWSError
 from cloudlet.edge.http import Request, Response
 from cloudlet.edge.refusals import refusal
@@ -25,12 +25,15 @@ PROVIDERS = {
     "ecr": "cloudlet.services.ecr.provider:ECR",
     "cloudwatch": "cloudlet.services.cloudwatch.provider:CloudWatch",
     "ecs": "cloudlet.services.ecs.provider:ECS",
-    "application-autoscaling": "cloudlet.services.application_autoscaling.provider:ApplicationAutoScaling",
+    "sns": "cloudlet.services.sns.provider:SNS",
     "autoscaling": "cloudlet.services.autoscaling.provider:AutoScaling",
+    "application-autoscaling": "cloudlet.services.application_autoscaling.provider:ApplicationAutoScaling",
     "logs": "cloudlet.services.logs.provider:Logs",
     "ssm": "cloudlet.services.ssm.provider:SSM",
     "sts": "cloudlet.services.sts.provider:STS",
 }
+
+_SNS_LINKS = ("ConfirmSubscription", "Unsubscribe")
 
 _CREDENTIAL_TTL = 10.0  # seconds a looked-up access key is trusted before asking the store again
 
@@ -76,8 +79,8 @@ class Edge:
     def body_limit(self, request: Request) -> int:
         """The most body bytes `request` may carry, told from its headers, path and query alone."""
         service, model, proto = _wire(request)
-        if service is None:
-            return limits.DEFAULT
+        if service is None or not catalog.offered(service):
+            return limits.DEFAULT  # refused once authenticated, whatever the body
         operation = None
         if proto.name in _MUST_SIGN:  # the operation is in a header or the path, not the body
             try:
@@ -101,15 +104,24 @@ class Edge:
     def handle(self, request: Request) -> Response:
         request_id = ids.request_id()
         service = routing.service_for(request, auth.scope(request))
-        if service is None:
-            return unroutable(request, request_id)
-        model = models.service_model(service)
+        link = _sns_link(request) if service is None else None
+        if link:
+            service = "sns"
+        elif service is None:
+            return self.unroutable(request, request_id)
+        model = catalog.model(service)
         try:
             proto = protocols.detect(model, request)
         except AWSError as error:
             return protocols.get(model.protocol).serialize_error(model, error, request_id)
         try:
+            if link:
+                operation = model.operation_model(link)
+                result = self.provider("sns").follow_link(link, proto.parse(operation, request))
+                return proto.serialize(operation, result, request_id)
             cred, region = self.authenticate(request, proto.name)
+            if not catalog.offered(service):
+                raise proto.not_offered(model)
             request = encoding.inflated(request, proto.name, self.body_limit)
             operation = proto.find_operation(model, request)
             method = getattr(self.provider(service), xform_name(operation.name), None)
@@ -133,6 +145,19 @@ class Edge:
             error = AWSError("InternalFailure", "The request processing has failed because of an unknown error.",
                              500, sender=False)
             return proto.serialize_error(model, error, request_id)
+
+    def unroutable(self, request: Request, request_id: str) -> Response:
+        """The answer for a request no service can be told from, once it has authenticated (as every
+        signed request must before it is told anything)."""
+        _, model, proto = _wire(request)
+        try:
+            self.authenticate(request, proto.name)
+        except AWSError as error:
+            return proto.serialize_error(model, error, request_id)
+        code, status = proto.unknown_service
+        error = AWSError(code, f"No AWS service signs its requests as '{auth.scope(request)[2]}' (this request's "
+                               "credential scope), and neither its X-Amz-Target nor its path names one.", status)
+        return proto.serialize_error(model, error, request_id)
 
     def authenticate(self, request: Request, protocol: str) -> tuple[Credential, str]:
         found: dict[str, Credential] = {}
@@ -160,6 +185,16 @@ class Edge:
         return found["cred"], signed.region
 
 
+def _sns_link(request: Request) -> str | None:
+    """The action of an SNS message's SubscribeURL or UnsubscribeURL: GETs that work without any
+    credentials, as AWS's do. The only exception to signing: the SNS provider acts on nothing but
+    what the link's token or subscription ARN names (services/sns/provider.py follow_link)."""
+    if request.method != "GET" or request.path != "/" or not auth.is_unsigned(request):
+        return None
+    action = dict(request.query).get("Action")
+    return action if action in _SNS_LINKS else None
+
+
 def _wire(request: Request):
     """(service, model, protocol) of a request, from its headers, path and query alone, for answers
     that must reach its client in a shape it reads: a request no service can be told from is (None,
@@ -168,21 +203,9 @@ def _wire(request: Request):
     service = routing.service_for(request, auth.scope(request))
     if service is None:
         # Form-encoded requests are read by query-protocol clients, which expect XML.
-        return None, models.service_model("sts"), protocols.get("query" if protocols.is_query(request) else "json")
-    model = models.service_model(service)
+        return None, catalog.model("sts"), protocols.get("query" if protocols.is_query(request) else "json")
+    model = catalog.model(service)
     try:
         return service, model, protocols.detect(model, request)
     except AWSError:
         return service, model, protocols.get(model.protocol)
-
-
-def unroutable(request: Request, request_id: str) -> Response:
-    """An answer for a request no service can be told from. Without any signature it is
-    AWS's missing-token refusal; otherwise the service simply cannot be found."""
-    if auth.is_unsigned(request):
-        error = AWSError("MissingAuthenticationToken", "Request is missing Authentication Token", 403)
-    else:
-        error = AWSError("UnknownOperationException", "Could not tell which AWS service this request is for: "
-                         "it has no SigV4 credential scope, X-Amz-Target or service path.")
-    _, model, proto = _wire(request)
-    return proto.serialize_error(model, error, request_id)

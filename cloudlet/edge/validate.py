@@ -13,6 +13,12 @@ _RANGES = {"integer": (-2**31, 2**31 - 1), "long": (-2**63, 2**63 - 1)}
 _MAX_REPORTED = 10
 _VALUE_CHARS = 100
 
+# The code of the error for a request its model refuses, for services whose code is not their
+# protocol's usual one (ValidationException, or ValidationError for query): these answer
+# InvalidParameterException, with the same "N validation errors detected" message.
+_CODES = {"ecr": "InvalidParameterException", "ecs": "InvalidParameterException",
+          "logs": "InvalidParameterException"}
+
 
 @dataclass
 class Problem:
@@ -29,6 +35,11 @@ class Problem:
         if len(text) > _VALUE_CHARS:
             text = text[:_VALUE_CHARS] + "..."
         return f"'{text}'"
+
+
+def code(service: str, usual: str) -> str:
+    """What `service` calls the error for a request its model refuses; `usual` is its protocol's name."""
+    return _CODES.get(service, usual)
 
 
 def message(problems: list[Problem]) -> str:

@@ -454,6 +454,16 @@ STEPS: list[list[str]] = [
             body TEXT NOT NULL)""",
         "CREATE INDEX appscaling_activities_by_target ON appscaling_activities (account_id, region, target_key, at)",
     ],
+    # 12: ECS account settings, per principal
+    [
+        """CREATE TABLE ecs_account_settings (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            principal_arn TEXT NOT NULL,
+            name TEXT NOT NULL,
+            value TEXT NOT NULL,
+            PRIMARY KEY (account_id, region, principal_arn, name))""",
+    ],
 ]
 
 

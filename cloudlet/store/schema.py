@@ -594,6 +594,18 @@ appscaling_activities = Table(
     Column("body", Text, nullable=False),
 )
 
+# An ECS account setting a principal (the root user or a user) set for itself, or the root user
+# for everyone (PutAccountSettingDefault).
+ecs_account_settings = Table(
+    "ecs_account_settings",
+    metadata,
+    Column("account_id", String, primary_key=True),
+    Column("region", String, primary_key=True),
+    Column("principal_arn", String, primary_key=True),
+    Column("name", String, primary_key=True),
+    Column("value", String, nullable=False),
+)
+
 # Tables whose rows belong to one account and one region; Scoped enforces it.
 SCOPED = {key_pairs.name, tags.name, ecr_repositories.name, ecr_images.name, ecr_tags.name, ecr_blobs.name,
           ecr_uploads.name, kms_keys.name, ecr_scans.name, vpcs.name, subnets.name, ecs_clusters.name,
@@ -602,4 +614,4 @@ SCOPED = {key_pairs.name, tags.name, ecr_repositories.name, ecr_images.name, ecr
           ec2_volumes.name, ec2_snapshots.name, ec2_images.name, ec2_vpc_objects.name, ec2_network_interfaces.name,
           ec2_private_ips.name, ec2_addresses.name, sns_topics.name, sns_subscriptions.name,
           log_metric_filters.name, ec2_launch_templates.name, ec2_launch_template_versions.name,
-          autoscaling_objects.name, appscaling_objects.name}
+          autoscaling_objects.name, appscaling_objects.name, ecs_account_settings.name}

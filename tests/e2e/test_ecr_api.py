@@ -64,7 +64,7 @@ def test_repository_lifecycle_with_the_cli(server):
 
 def test_repository_errors(ecr, repo):
     assert code(ecr.create_repository, repositoryName=repo) == "RepositoryAlreadyExistsException"
-    assert code(ecr.create_repository, repositoryName="Upper/Case") == "ValidationException"
+    assert code(ecr.create_repository, repositoryName="Upper/Case") == "InvalidParameterException"
     assert code(ecr.describe_repositories, repositoryNames=["nope/nope"]) == "RepositoryNotFoundException"
     assert code(ecr.delete_repository, repositoryName="nope/nope") == "RepositoryNotFoundException"
     assert code(ecr.create_repository, repositoryName="x/y",

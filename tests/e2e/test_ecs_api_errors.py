@@ -49,13 +49,44 @@ def test_service_lifecycle_without_tasks(ecs, network):
     ({"taskDefinition": "nope"}, "ClientException"),
     ({"cluster": "nope"}, "ClusterNotFoundException"),
     ({"networkConfiguration": None}, "InvalidParameterException"),
-    ({"schedulingStrategy": "DAEMON"}, "InvalidParameterException"),  # not on FARGATE
+    ({"schedulingStrategy": "DAEMON", "desiredCount": None}, "InvalidParameterException"),  # not on FARGATE
     ({"deploymentConfiguration": {"maximumPercent": 100, "minimumHealthyPercent": 100}}, "InvalidParameterException"),
 ])
 def test_services_refused(ecs, network, kw, expected):
     request = {"cluster": "quiet", "serviceName": "refused", "taskDefinition": "quiet", "desiredCount": 1,
                "launchType": "FARGATE", "networkConfiguration": network, **kw}
     assert code(ecs.create_service, **{k: v for k, v in request.items() if v is not None}) == expected
+
+
+@pytest.mark.parametrize("kw, words", [
+    ({"taskDefinition": None}, "A task definition is required for a service that uses the ECS deployment controller."),
+    # EXTERNAL takes no task definition (its task sets have them), CODE_DEPLOY does: neither is here
+    ({"taskDefinition": None, "deploymentController": {"type": "EXTERNAL"}}, "The EXTERNAL deployment controller is "
+     "not supported here: cloudlet has no task sets and no CodeDeploy deployments. Use the ECS deployment controller."),
+    ({"deploymentController": {"type": "CODE_DEPLOY"}}, "The CODE_DEPLOY deployment controller is not supported"),
+    ({"schedulingStrategy": "DAEMON", "launchType": "EC2", "networkConfiguration": None},
+     "The daemon scheduling strategy does not support a desired count for services."),
+])
+def test_services_refused_with_ecs_words(ecs, network, kw, words):
+    request = {"cluster": "quiet", "serviceName": "worded", "taskDefinition": "quiet", "desiredCount": 1,
+               "launchType": "FARGATE", "networkConfiguration": network, **kw}
+    with pytest.raises(ClientError) as err:
+        ecs.create_service(**{k: v for k, v in request.items() if v is not None})
+    assert err.value.response["Error"]["Code"] == "InvalidParameterException"
+    assert err.value.response["Error"]["Message"].startswith(words)
+    assert not any(arn.endswith("/worded") for arn in ecs.list_services(cluster="quiet")["serviceArns"])
+
+
+def test_an_update_to_another_deployment_controller_is_refused(ecs, network):
+    ecs.create_service(cluster="quiet", serviceName="steady", taskDefinition="quiet", desiredCount=0,
+                       launchType="FARGATE", networkConfiguration=network)
+    try:
+        assert code(ecs.update_service, cluster="quiet", service="steady",
+                    deploymentController={"type": "EXTERNAL"}) == "InvalidParameterException"
+        service = ecs.describe_services(cluster="quiet", services=["steady"])["services"][0]
+        assert service["deploymentController"] == {"type": "ECS"}
+    finally:
+        ecs.delete_service(cluster="quiet", service="steady")
 
 
 def test_unknown_services_and_tasks(ecs):

@@ -8,9 +8,11 @@ from cloudlet.edge.protocols.ec2 import EC2Protocol
 from cloudlet.edge.protocols.json import JSONProtocol
 from cloudlet.edge.protocols.query import QueryProtocol
 from cloudlet.edge.protocols.restjson import RestJSONProtocol
+from cloudlet.edge.protocols.restxml import RestXMLProtocol, S3Protocol
 
 _PROTOCOLS: dict[str, Protocol] = {p.name: p for p in (
-    EC2Protocol(), QueryProtocol(), JSONProtocol(), RestJSONProtocol(), CBORProtocol())}
+    EC2Protocol(), QueryProtocol(), JSONProtocol(), RestJSONProtocol(), CBORProtocol(), RestXMLProtocol(),
+    S3Protocol())}
 
 
 def get(name: str) -> Protocol:
@@ -36,5 +38,7 @@ def detect(model, request: Request) -> Protocol:
         return get("query")
     if "rest-json" in spoken:
         return get("rest-json")
+    if "rest-xml" in spoken:
+        return get("rest-xml-s3" if model.metadata.get("serviceId") == "S3" else "rest-xml")
     raise AWSError("UnknownOperationException",
                    f"This request is in none of the protocols this service speaks ({', '.join(spoken)}).")

@@ -2,13 +2,17 @@
 
 from botocore.model import OperationNotFoundError
 
-from cloudlet.edge import validate
+from cloudlet.edge import catalog, validate
 from cloudlet.edge.errors import AWSError
 from cloudlet.edge.http import Request, Response
 
 
 class Protocol:
     name = ""
+    # (code, status) of the refusal of an action this protocol's services do not know, which is also
+    # how cloudlet refuses every action of a service it does not offer
+    unknown_service = ("UnknownOperationException", 400)
+    validation_code = "ValidationException"  # for a request the model refuses (some services differ: validate.code)
 
     def find_operation(self, model, request: Request):
         """The operation model a request calls; unknown names answer as AWS answers them."""
@@ -23,15 +27,21 @@ class Protocol:
         params = self.decode(operation, request)
         problems = validate.check(operation.input_shape, params, self.wire_name)
         if problems:
-            raise self.validation_error(problems)
+            raise self.validation_error(problems, operation.service_model.service_name)
         return params
+
+    def not_offered(self, model) -> AWSError:
+        code, status = self.unknown_service
+        meta = model.metadata
+        return AWSError(code, f"cloudlet does not offer {meta.get('serviceFullName') or model.service_name} "
+                              f"({catalog.signing_name(meta)})", status)
 
     @staticmethod
     def wire_name(member, name: str) -> str:
         return member.serialization.get("name", name)
 
-    def validation_error(self, problems: list[validate.Problem]) -> AWSError:
-        return AWSError("ValidationException", validate.message(problems))
+    def validation_error(self, problems: list[validate.Problem], service: str) -> AWSError:
+        return AWSError(validate.code(service, self.validation_code), validate.message(problems))
 
     # per protocol
     def operation_name(self, model, request: Request) -> str:

@@ -24,7 +24,7 @@ class EC2Protocol(QueryProtocol):
     def list_items(self, shape, node: dict):
         return node
 
-    def validation_error(self, problems: list[validate.Problem]) -> AWSError:
+    def validation_error(self, problems: list[validate.Problem], service: str) -> AWSError:
         missing = [p for p in problems if p.kind == "missing"]
         if missing:
             return AWSError("MissingParameter", f"The request must contain the parameter {missing[0].wire}")

@@ -91,14 +91,14 @@ class JSONProtocol(Protocol):
             return {}
         return convert(operation.input_shape, data, self.from_wire)
 
-    def validation_error(self, problems: list[validate.Problem]) -> AWSError:
+    def validation_error(self, problems: list[validate.Problem], service: str) -> AWSError:
         wrong = [p for p in problems if p.kind == "type"]
         if wrong:
             # AWS's JSON services refuse values of the wrong type while deserialising, before validation.
             p = wrong[0]
             return AWSError("SerializationException",
                             f"Value {p.value_text()} at '{p.path}' could not be read: {p.constraint}")
-        return AWSError("ValidationException", validate.message(problems))
+        return super().validation_error(problems, service)
 
     def unknown_operation(self, model, name: str) -> AWSError:
         return AWSError("UnknownOperationException", f"The operation {name} is not supported by this endpoint.")

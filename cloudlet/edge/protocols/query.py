@@ -1,7 +1,6 @@
 """The query protocol (STS, Auto Scaling, ELB, CloudWatch's oldest form): form-encoded
 requests with an Action, XML responses wrapped in <OpResponse><OpResult>."""
 
-from cloudlet.edge import validate
 from cloudlet.edge.errors import AWSError
 from cloudlet.edge.http import Request, Response
 from cloudlet.edge.protocols import values, xml
@@ -42,6 +41,8 @@ def _indexed(node) -> list:
 
 class QueryProtocol(Protocol):
     name = "query"
+    unknown_service = ("InvalidAction", 400)
+    validation_code = "ValidationError"
 
     def form(self, request: Request) -> list[tuple[str, str]]:
         try:
@@ -103,19 +104,12 @@ class QueryProtocol(Protocol):
                 out[entry[key_name]] = self.read(shape.value, entry.get(value_name, ""))
         return out
 
-    def validation_error(self, problems: list[validate.Problem]) -> AWSError:
-        return AWSError("ValidationError", validate.message(problems))
-
     def unknown_operation(self, model, name: str) -> AWSError:
         return AWSError("InvalidAction", f"The action {name} is not valid for this web service.")
 
-    @staticmethod
-    def namespace(model) -> str:
-        return model.metadata.get("xmlNamespace") or f"https://{model.endpoint_prefix}.amazonaws.com/doc/{model.api_version}/"
-
     def serialize(self, operation, result: dict, request_id: str) -> Response:
         name = operation.name
-        out = [f'<{name}Response xmlns="{self.namespace(operation.service_model)}">']
+        out = [f'<{name}Response xmlns="{xml.namespace(operation.service_model)}">']
         shape = operation.output_shape
         if shape is not None:
             wrapper = shape.serialization.get("resultWrapper", f"{name}Result")
@@ -126,8 +120,4 @@ class QueryProtocol(Protocol):
         return Response(200, dict(XML_HEADERS), "".join(out).encode())
 
     def serialize_error(self, model, error: AWSError, request_id: str) -> Response:
-        body = (f'<ErrorResponse xmlns="{self.namespace(model)}"><Error>'
-                f'<Type>{"Sender" if error.sender else "Receiver"}</Type>'
-                f'{xml.text("Code", error.code)}{xml.text("Message", error.message)}</Error>'
-                f'{xml.text("RequestId", request_id)}</ErrorResponse>')
-        return Response(error.status, dict(XML_HEADERS), body.encode())
+        return Response(error.status, dict(XML_HEADERS), xml.error_response(model, error, request_id))

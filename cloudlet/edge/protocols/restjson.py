@@ -58,6 +58,7 @@ def _header_value(type_name, text):
 
 class RestJSONProtocol(JSONProtocol):
     name = "rest-json"
+    unknown_service = ("UnknownOperationException", 404)  # a path none of the service's operations has
 
     def content_type(self, model) -> str:
         return "application/json"

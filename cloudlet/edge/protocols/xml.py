@@ -47,3 +47,14 @@ def element(shape, value, name: str, out: list[str]) -> None:
 
 def text(tag: str, value: str) -> str:
     return f"<{tag}>{escape(value)}</{tag}>"
+
+
+def namespace(model) -> str:
+    return model.metadata.get("xmlNamespace") or f"https://{model.endpoint_prefix}.amazonaws.com/doc/{model.api_version}/"
+
+
+def error_response(model, error, request_id: str) -> bytes:
+    """The <ErrorResponse> envelope of the query protocol's errors, and of rest-xml's but S3's."""
+    return (f'<ErrorResponse xmlns="{namespace(model)}"><Error><Type>{"Sender" if error.sender else "Receiver"}</Type>'
+            f'{text("Code", error.code)}{text("Message", error.message)}</Error>'
+            f'{text("RequestId", request_id)}</ErrorResponse>').encode()

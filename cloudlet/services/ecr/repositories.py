@@ -1,6 +1,7 @@
 """ECR repositories: create, describe, delete, and their settings."""
 
 import json
+import re
 
 from cloudlet.edge.errors import AWSError
 from cloudlet.registry.registry import now
@@ -10,6 +11,7 @@ from cloudlet.store.schema import ecr_images, ecr_repositories as table
 from .errors import repository_not_found
 
 RESOURCE_TYPE = "repository"
+_REPOSITORY_ARN = re.compile(r"arn:aws:ecr:[a-z0-9-]+:(?P<account>[0-9]{12}):repository/(?P<name>[a-z0-9._/-]{2,256})")
 
 
 def registry_host(account_id: str, region: str, port: int) -> str:
@@ -158,7 +160,11 @@ class Repositories:
     tag_pair_names = ("Key", "Value")
 
     def tagged_resource_type(self, db, arn: str) -> str:
+        match = _REPOSITORY_ARN.fullmatch(arn)
+        if match is None:
+            raise AWSError("InvalidParameterException", "Invalid parameter at 'resourceArn' failed to satisfy "
+                           "constraint: 'Invalid ARN'")
         if db.one(table, table.c.arn == arn) is None:
-            raise AWSError("InvalidParameterException", f"Invalid parameter at 'resourceArn' failed to satisfy "
-                           f"constraint: 'The ARN {arn} does not name a repository'")
+            # another account's or region's repository is not found here, whether it exists or not
+            raise repository_not_found(match["name"], match["account"])
         return RESOURCE_TYPE

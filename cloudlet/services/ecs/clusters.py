@@ -10,14 +10,17 @@ from cloudlet.services.common import pagination, tags
 from cloudlet.store.schema import ecs_clusters as table
 from cloudlet.store.schema import ecs_container_instances, ecs_tasks
 
+from . import account_settings
 from .common import DEFAULT_CLUSTER, cluster_name, find_cluster, invalid
 
 _NAME = re.compile(r"^[a-zA-Z0-9_-]{1,255}$")
 PROVIDERS = ("FARGATE", "FARGATE_SPOT")
 
 
-def _settings(given) -> list[dict]:
-    out = {"containerInsights": "disabled"}
+def _settings(given, insights: str = "disabled") -> list[dict]:
+    """Cluster settings as given; containerInsights, unless given, is `insights` (for a new cluster,
+    the account setting of whoever makes it)."""
+    out = {"containerInsights": insights}
     for s in given or []:
         if s.get("name") != "containerInsights" or s.get("value") not in ("enabled", "disabled", "enhanced"):
             raise invalid(f"Invalid setting {s.get('name')}={s.get('value')}: only containerInsights "
@@ -76,8 +79,9 @@ class Clusters:
             raise invalid("Cluster name must be 1-255 letters, numbers, hyphens and underscores.")
         providers, strategy = _providers(request.get("capacityProviders"),
                                          request.get("defaultCapacityProviderStrategy"))
-        settings = _settings(request.get("settings"))
         with ctx.write() as db:
+            insights = account_settings.effective(db, ctx.caller_arn, "containerInsights")["value"]
+            settings = _settings(request.get("settings"), insights)
             arn = ensure_cluster(db, name, settings, providers, strategy)
             pairs = tags.from_pairs(request.get("tags"), "key", "value")
             if pairs:

@@ -1,25 +1,25 @@
-"""The ECS provider: clusters, task definitions and tasks, one method per operation. Its task
-controller (cloudlet/control/tasks.py) runs the tasks on this host."""
+"""The ECS provider: clusters, task definitions, tasks, services and account settings, one method
+per operation. Its task controller (cloudlet/control/tasks.py) runs the tasks on this host."""
 
 from cloudlet.agent.engine import Engine
 from cloudlet.control.ecs_metrics import ECSMetrics
 from cloudlet.control.services import ServiceController
 from cloudlet.control.tasks import TaskController
-from cloudlet.edge.errors import AWSError
 from cloudlet.registry import open_registry
 from cloudlet.services.common.tags import ArnTagging
 from cloudlet.store.parameters import Parameters
-from cloudlet.store.schema import ecs_clusters, ecs_services, ecs_task_definitions, ecs_tasks
 
+from .account_settings import AccountSettings
 from .clusters import Clusters
 from .instances import ContainerInstances
 from .services import Services
+from .tagging import tagged_resource_type
 from .taskdefs import TaskDefinitions
 from .task_metadata import TaskMetadata
 from .tasks import Tasks
 
 
-class ECS(Clusters, TaskDefinitions, Tasks, Services, ContainerInstances, ArnTagging):
+class ECS(Clusters, TaskDefinitions, Tasks, Services, ContainerInstances, AccountSettings, ArnTagging):
     def __init__(self, config, store):
         self.config = config
         self.store = store
@@ -36,13 +36,4 @@ class ECS(Clusters, TaskDefinitions, Tasks, Services, ContainerInstances, ArnTag
         self.controller.wake()
 
     def tagged_resource_type(self, db, arn: str) -> str:
-        kinds = (("cluster", ecs_clusters, ecs_clusters.c.arn), ("task-definition", ecs_task_definitions,
-                                                                 ecs_task_definitions.c.arn))
-        for kind, table, column in kinds:
-            if db.one(table, column == arn):
-                return kind
-        if ":service/" in arn and db.one(ecs_services, ecs_services.c.name == arn.rsplit("/", 1)[-1]):
-            return "service"
-        if ":task/" in arn and db.one(ecs_tasks, ecs_tasks.c.task_id == arn.rsplit("/", 1)[-1]):
-            return "task"
-        raise AWSError("InvalidParameterException", "The specified resource is not valid.")
+        return tagged_resource_type(db, arn)

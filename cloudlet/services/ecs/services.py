@@ -40,6 +40,15 @@ def new_deployment(definition: dict, desired: int, network_config, launch: str) 
             "rolloutStateReason": "ECS deployment ecs-svc in progress."}
 
 
+def _check_controller(request) -> None:
+    """Only ECS's own deployment controller: EXTERNAL deploys through task sets and CODE_DEPLOY
+    through CodeDeploy, neither of which cloudlet has; a service of theirs would never run a task."""
+    kind = (request.get("deploymentController") or {}).get("type") or "ECS"
+    if kind != "ECS":
+        raise invalid(f"The {kind} deployment controller is not supported here: cloudlet has no task sets and no "
+                      "CodeDeploy deployments. Use the ECS deployment controller.")
+
+
 def find_service(db, cluster: str, ref: str) -> dict:
     name = ref.rsplit("/", 1)[-1]
     row = db.one(table, table.c.cluster == cluster, table.c.name == name)
@@ -53,11 +62,16 @@ class Services:
         name = request["serviceName"]
         if not _NAME.match(name):
             raise invalid("Service name must be 1-255 letters, numbers, hyphens and underscores.")
+        _check_controller(request)
+        if not request.get("taskDefinition"):
+            raise invalid("A task definition is required for a service that uses the ECS deployment controller.")
         strategy = request.get("schedulingStrategy") or "REPLICA"
         desired = request.get("desiredCount")
         if strategy == "REPLICA" and desired is None:
             raise invalid("desiredCount is required for services with the REPLICA scheduling strategy.")
         if strategy == "DAEMON":
+            if desired is not None:
+                raise invalid("The daemon scheduling strategy does not support a desired count for services.")
             desired = 0  # one task per container instance: the controller counts them
         if desired < 0:
             raise invalid("desiredCount can't be negative.")
@@ -103,6 +117,7 @@ class Services:
         return {"service": public(body)}
 
     def update_service(self, ctx, request):
+        _check_controller(request)
         with ctx.write() as db:
             cluster = find_cluster(db, request.get("cluster"))
             row = find_service(db, cluster["name"], request["service"])

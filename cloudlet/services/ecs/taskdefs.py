@@ -15,7 +15,7 @@ from .common import client_error
 
 
 # A family has up to 255 characters, so a longer prefix names none: refused as ECS refuses a family
-# that long (and SQLite refuses LIKE patterns past 50,000 characters).
+# that long.
 _MAX_FAMILY = 255
 
 
@@ -80,9 +80,9 @@ class TaskDefinitions:
     def list_task_definitions(self, ctx, request):
         status = request.get("status") or "ACTIVE"
         where = [table.c.status == status]
-        prefix = _family_prefix(request)
-        if prefix:
-            where.append(table.c.family.startswith(prefix, autoescape=True))
+        family = _family_prefix(request)
+        if family:  # despite its name, ListTaskDefinitions' familyPrefix is a whole family name, as ECS has it
+            where.append(table.c.family == family)
         with ctx.read() as db:
             rows = db.select(table, *where)
         descending = request.get("sort") == "DESC"
