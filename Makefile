@@ -27,4 +27,4 @@ up: deps
 # `make test` installed everything, so nothing may be skipped here. loadfile keeps a module
 # on one worker, so a module's costly fixture (the Debian base images) is built once.
 test: deps
-	CLOUDLET_REQUIRE_ALL=1 $(BIN)/pytest -q -n 2 --dist loadfile -p no:cacheprovider
+	CLOUDLET_REQUIRE_ALL=1 $(BIN)/pytest -q -n 2 --dist loadfile -p no:cacheprovider --durations=25

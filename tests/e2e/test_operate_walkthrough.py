@@ -15,34 +15,34 @@ def cli(server, *args: str) -> dict:
 def test_metrics_alarms_and_scaling_with_the_aws_cli(server):
     now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
     for value in ("3", "5"):
-        cli(server, "cloudwatch", "put-metric-data", "--namespace", "Shop", "--metric-name", "Orders",
+        cli(server, "cloudwatch", "put-metric-data", "--namespace", "ShopWalk", "--metric-name", "Orders",
             "--value", value, "--unit", "Count")
-    stats = cli(server, "cloudwatch", "get-metric-statistics", "--namespace", "Shop", "--metric-name", "Orders",
+    stats = cli(server, "cloudwatch", "get-metric-statistics", "--namespace", "ShopWalk", "--metric-name", "Orders",
                 "--start-time", (now - datetime.timedelta(minutes=5)).isoformat(),
                 "--end-time", (now + datetime.timedelta(minutes=2)).isoformat(), "--period", "60",
                 "--statistics", "Sum", "Maximum", "SampleCount")
     assert sum(p["Sum"] for p in stats["Datapoints"]) == 8 and sum(p["SampleCount"] for p in stats["Datapoints"]) == 2
-    assert [m["MetricName"] for m in cli(server, "cloudwatch", "list-metrics", "--namespace", "Shop")["Metrics"]] == [
+    assert [m["MetricName"] for m in cli(server, "cloudwatch", "list-metrics", "--namespace", "ShopWalk")["Metrics"]] == [
         "Orders"]
 
-    topic = cli(server, "sns", "create-topic", "--name", "ops")["TopicArn"]
-    cli(server, "cloudwatch", "put-metric-alarm", "--alarm-name", "orders-high", "--namespace", "Shop",
+    topic = cli(server, "sns", "create-topic", "--name", "walk-ops")["TopicArn"]
+    cli(server, "cloudwatch", "put-metric-alarm", "--alarm-name", "orders-high", "--namespace", "ShopWalk",
         "--metric-name", "Orders", "--statistic", "Sum", "--period", "60", "--evaluation-periods", "3",
         "--datapoints-to-alarm", "2", "--threshold", "70", "--comparison-operator", "GreaterThanThreshold",
         "--treat-missing-data", "notBreaching", "--alarm-actions", topic)
     alarm = cli(server, "cloudwatch", "describe-alarms", "--alarm-names", "orders-high")["MetricAlarms"][0]
     assert alarm["AlarmActions"] == [topic] and alarm["TreatMissingData"] == "notBreaching"
 
-    cli(server, "ecs", "create-cluster", "--cluster-name", "shop")
-    cli(server, "ecs", "register-task-definition", "--family", "web", "--container-definitions",
+    cli(server, "ecs", "create-cluster", "--cluster-name", "walk")
+    cli(server, "ecs", "register-task-definition", "--family", "walk-web", "--container-definitions",
         '[{"name": "web", "image": "busybox", "memory": 64}]')
-    cli(server, "ecs", "create-service", "--cluster", "shop", "--service-name", "web", "--task-definition", "web",
+    cli(server, "ecs", "create-service", "--cluster", "walk", "--service-name", "web", "--task-definition", "walk-web",
         "--desired-count", "0", "--launch-type", "EC2")
     cli(server, "application-autoscaling", "register-scalable-target", "--service-namespace", "ecs",
-        "--resource-id", "service/shop/web", "--scalable-dimension", "ecs:service:DesiredCount",
+        "--resource-id", "service/walk/web", "--scalable-dimension", "ecs:service:DesiredCount",
         "--min-capacity", "0", "--max-capacity", "10")
     policy = cli(server, "application-autoscaling", "put-scaling-policy", "--service-namespace", "ecs",
-                 "--resource-id", "service/shop/web", "--scalable-dimension", "ecs:service:DesiredCount",
+                 "--resource-id", "service/walk/web", "--scalable-dimension", "ecs:service:DesiredCount",
                  "--policy-name", "cpu50", "--policy-type", "TargetTrackingScaling",
                  "--target-tracking-scaling-policy-configuration",
                  '{"TargetValue":50,"PredefinedMetricSpecification":'
@@ -53,17 +53,17 @@ def test_metrics_alarms_and_scaling_with_the_aws_cli(server):
 
     ami = cli(server, "ec2", "describe-images", "--owners", "amazon", "--filters",
               "Name=name,Values=cloudlet-busybox")["Images"][0]["ImageId"]
-    template = cli(server, "ec2", "create-launch-template", "--launch-template-name", "web",
+    template = cli(server, "ec2", "create-launch-template", "--launch-template-name", "walk",
                    "--launch-template-data", json.dumps({"ImageId": ami, "InstanceType": "t3.micro"}))
     assert template["LaunchTemplate"]["LatestVersionNumber"] == 1
     subnets = [s["SubnetId"] for s in cli(server, "ec2", "describe-subnets")["Subnets"][:2]]
-    cli(server, "autoscaling", "create-auto-scaling-group", "--auto-scaling-group-name", "web",
-        "--launch-template", "LaunchTemplateName=web", "--min-size", "0", "--max-size", "4",
+    cli(server, "autoscaling", "create-auto-scaling-group", "--auto-scaling-group-name", "walk",
+        "--launch-template", "LaunchTemplateName=walk", "--min-size", "0", "--max-size", "4",
         "--desired-capacity", "0", "--vpc-zone-identifier", ",".join(subnets))
-    group = cli(server, "autoscaling", "describe-auto-scaling-groups", "--auto-scaling-group-names", "web")[
+    group = cli(server, "autoscaling", "describe-auto-scaling-groups", "--auto-scaling-group-names", "walk")[
         "AutoScalingGroups"][0]
     assert (group["MinSize"], group["MaxSize"], group["DesiredCapacity"]) == (0, 4, 0)
-    assert group["LaunchTemplate"]["LaunchTemplateName"] == "web"
+    assert group["LaunchTemplate"]["LaunchTemplateName"] == "walk"
     assert "Activities" in cli(server, "autoscaling", "describe-scaling-activities", "--auto-scaling-group-name",
-                               "web")
-    cli(server, "autoscaling", "delete-auto-scaling-group", "--auto-scaling-group-name", "web", "--force-delete")
+                               "walk")
+    cli(server, "autoscaling", "delete-auto-scaling-group", "--auto-scaling-group-name", "walk", "--force-delete")

@@ -76,7 +76,10 @@ def test_the_lan_reaches_public_addresses(lan, tmp_path):
                 listener.wait()
             ecs.stop_task(cluster="shop", task=arn)
             wait(server, arn, "STOPPED")
-            assert subprocess.run(["ip", "neigh", "show", "proxy", "dev", interface], capture_output=True,
-                                  text=True).stdout.strip() == ""  # the address given back: no more answered
+            deadline = time.monotonic() + 15  # the network reconciler takes the stopped task's address back
+            while (left := subprocess.run(["ip", "neigh", "show", "proxy", "dev", interface], capture_output=True,
+                                          text=True).stdout.strip()) != "":  # given back: no more answered
+                assert time.monotonic() < deadline, left
+                time.sleep(0.2)
         finally:
             server.stop()

@@ -8,6 +8,7 @@ import posixpath
 import select
 import subprocess
 import time
+import tty
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +66,9 @@ def _exec_tty(runc: Runc, cid: str, process_json: Path, stdin: bytes | None,
     detaches, and then nobody gets the exit code): so give it a pseudo-terminal of
     ours, and read what it relays until runc and the process let go."""
     master, slave = os.openpty()
+    # raw from the start: runc makes its terminal raw only once it has attached, and output relayed
+    # before that would have its line ends translated twice (\r\r\n)
+    tty.setraw(slave)
     try:
         proc = subprocess.Popen([runc.binary, *runc.global_args, "exec", "--process", str(process_json), cid],
                                 stdin=slave, stdout=slave, stderr=slave, start_new_session=True)

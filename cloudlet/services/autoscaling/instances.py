@@ -42,7 +42,10 @@ class GroupInstances:
                                                "HealthStatus": i["HealthStatus"].upper()} for i in got], token)
 
     def terminate_instance_in_auto_scaling_group(self, ctx, request):
-        instance_id, decrement = request["InstanceId"], request["ShouldDecrementDesiredCapacity"]
+        instance_id, decrement = request.get("InstanceId"), request["ShouldDecrementDesiredCapacity"]
+        if instance_id is None:  # optional in the model, required by the service
+            raise invalid("1 validation error detected: Value null at 'instanceId' failed to satisfy constraint: "
+                          "Member must not be null")
         with ctx.write() as db:
             instance = _find(db, instance_id)
             group = find_group(db, instance["_group"])
