@@ -42,8 +42,10 @@ def test_scalable_targets(aas):
     assert web["SuspendedState"] == {"DynamicScalingInSuspended": False, "DynamicScalingOutSuspended": False,
                                      "ScheduledScalingSuspended": False}
     assert ":role/aws-service-role/ecs.application-autoscaling.amazonaws.com/" in web["RoleARN"]
-    first = aas.describe_scalable_targets(ServiceNamespace=NS, MaxResults=1)
-    second = aas.describe_scalable_targets(ServiceNamespace=NS, MaxResults=1, NextToken=first["NextToken"])
+    both = ["service/scale/api", "service/scale/web"]  # the session's server has others' targets too
+    first = aas.describe_scalable_targets(ServiceNamespace=NS, ResourceIds=both, MaxResults=1)
+    second = aas.describe_scalable_targets(ServiceNamespace=NS, ResourceIds=both, MaxResults=1,
+                                           NextToken=first["NextToken"])
     assert {first["ScalableTargets"][0]["ResourceId"], second["ScalableTargets"][0]["ResourceId"]} == {
         "service/scale/api", "service/scale/web"} and "NextToken" not in second
     assert aas.describe_scalable_targets(ServiceNamespace=NS, ResourceIds=["service/scale/api"])[

@@ -48,7 +48,8 @@ def test_metrics_alarms_and_scaling_with_the_aws_cli(server):
                  '{"TargetValue":50,"PredefinedMetricSpecification":'
                  '{"PredefinedMetricType":"ECSServiceAverageCPUUtilization"}}')
     assert len(policy["Alarms"]) == 2
-    activities = cli(server, "application-autoscaling", "describe-scaling-activities", "--service-namespace", "ecs")
+    activities = cli(server, "application-autoscaling", "describe-scaling-activities", "--service-namespace", "ecs",
+                     "--resource-id", "service/walk/web")
     assert activities["ScalingActivities"] == []  # nothing scaled yet: the service is within its bounds
 
     ami = cli(server, "ec2", "describe-images", "--owners", "amazon", "--filters",
