@@ -131,11 +131,11 @@ def wanted_capacity(policy: dict, alarm: dict, current: int) -> tuple[int, str] 
         return None
     if policy["PolicyType"] == "StepScaling":
         config = policy["StepScalingPolicyConfiguration"]
-        step = scaling.step_for(config["StepAdjustments"], value, alarm["Threshold"])
-        if step is None:
+        kind = config.get("AdjustmentType", "ChangeInCapacity")
+        new = scaling.step_capacity(current, config["StepAdjustments"], kind, config.get("MinAdjustmentMagnitude"),
+                                    value, alarm["Threshold"])
+        if new is None:
             return None
-        new = scaling.adjusted(current, config.get("AdjustmentType", "ChangeInCapacity"), step["ScalingAdjustment"],
-                               config.get("MinAdjustmentMagnitude"))
     else:
         config = policy["TargetTrackingScalingPolicyConfiguration"]
         new = scaling.tracking_capacity(current, value, config["TargetValue"])

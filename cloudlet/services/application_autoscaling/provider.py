@@ -28,6 +28,17 @@ def _page(items: list, request, sort_key):
                            bad_max=lambda n: targets.invalid("MaxResults must be between 1 and 50"))
 
 
+def _listed(ctx, kind: str, request, name_member: str, names: list[str] | None) -> list[dict]:
+    """The bodies of kind in the request's namespace, narrowed by the Describe call's filters:
+    names (of name_member), ResourceId and ScalableDimension, each when given."""
+    resource, dimension = request.get("ResourceId"), request.get("ScalableDimension")
+    with ctx.read() as db:
+        bodies = [json.loads(r["body"]) for r in db.select(objects, objects.c.kind == kind)]
+    return [b for b in bodies if b["ServiceNamespace"] == request["ServiceNamespace"]
+            and (not names or b[name_member] in names) and (not resource or b["ResourceId"] == resource)
+            and (not dimension or b["ScalableDimension"] == dimension)]
+
+
 class ApplicationAutoScaling(ArnTagging):
     tag_arn_member = "ResourceARN"
     tag_list_member = "Tags"
@@ -60,11 +71,7 @@ class ApplicationAutoScaling(ArnTagging):
         return {"ScalableTargetARN": target["ScalableTargetARN"]}
 
     def describe_scalable_targets(self, ctx, request):
-        ids, dimension = request.get("ResourceIds"), request.get("ScalableDimension")
-        with ctx.read() as db:
-            bodies = [json.loads(r["body"]) for r in db.select(objects, objects.c.kind == "target")]
-        bodies = [b for b in bodies if b["ServiceNamespace"] == request["ServiceNamespace"]
-                  and (not ids or b["ResourceId"] in ids) and (not dimension or b["ScalableDimension"] == dimension)]
+        bodies = _listed(ctx, "target", request, "ResourceId", request.get("ResourceIds"))
         got, token = _page(bodies, request, lambda b: b["ResourceId"])
         return {"ScalableTargets": [_public(b) for b in got], **({"NextToken": token} if token else {})}
 
@@ -93,13 +100,7 @@ class ApplicationAutoScaling(ArnTagging):
         return {"PolicyARN": body["PolicyARN"], **({"Alarms": body["Alarms"]} if body["Alarms"] else {})}
 
     def describe_scaling_policies(self, ctx, request):
-        names, resource, dimension = request.get("PolicyNames"), request.get("ResourceId"), \
-            request.get("ScalableDimension")
-        with ctx.read() as db:
-            bodies = [json.loads(r["body"]) for r in db.select(objects, objects.c.kind == "policy")]
-        bodies = [b for b in bodies if b["ServiceNamespace"] == request["ServiceNamespace"]
-                  and (not names or b["PolicyName"] in names) and (not resource or b["ResourceId"] == resource)
-                  and (not dimension or b["ScalableDimension"] == dimension)]
+        bodies = _listed(ctx, "policy", request, "PolicyName", request.get("PolicyNames"))
         got, token = _page(bodies, request, lambda b: [b["ResourceId"], b["PolicyName"]])
         return {"ScalingPolicies": [_public(b) for b in got], **({"NextToken": token} if token else {})}
 
@@ -127,14 +128,7 @@ class ApplicationAutoScaling(ArnTagging):
         return {}
 
     def describe_scheduled_actions(self, ctx, request):
-        names, resource, dimension = request.get("ScheduledActionNames"), request.get("ResourceId"), \
-            request.get("ScalableDimension")
-        with ctx.read() as db:
-            bodies = [json.loads(r["body"]) for r in db.select(objects, objects.c.kind == "scheduled-action")]
-        bodies = [b for b in bodies if b["ServiceNamespace"] == request["ServiceNamespace"]
-                  and (not names or b["ScheduledActionName"] in names)
-                  and (not resource or b["ResourceId"] == resource)
-                  and (not dimension or b["ScalableDimension"] == dimension)]
+        bodies = _listed(ctx, "scheduled-action", request, "ScheduledActionName", request.get("ScheduledActionNames"))
         got, token = _page(bodies, request, lambda b: [b["ResourceId"], b["ScheduledActionName"]])
         return {"ScheduledActions": [_public(b) for b in got], **({"NextToken": token} if token else {})}
 

@@ -81,11 +81,10 @@ def _run(db, group: dict, policy: dict, who: str, value: float | None, threshold
     warming = _warming(db, group, policy)
     base = desired - warming
     if kind == "StepScaling":
-        step = scaling.step_for(policy["StepAdjustments"], value, threshold)
-        if step is None:
+        new = scaling.step_capacity(base, policy["StepAdjustments"], policy["AdjustmentType"],
+                                    policy.get("MinAdjustmentMagnitude"), value, threshold)
+        if new is None:
             return False
-        new = scaling.adjusted(base, policy["AdjustmentType"], step["ScalingAdjustment"],
-                               policy.get("MinAdjustmentMagnitude"))
     else:
         config = policy["TargetTrackingConfiguration"]
         new = scaling.tracking_capacity(base, value, config["TargetValue"])

@@ -11,7 +11,6 @@ webhook or a scaling step never holds up the evaluator or an API call."""
 
 from __future__ import annotations
 
-import datetime
 import json
 import logging
 import queue
@@ -24,6 +23,7 @@ from botocore.loaders import Loader
 from cloudlet.edge.errors import AWSError
 from cloudlet.services.context import acting_for
 
+from .evaluation import iso
 from .history import record
 
 log = logging.getLogger("cloudlet.cloudwatch.actions")
@@ -60,11 +60,6 @@ def repeat_due(body: dict, now: float) -> bool:
     return (body["StateValue"] == "ALARM" and body.get("ActionsEnabled", True)
             and any(":scalingPolicy:" in arn for arn in body.get("AlarmActions", []))
             and now - body.get("_acted", 0) >= REPEAT)
-
-
-def _iso(seconds: float) -> str:
-    return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).strftime(
-        "%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"
 
 
 _REGIONS = {name: r["description"] for p in Loader().load_data("endpoints")["partitions"]
@@ -111,9 +106,9 @@ def notification(job: Job) -> tuple[str, str]:
     message = {
         "AlarmName": alarm["AlarmName"], "AlarmDescription": alarm.get("AlarmDescription"),
         "AWSAccountId": job.account_id,
-        "AlarmConfigurationUpdatedTimestamp": _iso(alarm["AlarmConfigurationUpdatedTimestamp"]),
+        "AlarmConfigurationUpdatedTimestamp": iso(alarm["AlarmConfigurationUpdatedTimestamp"]),
         "NewStateValue": alarm["StateValue"], "NewStateReason": alarm["StateReason"],
-        "StateChangeTime": _iso(alarm["StateUpdatedTimestamp"]), "Region": region_name(job.region),
+        "StateChangeTime": iso(alarm["StateUpdatedTimestamp"]), "Region": region_name(job.region),
         "AlarmArn": alarm["AlarmArn"], "OldStateValue": job.old_state,
         "OKActions": alarm.get("OKActions", []), "AlarmActions": alarm.get("AlarmActions", []),
         "InsufficientDataActions": alarm.get("InsufficientDataActions", []), **_cause(alarm)}

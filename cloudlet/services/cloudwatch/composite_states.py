@@ -33,7 +33,7 @@ from cloudlet.store.schema import cloudwatch_alarms as alarms
 # alarms.set_state calls back here: the module is imported, not its names, so either loads first
 from . import actions, alarm_rules
 from . import alarms as metric_alarms
-from .evaluation import _iso
+from .evaluation import iso
 
 COMPOSITE = "CompositeAlarm"
 _MARKER = f'"_type": "{COMPOSITE}"'  # as json.dumps writes it: a string value can not hold it unescaped
@@ -74,7 +74,7 @@ def outcome(db, body: dict) -> tuple[str, str, str]:
                         key=_moved_at, reverse=True)
     state = "ALARM" if holds else "OK"
     data = json.dumps({"triggeringAlarms": [
-        {"arn": c["AlarmArn"], "state": {"value": c["StateValue"], "timestamp": _iso(_moved_at(c))}}
+        {"arn": c["AlarmArn"], "state": {"value": c["StateValue"], "timestamp": iso(_moved_at(c))}}
         for c in triggering]}, separators=(",", ":"))
     if triggering:
         first = triggering[0]

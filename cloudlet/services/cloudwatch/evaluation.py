@@ -26,7 +26,8 @@ def breaches(operator: str, value: float, threshold: float) -> bool:
             "LessThanThreshold": value < threshold, "LessThanOrEqualToThreshold": value <= threshold}[operator]
 
 
-def _iso(seconds: float) -> str:
+def iso(seconds: float) -> str:
+    """CloudWatch's timestamps in reason data and notifications: 2026-12-02T14:38:20.740+0000."""
     return datetime.datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"
 
 
@@ -53,10 +54,10 @@ def evaluate(alarm: dict, values: dict[int, float], end: int, now: float) -> Out
         breaching += missing
     counted = len(present) + (missing if treat in ("breaching", "notBreaching") else 0)
     stat = alarm.get("Statistic") or alarm.get("ExtendedStatistic")  # none for metric math
-    data = {"version": "1.0", "queryDate": _iso(now), "startDate": _iso(starts[-1]),
+    data = {"version": "1.0", "queryDate": iso(now), "startDate": iso(starts[-1]),
             **({"statistic": stat} if stat else {}), "period": period,
             "recentDatapoints": [v for _, v in present], "threshold": threshold,
-            "evaluatedDatapoints": [{"timestamp": _iso(t), "value": v} for t, v in present]}
+            "evaluatedDatapoints": [{"timestamp": iso(t), "value": v} for t, v in present]}
     if not counted:
         if treat == "ignore":
             return None

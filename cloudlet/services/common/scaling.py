@@ -23,6 +23,8 @@ Interface:
                                              PercentChangeInCapacity adjustment gives (percent:
                                              AWS's rounding, then MinAdjustmentMagnitude);
                                              unbounded: the caller applies its min and max
+  step_capacity(current, steps, kind, min_magnitude, value, threshold) -> int | None
+                                             step_for then adjusted: a step policy's capacity
   bounded(capacity, low, high) -> int
   tracking_capacity(current, value, target) -> int
                                              target tracking's new capacity, proportional to
@@ -144,6 +146,13 @@ def adjusted(current: int, kind: str, adjustment: float, min_magnitude: int | No
     if min_magnitude and adjustment and abs(delta) < min_magnitude:
         delta = int(math.copysign(min_magnitude, adjustment))
     return current + delta
+
+
+def step_capacity(current: int, steps: list[dict], kind: str, min_magnitude: int | None, value: float,
+                  threshold: float) -> int | None:
+    """What a step policy asks for when its alarm breached with value; None if no step holds it."""
+    step = step_for(steps, value, threshold)
+    return None if step is None else adjusted(current, kind, step["ScalingAdjustment"], min_magnitude)
 
 
 def bounded(capacity: int, low: int, high: int) -> int:
