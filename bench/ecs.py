@@ -160,6 +160,22 @@ def placement(server: Server, count: int, calls: int = 30) -> tuple[float, float
     return api_rate, len(placed) / (time.perf_counter() - t0)
 
 
+def busybox_server(home: EngineHome, scratch: Path, *args: str) -> Server:
+    """A `cloudlet up` (args: more of its options) whose task controller runs containers in
+    home's engine, which has the busybox image."""
+    bootstrap(home.engine().images, ["busybox"])
+    server = Server(scratch / "up", args=("--vpc-pool", "10.112.0.0/12", *args))
+    server.data_dir = home.data_dir
+    return server.start()
+
+
+def busybox_podman(home: EngineHome, scratch: Path) -> Podman:
+    """podman with the very same busybox image, through an OCI archive."""
+    archive = scratch / "busybox.tar"
+    export_archive(home.engine().images, ["busybox"], archive)
+    return Podman(scratch / "podman", archive)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=50)
@@ -170,15 +186,9 @@ def main():
     scratch = Path(tempfile.mkdtemp(prefix="clbench", dir="/var/tmp"))
     server = podman = None
     try:
-        images = home.engine().images
-        bootstrap(images, ["busybox"])
-        server = Server(scratch / "up", args=("--vpc-pool", "10.112.0.0/12"))
-        server.data_dir = home.data_dir  # the server's task controller runs containers in home's engine
-        server.start()
+        server = busybox_server(home, scratch)
         ecs = Ecs(server)
-        archive = scratch / "busybox.tar"
-        export_archive(images, ["busybox"], archive)
-        podman = Podman(scratch / "podman", archive)
+        podman = busybox_podman(home, scratch)
         runs = args.runs
 
         print(f"busybox httpd, {runs} runs each, {os.cpu_count()} cores; milliseconds")

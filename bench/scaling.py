@@ -28,11 +28,8 @@ import time
 from pathlib import Path
 
 from bench.container_start import row, tear_down, timed
-from bench.ecs import CLUSTER, FAMILY, HTTPD, Ecs
-from bench.peers import Podman
-from cloudlet.agent.images import export_archive
+from bench.ecs import CLUSTER, FAMILY, HTTPD, Ecs, busybox_podman, busybox_server
 from cloudlet.agent.vms import accelerator
-from cloudlet.bootstrap.images import bootstrap
 from tests.e2e.server import Server
 from tests.integration.engine_fixtures import EngineHome
 
@@ -189,20 +186,14 @@ def main():
     scratch = Path(tempfile.mkdtemp(prefix="clbench", dir="/var/tmp"))
     server = podman = None
     try:
-        images = home.engine().images
-        bootstrap(images, ["busybox"])
-        server = Server(scratch / "up", args=("--vpc-pool", "10.112.0.0/12", "--metrics-interval", "1"))
-        server.data_dir = home.data_dir
-        server.start()
+        server = busybox_server(home, scratch, "--metrics-interval", "1")
         ecs = Ecs(server)
         scaling = Scaling(server, ecs)
         samples = []
         for _ in range(args.runs):
             samples.append(scaling.once())
             scaling.reset()
-        archive = scratch / "busybox.tar"
-        export_archive(images, ["busybox"], archive)
-        podman = Podman(scratch / "podman", archive)
+        podman = busybox_podman(home, scratch)
         peer = timed(args.runs, lambda: podman.start(None, HTTPD), podman.remove)
         report(f"threshold crossed -> scaled-out ECS task RUNNING, {args.runs} runs, {os.cpu_count()} cores", samples,
                "podman run -d (bridge), the peer", peer)
