@@ -8,6 +8,7 @@ import sys
 import time
 
 import pytest
+from botocore.exceptions import ClientError
 
 from tests.e2e.errors import code
 from tests.e2e.instance_helpers import account_fixtures, instance, stopped
@@ -33,12 +34,26 @@ def test_builtin_amis_and_instance_types(ec2):
     assert code(ec2.describe_instance_types, InstanceTypes=["p4d.24xlarge"]) == "InvalidInstanceType"
 
 
+def test_describe_images_names_every_missing_id(ec2):
+    known = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    with pytest.raises(ClientError) as caught:
+        ec2.describe_images(ImageIds=["ami-0123456789abcdef0", known, "ami-0fedcba9876543210"])
+    assert caught.value.response["Error"] == {
+        "Code": "InvalidAMIID.NotFound",
+        "Message": "The image ids '[ami-0123456789abcdef0, ami-0fedcba9876543210]' do not exist"}
+    with pytest.raises(ClientError) as caught:
+        ec2.describe_images(ImageIds=["ami-0123456789abcdef0", known])
+    assert caught.value.response["Error"]["Message"] == "The image id '[ami-0123456789abcdef0]' does not exist"
+
+
 def test_run_instances_refusals(ec2):
     ami = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
     assert code(ec2.run_instances, ImageId="ami-0123456789abcdef0", InstanceType="t3.micro", MinCount=1,
                 MaxCount=1) == "InvalidAMIID.NotFound"
     assert code(ec2.run_instances, ImageId="bogus", InstanceType="t3.micro", MinCount=1, MaxCount=1) == \
         "InvalidAMIID.Malformed"
+    assert code(ec2.run_instances, ImageId="ami-0123456789abcdef0", InstanceType="p4d.24xlarge", MinCount=1,
+                MaxCount=1) == "InvalidAMIID.NotFound"  # the AMI is checked first, as AWS does
     assert code(ec2.run_instances, ImageId=ami, InstanceType="t9.huge", MinCount=1, MaxCount=1) == \
         "InvalidParameterValue"
     assert code(ec2.run_instances, ImageId=ami, InstanceType="t3.micro", MinCount=1, MaxCount=1,

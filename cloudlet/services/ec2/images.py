@@ -116,8 +116,11 @@ class Images:
             [b for b in mine if not owners or {"self", ctx.account_id} & owners]
         for ami in wanted:
             _malformed(ami)
-            if ami not in {b["ImageId"] for b in images}:
-                raise AWSError("InvalidAMIID.NotFound", f"The image id '[{ami}]' does not exist")
+        missing = [ami for ami in dict.fromkeys(wanted) if ami not in {b["ImageId"] for b in images}]
+        if len(missing) > 1:  # AWS names every id it could not find, in one list
+            raise AWSError("InvalidAMIID.NotFound", f"The image ids '[{', '.join(missing)}]' do not exist")
+        if missing:
+            raise AWSError("InvalidAMIID.NotFound", f"The image id '[{missing[0]}]' does not exist")
         images = [{k: v for k, v in b.items() if not k.startswith("_") and (k != "Tags" or v)}
                   for b in images if not wanted or b["ImageId"] in wanted]
         getters = {"name": lambda i: i["Name"], "image-id": lambda i: i["ImageId"], "state": lambda i: i["State"],

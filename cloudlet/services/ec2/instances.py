@@ -88,6 +88,8 @@ class Instances:
             raise AWSError("MissingParameter", "The request must contain the parameter ImageId")
         if lo < 1 or hi < lo:
             raise AWSError("InvalidParameterValue", "MinCount must be at least 1 and at most MaxCount.")
+        with ctx.read() as db:  # AWS names a missing AMI before a bad instance type
+            images.launchable(db, ctx.region, request["ImageId"])
         kind = request.get("InstanceType") or "m1.small"
         vcpus, memory = instance_types.check(kind)
         user_data = request.get("UserData")
