@@ -86,7 +86,7 @@ def test_multi_stage_and_scratch(home, tmp_path):
 @pytest.mark.parametrize("dockerfile,line,message", [
     ("FROM busybox\nRUN echo ok\nRUN exit 3\n", 3, "exited with code 3"),
     ("FROM busybox\nFROBNICATE now\n", 2, "unknown instruction: FROBNICATE"),
-    ("FROM nosuchbase\n", 1, "FROM nosuchbase"),
+    ("FROM nosuchbase\n", 1, "not found (`cloudlet image bootstrap` makes the base images"),
     ("FROM busybox\nCOPY missing.txt /\n", 2, "missing.txt: not found in the build context"),
     ("FROM busybox\nADD https://example.com/x /x\n", 2, "network access"),
     ("FROM busybox\nCOPY --chown=nosuchuser x /x\n", 2, "--chown=nosuchuser"),

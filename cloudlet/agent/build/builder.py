@@ -12,7 +12,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cloudlet.agent.images import ImageError, ImageStore, LayerInfo
+from cloudlet.agent.images import ImageError, ImageNotFound, ImageStore, LayerInfo
+from cloudlet.agent.images.errors import WHERE_IMAGES_COME_FROM
 from cloudlet.agent.runtime import ContainerSpec, Runtime
 from cloudlet.agent.runtime.users import UserError, resolve_user
 
@@ -120,6 +121,8 @@ class Builder:
             return stage
         try:
             image = self.images.get(ref)
+        except ImageNotFound as e:
+            raise BuildError(f"FROM {ref}: {e} ({WHERE_IMAGES_COME_FROM})", inst.line) from None
         except ImageError as e:
             raise BuildError(f"FROM {ref}: {e}", inst.line) from None
         stage.key, stage.layers, stage.config = image.digest, image.layers, image.config.runtime

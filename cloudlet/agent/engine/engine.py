@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cloudlet.agent.images import ImageError, ImageStore
+from cloudlet.agent.images.errors import WHERE_IMAGES_COME_FROM
 from cloudlet.agent.network import Attachment, Networks, PortMapping, Settings
 from cloudlet.agent.runtime import (ContainerNotFound, ContainerSpec, ContainerState, Resources, Runtime,
                                     VolumeMount)
@@ -59,7 +60,7 @@ class Engine:
             image = self.images.get(opts.image)
             layers = self.images.layer_dirs(image)
         except ImageError as e:
-            raise EngineError(f"{e} (`cloudlet image bootstrap` makes the base images, `cloudlet load` imports)") from None
+            raise EngineError(f"{e} ({WHERE_IMAGES_COME_FROM})") from None
         cid = secrets.token_hex(16)
         name = opts.name or f"{opts.image.split('/')[-1].split(':')[0]}-{cid[:6]}"
         if any(rec.name == name for rec in self.runtime.records()):

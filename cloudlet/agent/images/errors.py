@@ -15,6 +15,10 @@ class ImageNotFound(ImageError, LookupError):
     pass
 
 
+# Where a missing base image comes from on a host that cannot pull from Docker Hub.
+WHERE_IMAGES_COME_FROM = "`cloudlet image bootstrap` makes the base images, `cloudlet load` imports"
+
+
 class InvalidManifest(ImageError):
     """A manifest, index or config that is not JSON, or not shaped as OCI or Docker says."""
 
@@ -29,4 +33,4 @@ class ArchiveError(ImageError):
 
 
 __all__ = ["ArchiveError", "ContentError", "DigestMismatch", "ImageError", "ImageNotFound",
-           "InvalidManifest", "InvalidReference", "LayerError"]
+           "InvalidManifest", "InvalidReference", "LayerError", "WHERE_IMAGES_COME_FROM"]
