@@ -34,8 +34,10 @@ def cli():
 @click.option("--public-interface", metavar="IF",
               help="A LAN interface whose subnet holds --public-pool: the host answers ARP there for the public "
                    "addresses in use, so that the LAN's machines reach them too.")
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info",
+              show_default=True, help="What the server logs; info: each request (service, operation, status, ms).")
 def up(host, port, data_dir, regions, no_profile, lifecycle_interval, metrics_interval, cluster, allow_privileged,
-       vpc_pool, public_pool, public_interface):
+       vpc_pool, public_pool, public_interface, log_level):
     """Start the server with its embedded state."""
     import ipaddress
     from pathlib import Path
@@ -59,7 +61,7 @@ def up(host, port, data_dir, regions, no_profile, lifecycle_interval, metrics_in
     serve(host=host, port=port, data_dir=data_dir, regions=regions, write_profile=not no_profile,
           lifecycle_interval=lifecycle_interval, metrics_interval=metrics_interval, cluster=cluster,
           allow_privileged=allow_privileged, vpc_pool=vpc_pool, public_pool=public_pool,
-          public_interface=public_interface)
+          public_interface=public_interface, log_level=log_level)
 
 
 @cli.command()

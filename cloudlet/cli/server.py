@@ -40,7 +40,7 @@ def join_cluster(store, cred, region: str, name: str, allow_privileged: bool = F
 def serve(host: str, port: int, data_dir, regions, write_profile: bool, lifecycle_interval: float = 600,
           metrics_interval: float = 20.0,
           cluster: str | None = None, allow_privileged: bool = False, vpc_pool: str = "172.16.0.0/12",
-          public_pool: str = "198.18.0.0/16", public_interface: str | None = None) -> None:
+          public_pool: str = "198.18.0.0/16", public_interface: str | None = None, log_level: str = "info") -> None:
     from cloudlet.cli import daemon, listeners
     from cloudlet.cli.datadir import AlreadyRunning, ServerLock
     from cloudlet.cli.profile import write_profile as write
@@ -82,7 +82,7 @@ def serve(host: str, port: int, data_dir, regions, write_profile: bool, lifecycl
         arn = join_cluster(store, cred, config.regions[0], cluster, allow_privileged)
         click.echo(f"cloudlet: this host is container instance {arn}"
                    + (", allowing privileged tasks" if allow_privileged else ""))
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
     stop_engine = daemon.start(config.data_dir)
     try:
         app = create_app(config, store)

@@ -102,11 +102,19 @@ class Edge:
         return proto.serialize_error(model, refusal(kind, proto.name, message), ids.request_id())
 
     def handle(self, request: Request) -> Response:
+        """Answer one request, and log it (service, operation, status, time) at info level."""
+        started, seen = time.monotonic(), {}
+        response = self._handle(request, seen)
+        log.info("%s %s %d %.1f ms", seen.get("service", "-"), seen.get("operation", "-"), response.status,
+                 (time.monotonic() - started) * 1000)
+        return response
+
+    def _handle(self, request: Request, seen: dict) -> Response:
         request_id = ids.request_id()
-        service = routing.service_for(request, auth.scope(request))
+        service = seen["service"] = routing.service_for(request, auth.scope(request))
         link = _sns_link(request) if service is None else None
         if link:
-            service = "sns"
+            service = seen["service"] = "sns"
         elif service is None:
             return self.unroutable(request, request_id)
         model = catalog.model(service)
@@ -117,6 +125,7 @@ class Edge:
         try:
             if link:
                 operation = model.operation_model(link)
+                seen["operation"] = link
                 result = self.provider("sns").follow_link(link, proto.parse(operation, request))
                 return proto.serialize(operation, result, request_id)
             cred, region = self.authenticate(request, proto.name)
@@ -124,6 +133,7 @@ class Edge:
                 raise proto.not_offered(model)
             request = encoding.inflated(request, proto.name, self.body_limit)
             operation = proto.find_operation(model, request)
+            seen["operation"] = operation.name
             method = getattr(self.provider(service), xform_name(operation.name), None)
             if method is None:
                 raise proto.unknown_operation(model, operation.name)

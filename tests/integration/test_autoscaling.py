@@ -31,7 +31,7 @@ def clients(server):
 @pytest.fixture(scope="module")
 def errors(server):
     """What the server logged as errors (a boot that failed, say), for a failure to tell."""
-    return lambda: "\n".join(line for line in server.read_log().splitlines()[-400:]
+    return lambda: "\n".join(line for line in server.read_log().splitlines()
                              if "ERROR" in line or "Error" in line)
 
 
