@@ -116,7 +116,8 @@ class Images:
             [b for b in mine if not owners or {"self", ctx.account_id} & owners]
         for ami in wanted:
             _malformed(ami)
-        missing = [ami for ami in dict.fromkeys(wanted) if ami not in {b["ImageId"] for b in images}]
+        known = {b["ImageId"] for b in images}
+        missing = [ami for ami in dict.fromkeys(wanted) if ami not in known]
         if len(missing) > 1:  # AWS names every id it could not find, in one list
             raise AWSError("InvalidAMIID.NotFound", f"The image ids '[{', '.join(missing)}]' do not exist")
         if missing:

@@ -88,28 +88,27 @@ class Instances:
             raise AWSError("MissingParameter", "The request must contain the parameter ImageId")
         if lo < 1 or hi < lo:
             raise AWSError("InvalidParameterValue", "MinCount must be at least 1 and at most MaxCount.")
-        with ctx.read() as db:  # AWS names a missing AMI before a bad instance type
-            images.launchable(db, ctx.region, request["ImageId"])
-        kind = request.get("InstanceType") or "m1.small"
-        vcpus, memory = instance_types.check(kind)
-        user_data = request.get("UserData")
-        if user_data:
-            try:
-                base64.b64decode(user_data, validate=True)
-            except ValueError:
-                raise AWSError("InvalidParameterValue", "Invalid BASE64 encoding of user data.") from None
-        count = min(hi, MAX_COUNT)
-        if count < lo:
-            raise AWSError("InstanceLimitExceeded", f"You have requested more instances ({lo}) than your current "
-                           f"instance limit of {MAX_COUNT} allows for the specified instance type.")
-        if not self.controller.has_room(memory * count):
-            raise AWSError("InsufficientInstanceCapacity", f"We currently do not have sufficient {kind} capacity "
-                           "in the Availability Zone you requested. Our system will be working on provisioning "
-                           "additional capacity.", 500, sender=False)
-        options = metadata_options(request.get("MetadataOptions"))
-        reservation = ids.resource_id("r")
         with ctx.write() as db:
+            # AWS names a missing AMI before a bad instance type
             root_source, image_size, from_image = images.launchable(db, ctx.region, request["ImageId"])
+            kind = request.get("InstanceType") or "m1.small"
+            vcpus, memory = instance_types.check(kind)
+            user_data = request.get("UserData")
+            if user_data:
+                try:
+                    base64.b64decode(user_data, validate=True)
+                except ValueError:
+                    raise AWSError("InvalidParameterValue", "Invalid BASE64 encoding of user data.") from None
+            count = min(hi, MAX_COUNT)
+            if count < lo:
+                raise AWSError("InstanceLimitExceeded", f"You have requested more instances ({lo}) than your "
+                               f"current instance limit of {MAX_COUNT} allows for the specified instance type.")
+            if not self.controller.has_room(memory * count):
+                raise AWSError("InsufficientInstanceCapacity", f"We currently do not have sufficient {kind} "
+                               "capacity in the Availability Zone you requested. Our system will be working on "
+                               "provisioning additional capacity.", 500, sender=False)
+            options = metadata_options(request.get("MetadataOptions"))
+            reservation = ids.resource_id("r")
             mappings = _mappings(db, request.get("BlockDeviceMappings") or [], image_size, from_image)
             if request.get("KeyName") and not db.one(key_pairs, key_pairs.c.key_name == request["KeyName"]):
                 raise AWSError("InvalidKeyPair.NotFound", f"The key pair '{request['KeyName']}' does not exist")
