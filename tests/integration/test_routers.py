@@ -163,3 +163,25 @@ def test_public_addresses_are_one_to_one(net):
     import socket
     with pytest.raises(OSError):
         socket.create_connection((public, 80), timeout=2)      # the group's rule gone: not any more
+
+
+def test_a_router_made_again_while_its_old_namespace_lingers(net):
+    """The kernel frees a deleted namespace when nothing holds it any more, later than `ip
+    netns del` returns: a VPC's router removed (its last task gone) and made again at once
+    (the next task) is a new router that carries traffic, not the remains of the old one."""
+    a, _ = plug(net, "vpc-a", "eni-aaaa", SUBNET, "10.9.1.4", "02:00:00:00:0e:01")
+    holder = subprocess.Popen(["nsenter", f"--net={a.router_netns}", "--", "sleep", "60"])  # the kernel's delay
+    try:
+        net.routers.unplug("eni-aaaa")
+        assert net.routers.remove("vpc-a", unless_plugged=True)
+        a, pa = plug(net, "vpc-a", "eni-aaaa", SUBNET, "10.9.1.4", "02:00:00:00:0e:01")
+        b, pb = plug(net, "vpc-a", "eni-bbbb", SUBNET, "10.9.1.5", "02:00:00:00:0e:02")
+        devices = net.routers.devices("vpc-a")
+        for port in (pa, pb):
+            port.device, port.groups = devices[port.key], ["open"]
+        groups = {"open": [Rule(True, None, cidr="0.0.0.0/0"), Rule(False, None, cidr="0.0.0.0/0")]}
+        net.routers.apply(plan([pa, pb], groups), net.pool_for_test, METADATA)
+        assert reaches(a.netns, "10.9.1.5", 7000, b.netns)
+    finally:
+        holder.kill()
+        holder.wait()

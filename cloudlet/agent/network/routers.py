@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from pathlib import Path
 
 from cloudlet.agent.network import public, rules
 from cloudlet.agent.network.host import NetworkError, ip, link_exists, netns_sysctls, new_netns_in, sysctl
@@ -85,20 +86,24 @@ class Routers:
             if 4 * (index + 1) > ipaddress.ip_network(self.settings.link_pool).num_addresses:
                 raise NetworkError(f"the link pool {self.settings.link_pool} has no uplink left for router {key}")
             found = data["routers"][key] = {"index": index}
-        if not link_exists(self.uplink(found["index"])):
+        # A namespace goes away after `ip netns del` returns (the kernel frees it later, and
+        # its uplink with it): an uplink without its namespace is one going, not a router.
+        index = found["index"]
+        if not (link_exists(self.uplink(index)) and Path(f"/run/netns/{self.netns(index)}").exists()):
             try:
-                self._make(found["index"])
+                self._make(index)
             except BaseException:  # nothing half made stays: the record is not written either
-                ip("netns", "del", self.netns(found["index"]), check=False)
-                ip("link", "del", self.uplink(found["index"]), check=False)
+                ip("netns", "del", self.netns(index), check=False)
+                ip("link", "del", self.uplink(index), check=False)
                 raise
-        return found["index"]
+        return index
 
     def _make(self, index: int) -> None:
         ns, link = self.netns(index), self.uplink(index)
         host_end, router_end, prefix = self.link_addresses(index)
         rules.ensure_table(self.settings.table)
-        ip("netns", "del", ns, check=False)  # left by a router made halfway
+        ip("link", "del", link, check=False)  # left by a router made halfway, or one still going
+        ip("netns", "del", ns, check=False)
         ip("netns", "add", ns)
         path = f"/run/netns/{ns}"
         # a router forwards; it answers ARP for its ports' subnets; it has no IPv6 of its own
@@ -145,7 +150,10 @@ class Routers:
             if found is not None:
                 rules.remove_link(self.settings.table, self.uplink(found["index"]), self.mark(found["index"]))
                 public.unroute_public(self.uplink(found["index"]), data.get("public_interface"))
-                ip("netns", "del", self.netns(found["index"]), check=False)  # its uplink goes with it
+                # the uplink deleted here, at once: the namespace (and what is in it) is freed
+                # by the kernel later, and a router made again meanwhile must not find it
+                ip("link", "del", self.uplink(found["index"]), check=False)
+                ip("netns", "del", self.netns(found["index"]), check=False)
         return True
 
     def keys(self) -> list[str]:
