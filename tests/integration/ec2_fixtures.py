@@ -68,5 +68,14 @@ def until(predicate, what: str, timeout: float = 60):
     return got
 
 
+def route_to(address: str) -> str:
+    """How the host routes to address, and its routes of the same /8: what an SSH failure
+    with 'No route to host' needs to tell a guest not up yet from a range another server holds."""
+    got = subprocess.run(["ip", "route", "get", address], capture_output=True, text=True)
+    near = subprocess.run(["ip", "route", "show", "match", address], capture_output=True, text=True)
+    return f"ip route get {address}: {got.stdout or got.stderr}routes matching it:\n{near.stdout}"
+
+
 def ssh(key: str, login: str, address: str, command: str, timeout: float = 90) -> str:
-    return until_answers(["ssh", "-i", key, *SSH_OPTIONS, f"{login}@{address}", command], timeout=timeout)
+    return until_answers(["ssh", "-i", key, *SSH_OPTIONS, f"{login}@{address}", command], timeout=timeout,
+                         explain=lambda: route_to(address))

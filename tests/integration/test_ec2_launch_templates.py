@@ -13,7 +13,7 @@ from tests.integration.ec2_fixtures import SSH_OPTIONS, WAIT, ami_id, key_pair, 
 
 pytestmark = [pytest.mark.root, pytest.mark.qemu]
 
-server = module_server("ec2-templates", "10.160.0.0/12")
+server = module_server("ec2-templates", "10.240.0.0/13")  # 10.160/12 is the Debian test's
 USER_DATA = "#!/bin/sh\necho made-by-template-user-data > /root/from-template\n"
 IMDS = "http://169.254.169.254/latest/meta-data"
 
