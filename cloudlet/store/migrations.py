@@ -464,6 +464,40 @@ STEPS: list[list[str]] = [
             value TEXT NOT NULL,
             PRIMARY KEY (account_id, region, principal_arn, name))""",
     ],
+    # 13: Elastic Load Balancing v2 and Certificate Manager
+    [
+        """CREATE TABLE elbv2_objects (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            arn TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            name TEXT NOT NULL,
+            parent TEXT NOT NULL,
+            body TEXT NOT NULL,
+            PRIMARY KEY (account_id, region, arn))""",
+        "CREATE INDEX elbv2_objects_by_kind ON elbv2_objects (account_id, region, kind, name)",
+        "CREATE INDEX elbv2_objects_by_parent ON elbv2_objects (account_id, region, parent)",
+        """CREATE TABLE elbv2_targets (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            group_arn TEXT NOT NULL,
+            target_id TEXT NOT NULL,
+            port INTEGER NOT NULL,
+            zone TEXT,
+            state TEXT NOT NULL,
+            reason TEXT,
+            since REAL NOT NULL,
+            PRIMARY KEY (account_id, region, group_arn, target_id, port))""",
+        """CREATE TABLE acm_certificates (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            arn TEXT NOT NULL,
+            body TEXT NOT NULL,
+            certificate TEXT NOT NULL,
+            chain TEXT NOT NULL,
+            private_key TEXT NOT NULL,
+            PRIMARY KEY (account_id, region, arn))""",
+    ],
 ]
 
 

@@ -607,6 +607,53 @@ ecs_account_settings = Table(
 )
 
 # Tables whose rows belong to one account and one region; Scoped enforces it.
+# ELBv2's load balancers, target groups, listeners and rules (kind: "load-balancer",
+# "target-group", "listener", "rule"); parent: the load balancer of a listener, the listener
+# of a rule, "" for the others; body: the object as its Describe* operation returns it, plus
+# "_"-prefixed private fields (attributes, tags).
+elbv2_objects = Table(
+    "elbv2_objects",
+    metadata,
+    Column("account_id", String, primary_key=True),
+    Column("region", String, primary_key=True),
+    Column("arn", String, primary_key=True),
+    Column("kind", String, nullable=False),
+    Column("name", String, nullable=False),
+    Column("parent", String, nullable=False),
+    Column("body", Text, nullable=False),
+)
+
+# A target group's registered targets and their health, as DescribeTargetHealth shows it:
+# state (initial, healthy, unhealthy, unused, draining, unavailable), reason (Target.* or
+# Elb.* code), since (epoch seconds the state began: a draining target's deregistration).
+elbv2_targets = Table(
+    "elbv2_targets",
+    metadata,
+    Column("account_id", String, primary_key=True),
+    Column("region", String, primary_key=True),
+    Column("group_arn", String, primary_key=True),
+    Column("target_id", String, primary_key=True),
+    Column("port", Integer, primary_key=True),
+    Column("zone", String),
+    Column("state", String, nullable=False),
+    Column("reason", String),
+    Column("since", Float, nullable=False),
+)
+
+# ACM certificates: body is the CertificateDetail DescribeCertificate returns; the PEMs
+# beside it, the private key sealed (store/sealing.py) under the host key.
+acm_certificates = Table(
+    "acm_certificates",
+    metadata,
+    Column("account_id", String, primary_key=True),
+    Column("region", String, primary_key=True),
+    Column("arn", String, primary_key=True),
+    Column("body", Text, nullable=False),
+    Column("certificate", Text, nullable=False),
+    Column("chain", Text, nullable=False),
+    Column("private_key", Text, nullable=False),
+)
+
 SCOPED = {key_pairs.name, tags.name, ecr_repositories.name, ecr_images.name, ecr_tags.name, ecr_blobs.name,
           ecr_uploads.name, kms_keys.name, ecr_scans.name, vpcs.name, subnets.name, ecs_clusters.name,
           ecs_task_definitions.name, ecs_tasks.name, ecs_services.name, ecs_container_instances.name,
@@ -614,4 +661,5 @@ SCOPED = {key_pairs.name, tags.name, ecr_repositories.name, ecr_images.name, ecr
           ec2_volumes.name, ec2_snapshots.name, ec2_images.name, ec2_vpc_objects.name, ec2_network_interfaces.name,
           ec2_private_ips.name, ec2_addresses.name, sns_topics.name, sns_subscriptions.name,
           log_metric_filters.name, ec2_launch_templates.name, ec2_launch_template_versions.name,
-          autoscaling_objects.name, appscaling_objects.name, ecs_account_settings.name}
+          autoscaling_objects.name, appscaling_objects.name, ecs_account_settings.name,
+          elbv2_objects.name, elbv2_targets.name, acm_certificates.name}
