@@ -18,6 +18,7 @@ PROGRAMS = {
     "newuidmap": "uidmap",
     "lz4": "lz4",  # Debian's cloud kernel is LZ4-compressed: VMs boot it unpacked
     "dropbear": "dropbear-bin",  # the busybox AMI's SSH server, copied in with its libraries
+    "haproxy": "haproxy",  # the load balancers' data plane (agent/lb)
     # Not driven by cloudlet: the tests check its key files with them, bench/vpc.py measures with iperf3.
     "openssl": "openssl",
     "puttygen": "putty-tools",
