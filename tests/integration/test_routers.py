@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from engine_fixtures import EngineHome
 
-from cloudlet.agent.network.plans import AclEntry, Port, Route, RouterPlan, Rule, Subnet
+from cloudlet.agent.network.plans import AclEntry, Balancer, Port, Route, RouterPlan, Rule, Subnet
 from tests.hostcaps import need_binaries, need_root
 
 pytestmark = [pytest.mark.root, pytest.mark.netns]
@@ -185,3 +185,45 @@ def test_a_router_made_again_while_its_old_namespace_lingers(net):
     finally:
         holder.kill()
         holder.wait()
+
+
+# answers each connection with its name and the address it came from, until killed
+WHO = ("import socket, sys\n"
+       "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+       "s.bind(('0.0.0.0', int(sys.argv[2]))); s.listen(16)\n"
+       "while True:\n"
+       "    c, peer = s.accept(); c.sendall(f'{sys.argv[1]} {peer[0]}\\n'.encode()); c.close()\n")
+
+
+def test_a_balancer_spreads_connections_and_keeps_the_client_address(net):
+    """A network load balancer's listener: connections to its address spread over its targets,
+    each of which sees the client's own address; the targets' groups still decide."""
+    client, pc = plug(net, "vpc-a", "eni-c111", SUBNET, "10.9.1.4", "02:00:00:00:0f:01")
+    _, pn = plug(net, "vpc-a", "eni-n111", SUBNET, "10.9.1.100", "02:00:00:00:0f:02")  # the balancer's own
+    t1, p1 = plug(net, "vpc-a", "eni-t111", OTHER, "10.9.2.4", "02:00:00:00:0f:03")
+    t2, p2 = plug(net, "vpc-a", "eni-t222", OTHER, "10.9.2.5", "02:00:00:00:0f:04")
+    devices = net.routers.devices("vpc-a")
+    for port in (pc, pn, p1, p2):
+        port.device = devices[port.key]
+    pc.groups, p1.groups, p2.groups = ["client"], ["target"], ["target"]
+    groups = {"client": [Rule(True, None, cidr="0.0.0.0/0")],
+              "target": [Rule(False, 6, 8080, 8081, cidr="10.9.1.0/24")]}
+    balancer = Balancer(("10.9.1.100",), 6, 80, (("10.9.2.4", 8080), ("10.9.2.5", 8081)))
+    servers = [subprocess.Popen(["nsenter", f"--net={ns}", "--", "python3", "-c", WHO, name, port])
+               for ns, name, port in ((t1.netns, "one", "8080"), (t2.netns, "two", "8081"))]
+    try:
+        net.routers.apply(RouterPlan("vpc-a", ["10.9.0.0/16"], [Subnet("s1", SUBNET), Subnet("s2", OTHER)],
+                                     [pc, pn, p1, p2], groups, balancers=[balancer]), net.pool_for_test, METADATA)
+        import time
+        time.sleep(0.5)  # the servers listen
+        seen = [in_ns(client.netns, "busybox", "nc", "-w", "2", "10.9.1.100", "80").stdout for _ in range(24)]
+        assert set(seen) == {"one 10.9.1.4\n", "two 10.9.1.4\n"}, seen  # both, each sees the client
+        # a target whose groups do not let the client in takes nothing, balancer or not
+        groups["target"] = [Rule(False, 6, 8080, 8081, cidr="10.9.3.0/24")]
+        net.routers.apply(RouterPlan("vpc-a", ["10.9.0.0/16"], [Subnet("s1", SUBNET), Subnet("s2", OTHER)],
+                                     [pc, pn, p1, p2], groups, balancers=[balancer]), net.pool_for_test, METADATA)
+        assert in_ns(client.netns, "busybox", "nc", "-w", "2", "10.9.1.100", "80").stdout == ""
+    finally:
+        for server in servers:
+            server.kill()
+            server.wait()

@@ -63,6 +63,17 @@ class Port:
     device: str | None = None                              # its interface in the router, once plugged
 
 
+@dataclass(frozen=True)
+class Balancer:
+    """Connections to any of addresses at port (protocol) spread over targets (address, port)
+    by the router's DNAT, the client's own address kept: a network load balancer's listener.
+    Each target then sees the client as it is, and its groups decide whether it may connect."""
+    addresses: tuple[str, ...]          # where clients connect: private and public ones
+    protocol: int                        # 6 (tcp) or 17 (udp)
+    port: int
+    targets: tuple[tuple[str, int], ...]
+
+
 @dataclass
 class RouterPlan:
     key: str
@@ -72,6 +83,7 @@ class RouterPlan:
     groups: dict[str, list[Rule]]
     extra_public: list[str] = field(default_factory=list)  # public addresses the router SNATs for (NAT gateways)
     host_routed: bool = True  # whether the host reaches its private addresses (they overlap no other router's)
+    balancers: list[Balancer] = field(default_factory=list)
 
     def public_addresses(self) -> list[str]:
         return sorted({p for port in self.ports for p in port.public.values()} | set(self.extra_public))

@@ -7,7 +7,9 @@ security groups). In the router's namespace, so its conntrack is the VPC's own.
                addresses and MAC unless its source/destination check is off), network
                ACLs (stateless: replies too must pass them, as on AWS), then replies pass,
                then the groups: the sender's egress rules, the receiver's ingress rules
-    nat        public addresses 1:1 (DNAT in, SNAT out), NAT gateways' SNAT by route, the
+    nat        network load balancers' listeners (DNAT to a target picked at random, the
+               client's address kept, before anything else: a balancer's public address is
+               its own, not a port's), public addresses 1:1 (DNAT in, SNAT out), NAT gateways' SNAT by route, the
                rest of what leaves by the uplink to the router's own address there (unique
                on the host, where private ranges are not: the host masquerades it on, and
                finds the way back), and the metadata services DNAT'd to the host's end
@@ -114,6 +116,19 @@ def _acl_chains(plan: RouterPlan) -> tuple[list[str], list[str], list[str]]:
     return chains, out, into
 
 
+def _balancer_chains(plan: RouterPlan) -> tuple[list[str], list[str]]:
+    """(chains, dispatch elements) of the balancers that have targets (one without takes
+    nothing: its connections meet its addresses, where nothing listens)."""
+    chains, dispatch = [], []
+    for i, balancer in enumerate(b for b in plan.balancers if b.targets):
+        picks = ", ".join(f"{n} : {address} . {port}" for n, (address, port) in enumerate(balancer.targets))
+        chains.append(f"  chain lb_{i} {{\n    meta l4proto {balancer.protocol} dnat ip to numgen random mod "
+                      f"{len(balancer.targets)} map {{ {picks} }}\n  }}\n")
+        dispatch.extend(f"{address} . {balancer.protocol} . {balancer.port} : jump lb_{i}"
+                        for address in balancer.addresses)
+    return chains, dispatch
+
+
 def _elements(items: list[str]) -> str:
     return f" elements = {{ {', '.join(items)} }};" if items else ""
 
@@ -124,6 +139,7 @@ def render(plan: RouterPlan | None, uplink: str = "up0", host: str | None = None
     ports = [p for p in plan.ports if p.device] if plan else []
     groups = _group_elements(plan) if plan else {}
     acl_chains, acl_out, acl_in = _acl_chains(plan) if plan else ([], [], [])
+    lb_chains, balancers = _balancer_chains(plan) if plan else ([], [])
     sources = [f'"{p.device}" . {a}' for p in ports for a in p.addresses]
     macs = [f'"{p.device}" . {p.mac}' for p in ports]
     unchecked = [f'"{p.device}"' for p in ports if not p.source_dest_check]
@@ -151,6 +167,7 @@ def render(plan: RouterPlan | None, uplink: str = "up0", host: str | None = None
         f"  map snat_public {{ type ipv4_addr : ipv4_addr;{_elements(snat)} }}\n",
         f"  map snat_route {{ type ipv4_addr . ipv4_addr : ipv4_addr; flags interval;{_elements(snat_route)} }}\n",
         f"  map services {{ type ipv4_addr . inet_service : ipv4_addr . inet_service;{_elements(services)} }}\n",
+        f"  map balancers {{ type ipv4_addr . inet_proto . inet_service : verdict;{_elements(balancers)} }}\n",
     ])
     # the host (its operator) reaches every port's private address (at a public one, it is
     # the internet, held to the groups); replies go back to it
@@ -185,6 +202,7 @@ def render(plan: RouterPlan | None, uplink: str = "up0", host: str | None = None
     ct state established,related accept
   }}
   chain prerouting {{ type nat hook prerouting priority dstnat; policy accept;
+    meta l4proto {{ tcp, udp }} ip daddr . meta l4proto . th dport vmap @balancers
     iifname @ports dnat ip to ip daddr . tcp dport map @services
     iifname "{uplink}" dnat ip to ip daddr map @dnat_public
   }}
@@ -195,7 +213,7 @@ def render(plan: RouterPlan | None, uplink: str = "up0", host: str | None = None
   }}
 """
     return (f"add table ip {TABLE}\ndelete table ip {TABLE}\ntable ip {TABLE} {{\n{sets}"
-            + "".join(acl_chains) + chains + "}\n")
+            + "".join(acl_chains + lb_chains) + chains + "}\n")
 
 
 def load_rules(netns: str, plan: RouterPlan | None, **kw) -> None:
