@@ -19,8 +19,10 @@ PROGRAMS = {
     "lz4": "lz4",  # Debian's cloud kernel is LZ4-compressed: VMs boot it unpacked
     "dropbear": "dropbear-bin",  # the busybox AMI's SSH server, copied in with its libraries
     "haproxy": "haproxy",  # the load balancers' data plane (agent/lb)
-    # Not driven by cloudlet: the tests check its key files with them, bench/vpc.py measures with iperf3.
+    # Not driven by cloudlet: the tests check its key files with them, bench/vpc.py measures with iperf3,
+    # bench/elb.py with wrk.
     "openssl": "openssl",
     "puttygen": "putty-tools",
     "iperf3": "iperf3",
+    "wrk": "wrk",
 }
