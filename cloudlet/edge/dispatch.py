@@ -31,6 +31,7 @@ PROVIDERS = {
     "logs": "cloudlet.services.logs.provider:Logs",
     "ssm": "cloudlet.services.ssm.provider:SSM",
     "sts": "cloudlet.services.sts.provider:STS",
+    "acm": "cloudlet.services.acm.provider:ACM",
 }
 
 _SNS_LINKS = ("ConfirmSubscription", "Unsubscribe")

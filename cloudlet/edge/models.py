@@ -8,7 +8,7 @@ from botocore.model import ServiceModel
 # Services this endpoint answers for (botocore names). Each is routed and parsed even
 # before it has a provider, so its operations answer as AWS answers unknown actions.
 SERVICES = ("ec2", "ecs", "ecr", "logs", "cloudwatch", "autoscaling", "elbv2", "elb", "sts", "ssm", "sns",
-            "application-autoscaling")
+            "application-autoscaling", "acm")
 
 _loader = Loader()
 

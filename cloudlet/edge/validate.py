@@ -5,7 +5,7 @@ messages use ('tags.1.member.key') and the name the client put on the wire."""
 import datetime
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 
 # Java's integer ranges: the services behind the models are Java, and a value outside them
 # must be refused here rather than overflow SQLite later.
@@ -27,6 +27,7 @@ class Problem:
     wire: str
     value: object
     constraint: str
+    sensitive: bool = False  # a secret (a private key, a password): AWS's message leaves its value out
 
     def value_text(self) -> str:
         if self.kind == "missing":
@@ -45,8 +46,8 @@ def code(service: str, usual: str) -> str:
 def message(problems: list[Problem]) -> str:
     """AWS's wording: '2 validation errors detected: Value null at 'x' failed to satisfy ...'"""
     count = len(problems)
-    parts = [f"Value {p.value_text()} at '{p.path}' failed to satisfy constraint: {p.constraint}"
-             for p in problems[:_MAX_REPORTED]]
+    parts = [f"Value {'' if p.sensitive else p.value_text() + ' '}at '{p.path}' failed to satisfy constraint: "
+             f"{p.constraint}" for p in problems[:_MAX_REPORTED]]
     return f"{count} validation error{'s' if count > 1 else ''} detected: " + "; ".join(parts)
 
 
@@ -78,8 +79,8 @@ class _Checker:
         self.wire_name = wire_name  # (member shape, member name) -> name on the wire
         self.problems: list[Problem] = []
 
-    def add(self, kind, path, wire, value, constraint):
-        self.problems.append(Problem(kind, path, wire, value, constraint))
+    def add(self, kind, path, wire, value, constraint, sensitive=False):
+        self.problems.append(Problem(kind, path, wire, value, constraint, sensitive))
 
     def structure(self, shape, value: dict, path: str, wire: str):
         for name, member in shape.members.items():
@@ -95,7 +96,8 @@ class _Checker:
     def value(self, shape, value, path: str, wire: str):
         type_name = shape.type_name
         if not _is_type(type_name, value):
-            self.add("type", path, wire, value, f"Member must be of type {type_name}")
+            self.add("type", path, wire, value, f"Member must be of type {type_name}",
+                     sensitive=bool(shape.metadata.get("sensitive")))
             return
         if type_name == "structure":
             self.structure(shape, value, path, wire)
@@ -110,22 +112,23 @@ class _Checker:
 
     def constraints(self, shape, value, path, wire):
         meta = shape.metadata
+        add = partial(self.add, sensitive=bool(meta.get("sensitive")))
         enum = getattr(shape, "enum", None)
         if enum and value not in enum:
-            self.add("constraint", path, wire, value, f"Member must satisfy enum value set: [{', '.join(enum)}]")
+            add("constraint", path, wire, value, f"Member must satisfy enum value set: [{', '.join(enum)}]")
         sized = isinstance(value, (str, bytes, bytearray, list, dict))
         measure = len(value) if sized else value
         what = "length" if sized else "value"
         if isinstance(measure, (int, float)):
             if "min" in meta and measure < meta["min"]:
-                self.add("constraint", path, wire, value, f"Member must have {what} greater than or equal to {meta['min']}")
+                add("constraint", path, wire, value, f"Member must have {what} greater than or equal to {meta['min']}")
             if "max" in meta and measure > meta["max"]:
-                self.add("constraint", path, wire, value, f"Member must have {what} less than or equal to {meta['max']}")
+                add("constraint", path, wire, value, f"Member must have {what} less than or equal to {meta['max']}")
         if isinstance(value, str) and "pattern" in meta:
             compiled = _pattern(meta["pattern"])
             if compiled is not None and compiled.fullmatch(value) is None:
-                self.add("constraint", path, wire, value,
-                         f"Member must satisfy regular expression pattern: {meta['pattern']}")
+                add("constraint", path, wire, value,
+                    f"Member must satisfy regular expression pattern: {meta['pattern']}")
 
 
 def check(shape, params: dict, wire_name=lambda member, name: name) -> list[Problem]:

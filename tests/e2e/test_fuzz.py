@@ -22,7 +22,7 @@ from cloudlet.edge import models
 from cloudlet.edge.dispatch import PROVIDERS
 from tests.e2e.fuzz_cases import HUGE, SURROGATE, Sender, cases, wire_request
 
-SERVICES = ["ec2", "ecs", "ecr", "logs", "ssm", "sts", "cloudwatch", "autoscaling", "elbv2", "sns"]
+SERVICES = ["ec2", "ecs", "ecr", "logs", "ssm", "sts", "cloudwatch", "autoscaling", "elbv2", "sns", "acm"]
 SEEDS_IMPLEMENTED = 30  # broken requests per operation a provider implements
 SEEDS_OTHER = 2  # ... per operation answered as unknown
 CONNECTIONS = 3  # the client's signing overlaps the server's work on 2 cores
