@@ -115,6 +115,7 @@ class Backend:
     algorithm: str = "roundrobin"  # or "leastconn"
     slow_start: int = 0  # seconds a server new to health ramps up its share
     sticky_seconds: int | None = None  # a client kept on one server (a cookie), for that long
+    tls: bool = False  # the servers speak TLS (not verified, as ELB does not verify targets)
 
 
 @dataclass(frozen=True)
@@ -122,3 +123,7 @@ class ProxyPlan:
     key: str  # whose proxy: names its files
     frontends: tuple[Frontend, ...] = ()
     backends: tuple[Backend, ...] = field(default_factory=tuple)
+    # The namespace the proxy process runs in (None: the one its servers share, if they do).
+    # Servers there need no `namespace` keyword, and only those can be added without a
+    # reload: HAProxy 2.6 refuses `namespace` on `add server`.
+    netns: str | None = None
