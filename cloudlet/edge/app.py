@@ -37,6 +37,7 @@ def create_app(config, store) -> Starlette:
 
     edge.provider("ecs")  # its task controller picks up where the last run left off
     edge.provider("ec2")  # and its instance controller
+    edge.provider("elbv2")  # and the load balancers' controller, which adopts their running proxies
     edge.provider("autoscaling").start(edge.provider)  # its group controller launches through EC2's operations
     edge.provider("cloudwatch").actions.providers = edge.provider  # its alarm evaluator; actions reach EC2
     edge.provider("application-autoscaling").providers = edge.provider  # its schedules; it scales through ECS

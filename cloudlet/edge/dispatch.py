@@ -32,6 +32,7 @@ PROVIDERS = {
     "ssm": "cloudlet.services.ssm.provider:SSM",
     "sts": "cloudlet.services.sts.provider:STS",
     "acm": "cloudlet.services.acm.provider:ACM",
+    "elbv2": "cloudlet.services.elbv2.provider:ELBv2",
 }
 
 _SNS_LINKS = ("ConfirmSubscription", "Unsubscribe")

@@ -126,3 +126,38 @@ def drained(db, group_arn: str, delay: float, at: float | None = None) -> list[d
     for t in gone:
         db.delete(targets_table, *_where(group_arn, t["id"], t["port"]))
     return gone
+
+
+# -- which load balancers use a group ------------------------------------------------------------
+
+
+def forwarded_to(actions: list[dict] | None) -> set[str]:
+    """The target groups a listener's default actions or a rule's actions forward to."""
+    out = set()
+    for action in actions or []:
+        if action.get("Type") != "forward":
+            continue
+        groups = (action.get("ForwardConfig") or {}).get("TargetGroups") or []
+        out.update(g["TargetGroupArn"] for g in groups if g.get("TargetGroupArn"))
+        if action.get("TargetGroupArn"):
+            out.add(action["TargetGroupArn"])
+    return out
+
+
+def load_balancers_of(db) -> dict[str, list[str]]:
+    """target group ARN -> the ARNs of the load balancers (of db's account and region) whose
+    listeners or rules forward to it, in order: a group is "used" only while it has one."""
+    used: dict[str, list[str]] = {}
+    for listener in objects_of(db, LISTENER):
+        groups = forwarded_to(listener.get("DefaultActions"))
+        for rule in objects_of(db, RULE, listener["ListenerArn"]):
+            groups |= forwarded_to(rule.get("Actions"))
+        for group in sorted(groups):
+            if listener["LoadBalancerArn"] not in used.setdefault(group, []):
+                used[group].append(listener["LoadBalancerArn"])
+    return used
+
+
+def rewrite(db, arn: str, body: dict) -> None:
+    """Write an object's body again, its kind, name and parent as they were (tags changed, say)."""
+    db.update(objects, objects.c.arn == arn, body=json.dumps(body))

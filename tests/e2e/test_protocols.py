@@ -29,8 +29,10 @@ def test_cbor_operation_not_implemented(server):
 
 
 def test_query_operation_without_provider(server):
-    code, message, status = error_of(server.client("elbv2").describe_load_balancers)  # ELB is not built yet
+    code, message, status = error_of(server.client("elb").describe_load_balancers)  # classic ELB is not built
     assert (code, status) == ("InvalidAction", 400) and "DescribeLoadBalancers" in message
+    code, message, status = error_of(server.client("elbv2").describe_trust_stores)  # nor ELBv2's trust stores
+    assert (code, status) == ("InvalidAction", 400) and "DescribeTrustStores" in message
 
 
 def test_missing_required_member_ec2(server):

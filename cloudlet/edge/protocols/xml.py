@@ -1,9 +1,20 @@
 """Results as XML elements, the way the query and ec2 protocols name them."""
 
+import re
 from xml.sax.saxutils import escape
 
 from cloudlet.edge.protocols import values
 from cloudlet.edge.protocols.shapes import member_key, present
+
+# A parser turns a raw CR (and CRLF) into LF; as a character reference it reaches the client as sent.
+_CR = {"\r": "&#13;"}
+# Characters XML 1.0 cannot carry at all, even as references (a message quoting a tenant's value
+# may hold them): spelled out instead, so that the response still parses.
+_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _escaped(value: str) -> str:
+    return escape(_ILLEGAL.sub(lambda m: f"\\x{ord(m.group()):02x}", value), _CR)
 
 
 def members(shape, value: dict, out: list[str]) -> None:
@@ -42,11 +53,11 @@ def element(shape, value, name: str, out: list[str]) -> None:
         if not flat:
             out.append(f"</{name}>")
     else:
-        out.append(f"<{name}>{escape(values.to_text(type_name, value))}</{name}>")
+        out.append(f"<{name}>{_escaped(values.to_text(type_name, value))}</{name}>")
 
 
 def text(tag: str, value: str) -> str:
-    return f"<{tag}>{escape(value)}</{tag}>"
+    return f"<{tag}>{_escaped(value)}</{tag}>"
 
 
 def namespace(model) -> str:
