@@ -21,7 +21,7 @@ deps: $(STAMP)
 # the built-in AMIs are made before the first RunInstances would have to wait for them
 up: deps
 	$(BIN)/cloudlet setup --amis
-	$(BIN)/cloudlet up
+	$(BIN)/cloudlet up --hosts-file /etc/hosts
 
 # CLOUDLET_REQUIRE_ALL turns a skip for a missing host capability into a failure:
 # `make test` installed everything, so nothing may be skipped here. loadfile keeps a module

@@ -52,6 +52,7 @@ class Config:
     # 169.254.169.254 and 169.254.170.2 are DNAT'd to: never the API port.
     imds_port: int = 0
     task_metadata_port: int = 0
+    hosts_file: Path | None = None  # where load balancers' DNS names are kept (control/elb.py)
     # what the API calls when traffic's rules changed: the network reconciler wakes up
     network_changed: Callable[[], None] = field(default=lambda: None, repr=False, compare=False)
 

@@ -34,10 +34,12 @@ def cli():
 @click.option("--public-interface", metavar="IF",
               help="A LAN interface whose subnet holds --public-pool: the host answers ARP there for the public "
                    "addresses in use, so that the LAN's machines reach them too.")
+@click.option("--hosts-file", type=click.Path(dir_okay=False), metavar="PATH",
+              help="Keep load balancers' DNS names in this hosts file (e.g. /etc/hosts), in a block of its own.")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info",
               show_default=True, help="What the server logs; info: each request (service, operation, status, ms).")
 def up(host, port, data_dir, regions, no_profile, lifecycle_interval, metrics_interval, cluster, allow_privileged,
-       vpc_pool, public_pool, public_interface, log_level):
+       vpc_pool, public_pool, public_interface, hosts_file, log_level):
     """Start the server with its embedded state."""
     import ipaddress
     from pathlib import Path
@@ -61,7 +63,7 @@ def up(host, port, data_dir, regions, no_profile, lifecycle_interval, metrics_in
     serve(host=host, port=port, data_dir=data_dir, regions=regions, write_profile=not no_profile,
           lifecycle_interval=lifecycle_interval, metrics_interval=metrics_interval, cluster=cluster,
           allow_privileged=allow_privileged, vpc_pool=vpc_pool, public_pool=public_pool,
-          public_interface=public_interface, log_level=log_level)
+          public_interface=public_interface, hosts_file=hosts_file, log_level=log_level)
 
 
 @cli.command()

@@ -1,6 +1,8 @@
 """`cloudlet up`: open the state, make sure an admin account exists, serve every API."""
 
 import logging
+import signal
+import sys
 from pathlib import Path
 
 import click
@@ -40,7 +42,8 @@ def join_cluster(store, cred, region: str, name: str, allow_privileged: bool = F
 def serve(host: str, port: int, data_dir, regions, write_profile: bool, lifecycle_interval: float = 600,
           metrics_interval: float = 20.0,
           cluster: str | None = None, allow_privileged: bool = False, vpc_pool: str = "172.16.0.0/12",
-          public_pool: str = "198.18.0.0/16", public_interface: str | None = None, log_level: str = "info") -> None:
+          public_pool: str = "198.18.0.0/16", public_interface: str | None = None, hosts_file: str | None = None,
+          log_level: str = "info") -> None:
     from cloudlet.cli import daemon, listeners
     from cloudlet.cli.datadir import AlreadyRunning, ServerLock
     from cloudlet.cli.profile import write_profile as write
@@ -52,6 +55,7 @@ def serve(host: str, port: int, data_dir, regions, write_profile: bool, lifecycl
     config = Config(host=host, port=port, regions=region_list, lifecycle_interval=lifecycle_interval,
                     metrics_interval=metrics_interval, vpc_pool=vpc_pool,
                     public_pool=public_pool, public_interface=public_interface,
+                    hosts_file=Path(hosts_file).absolute() if hosts_file else None,
                     **({"data_dir": Path(data_dir)} if data_dir else {}))
     private_dir(config.data_dir)
     try:
@@ -87,7 +91,12 @@ def serve(host: str, port: int, data_dir, regions, write_profile: bool, lifecycl
     try:
         app = create_app(config, store)
         click.echo(f"cloudlet: listening on {config.endpoint}")
-        listeners.serve(app, api_socket, [(instance_metadata_app(store, router_of(app.state.edge)), imds_socket),
-                                          (task_metadata_app(app.state.edge), task_socket)])
+        # uvicorn stops on SIGTERM and then raises it again: as an exit, so that what follows runs
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        try:
+            listeners.serve(app, api_socket, [(instance_metadata_app(store, router_of(app.state.edge)), imds_socket),
+                                              (task_metadata_app(app.state.edge), task_socket)])
+        finally:
+            app.state.edge.provider("elbv2").close()  # its block of the hosts file goes; its proxies stay
     finally:
         stop_engine()

@@ -12,7 +12,12 @@ from sqlalchemy import select
 from cloudlet.agent.network.plans import AclEntry, Port, Route, RouterPlan, Rule, Subnet
 from cloudlet.store.schema import ec2_network_interfaces, ec2_vpc_objects, subnets, vpcs
 
+from .vpc_balancers import balancers
+
 PROTOCOLS = {"tcp": 6, "udp": 17, "icmp": 1, "-1": None, "all": None}
+# The interfaces of a network load balancer made without security groups hold to none: AWS's
+# take whatever their listeners do (nothing else listens there) and reach any target.
+UNGUARDED = "(network load balancer without groups)"
 
 
 def protocol(value) -> int | None:
@@ -101,8 +106,10 @@ def compile_plan(conn, vpc_id: str, devices: dict[str, str]) -> RouterPlan | Non
         addresses = [a["PrivateIpAddress"] for a in eni["PrivateIpAddresses"]]
         public = {a["PrivateIpAddress"]: a["Association"]["PublicIp"] for a in eni["PrivateIpAddresses"]
                   if (a.get("Association") or {}).get("PublicIp")}
+        unguarded = [UNGUARDED] if ":loadbalancer/net/" in (r["attached_to"] or "") else []
         ports.append(Port(eni["NetworkInterfaceId"], r["subnet_id"], eni["MacAddress"], addresses, public,
-                          [g["GroupId"] for g in eni.get("Groups", [])], bool(eni.get("SourceDestCheck", True)),
+                          [g["GroupId"] for g in eni.get("Groups", [])] or unguarded,
+                          bool(eni.get("SourceDestCheck", True)),
                           devices.get(eni["NetworkInterfaceId"])))
         primary[eni["NetworkInterfaceId"]] = addresses[0]
         attachment = eni.get("Attachment") or {}
@@ -120,10 +127,11 @@ def compile_plan(conn, vpc_id: str, devices: dict[str, str]) -> RouterPlan | Non
                                                 subnets.c.region == vpc["region"], subnets.c.vpc_id == vpc_id)):
         routes = _routes(by_subnet.get(s.subnet_id, main), igw, nats, primary, by_instance)
         subnet_plans.append(Subnet(s.subnet_id, s.cidr, routes, _acl(acls.get(s.subnet_id))))
-    groups = {}
+    groups = {UNGUARDED: [Rule(False, cidr="0.0.0.0/0"), Rule(True, cidr="0.0.0.0/0")]}
     for g in _objects(conn, vpc, "security-group"):
         groups[g["GroupId"]] = [rule for rule in map(_rule, g.get("Rules", [])) if rule]
-    return RouterPlan(vpc_id, cidrs, subnet_plans, ports, groups, extra_public=sorted(nats.values()))
+    return RouterPlan(vpc_id, cidrs, subnet_plans, ports, groups, extra_public=sorted(nats.values()),
+                      balancers=balancers(conn, vpc["account_id"], vpc["region"], vpc_id))
 
 
 def host_routed(plans: list[RouterPlan], defaults: set[str]) -> None:

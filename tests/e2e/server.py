@@ -100,6 +100,11 @@ class Server:
                 self.proc.wait()
         if getattr(self, "log", None):
             self.log.close()
+        if (self.data_dir / "elb").is_dir():  # load balancers' proxies outlive the server by design
+            from cloudlet.agent.lb.proxy import Proxy
+
+            for directory in (self.data_dir / "elb").iterdir():
+                Proxy(directory, directory.name).stop()
         if getattr(self, "owns_engine", False):  # whatever its tasks left: containers, bridges, rules
             from cloudlet.agent.engine import Engine
 
