@@ -6,7 +6,9 @@ they failed, charged to their deployment); the primary deployment gets new tasks
 maximumPercent allows; older deployments lose tasks as far as minimumHealthyPercent allows;
 a deployment with no task left goes; the circuit breaker, when on, fails a deployment whose
 tasks keep failing and rolls back to the one before. The tasks themselves are run by the
-task controller; this one only records what should run (control/records.py).
+task controller; this one only records what should run (control/records.py). A service
+behind load balancers has its tasks registered, judged by their targets' health and drained
+before they stop (control/service_targets.py).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from .capacity import need_of, placeable
 from .loop import Loop
 from .placement import place
 from .records import new_task, now
+from .service_targets import Targets
 
 log = logging.getLogger("cloudlet.control.services")
 POLL = 1.0
@@ -68,7 +71,8 @@ class ServiceController(Loop):
             tasks = [t for t in tasks if t.get("group") == f"service:{name}"]
             round_ = Round(db, body, cluster, tasks)
             round_.run()
-            status = "INACTIVE" if body["status"] == "DRAINING" and not round_.live() else body["status"]
+            over = not round_.live() and not round_.targets.draining
+            status = "INACTIVE" if body["status"] == "DRAINING" and over else body["status"]
             body["status"] = status
             db.update(ecs_services, ecs_services.c.cluster == cluster_name, ecs_services.c.name == name,
                       status=status, body=json.dumps(body), updated_at=now())
@@ -83,10 +87,15 @@ class Round:
         self.run_notes = body["_run"]
         self.changed = False
         self.instances = []  # EC2 services: the cluster's container instances, what they have left
+        self.targets = Targets(self)
 
     def live(self, deployment: dict | None = None) -> list[dict]:
         return [t for t in self.tasks if t["desiredStatus"] == "RUNNING" and
                 (deployment is None or t.get("startedBy") == deployment["id"])]
+
+    def healthy(self, task: dict) -> bool:
+        """Running, and healthy in its target groups if it has any (as ECS counts a deployment's tasks)."""
+        return task["lastStatus"] == "RUNNING" and self.targets.healthy(task)
 
     def event(self, message: str) -> None:
         self.body["events"].insert(0, {"id": secrets.token_hex(16), "createdAt": now(),
@@ -95,8 +104,16 @@ class Round:
 
     def run(self) -> None:
         self._count_failures()
+        self.targets.settle()
         unhealthy = [t for t in self.live() if t.get("healthStatus") == "UNHEALTHY"]
         self._stop(unhealthy, "Task failed container health checks")  # replaced below, like any other
+        by_id = {d["id"]: d for d in self.body["deployments"]}
+        for task, group, reason in self.targets.failing(self.body.get("healthCheckGracePeriodSeconds") or 0):
+            self.event(f"(task {task['taskArn'].rsplit('/', 1)[1]}) is unhealthy in (target-group {group}) due to "
+                       f"(reason {reason}).")
+            if task.get("startedBy") in by_id:  # counts toward the circuit breaker, as a task that failed
+                by_id[task["startedBy"]]["failedTasks"] += 1
+            self._stop([task], f"Task failed ELB health checks in (target-group {group})")
         if self.run_notes.get("launch") == "EC2":
             self.instances = placeable(self.db, self.cluster["name"])
             active = {i.arn for i in self.instances}
@@ -155,6 +172,7 @@ class Round:
             primary["status"] = "ACTIVE"
             self.body["deployments"].insert(0, rollback)
             self.run_notes["definitions"][rollback["id"]] = definition
+            self.targets.balancers[rollback["id"]] = self.targets.balancers.get(previous["id"]) or []
             self.body["taskDefinition"] = definition["taskDefinitionArn"]
             self.event(f"rolling back to deployment {previous['id']}.")
 
@@ -195,22 +213,25 @@ class Round:
         return chosen
 
     def _retire_old(self, olds: list[dict], min_healthy: int) -> None:
-        running_total = sum(1 for t in self.live() if t["lastStatus"] == "RUNNING")
+        running_total = sum(1 for t in self.live() if self.healthy(t))
         for d in olds:
             d["desiredCount"] = 0
             for t in sorted(self.live(d), key=_pending_first):
-                healthy = t["lastStatus"] == "RUNNING"
+                healthy = self.healthy(t)
                 if healthy and running_total - 1 < min_healthy:
                     return
                 running_total -= healthy
                 self._stop([t], f"Scaling activity initiated by (deployment {d['id']})")
 
     def _stop(self, tasks: list[dict], reason: str) -> None:
+        """Stop tasks; those behind load balancers drain first, and are said stopped once drained."""
+        held = self.targets.hold(tasks)
         for t in tasks:
             t.update(desiredStatus="STOPPED", stopCode="ServiceSchedulerInitiated", stoppedReason=reason,
                      stoppingAt=now(), version=t["version"] + 1)
             self.db.update(ecs_tasks, ecs_tasks.c.task_id == t["taskArn"].rsplit("/", 1)[1],
-                           desired_status="STOPPED", body=json.dumps(t), updated_at=now())
+                           desired_status="STOPPED", last_status=t["lastStatus"], body=json.dumps(t), updated_at=now())
+        tasks = [t for t in tasks if t not in held]
         if tasks:
             self.changed = True
             ids = " ".join(f"(task {t['taskArn'].rsplit('/', 1)[1]})" for t in tasks)
@@ -227,7 +248,7 @@ class Round:
         self.body["runningCount"] = sum(d["runningCount"] for d in self.body["deployments"])
         self.body["pendingCount"] = sum(d["pendingCount"] for d in self.body["deployments"])
         steady = primary["runningCount"] == desired and len(self.body["deployments"]) == 1 and \
-            primary["pendingCount"] == 0
+            primary["pendingCount"] == 0 and all(self.healthy(t) for t in self.live(primary))
         if steady and primary["rolloutState"] == "IN_PROGRESS":
             primary.update(rolloutState="COMPLETED", rolloutStateReason="ECS deployment completed.")
         if steady and not self.run_notes.get("steady"):

@@ -5,6 +5,8 @@ runs on this host, through the container engine, and writes back what happened.
     PENDING       its images (from ECR, or the bootstrap images by their names) and its
                   containers, created and started in dependsOn order, all in that namespace
     RUNNING       watched: an essential container that exits stops the task
+    DEACTIVATING  left running: the service controller holds a task so while its load
+                  balancers' targets drain, then lets it go as STOPPING (service_targets.py)
     STOPPED       containers stopped (stop signal, stopTimeout, then SIGKILL) and removed,
                   the namespace released; exit codes and reasons kept on the task
 
@@ -118,7 +120,7 @@ class TaskController(Loop):
                 if body["desiredStatus"] == "RUNNING" and body["lastStatus"] == "RUNNING":
                     if self._watch(key, body):
                         body = self._save(key, body)
-            if body["desiredStatus"] == "STOPPED" and body["lastStatus"] != "STOPPED":
+            if body["desiredStatus"] == "STOPPED" and body["lastStatus"] not in ("STOPPED", "DEACTIVATING"):
                 self._stop(key, body)
                 self._save(key, body)
         except Exception:
@@ -139,6 +141,8 @@ class TaskController(Loop):
             current = json.loads(db.one(ecs_tasks, ecs_tasks.c.task_id == key[2])["body"])
             if current["desiredStatus"] == "STOPPED" and body["desiredStatus"] != "STOPPED":
                 body.update({k: current[k] for k in _API_FIELDS if k in current})
+                if current["lastStatus"] == "DEACTIVATING" and body["lastStatus"] == "RUNNING":
+                    body["lastStatus"] = "DEACTIVATING"  # held while it drains: the service controller lets it go
             body["version"] = current["version"] + 1
             db.conn.execute(update(ecs_tasks).where(
                 ecs_tasks.c.account_id == key[0], ecs_tasks.c.region == key[1], ecs_tasks.c.task_id == key[2]

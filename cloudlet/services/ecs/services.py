@@ -13,7 +13,7 @@ from cloudlet.ids import now
 from cloudlet.services.common import pagination, tags
 from cloudlet.store.schema import ecs_services as table
 
-from . import taskdefs
+from . import balancers, taskdefs
 from .common import find_cluster, invalid
 from .tasks import launch_of, network_of
 
@@ -87,10 +87,12 @@ class Services:
             if launch == "FARGATE" and "FARGATE" not in definition["compatibilities"]:
                 raise invalid("Task definition does not support launch_type FARGATE.")
             network = network_of(db, request, definition, self.config.vpc_pool, launch)
+            behind = balancers.check(db, request.get("loadBalancers"), definition)
+            grace = balancers.grace(request.get("healthCheckGracePeriodSeconds"), behind)
             arn = ctx.arn("ecs", f"service/{cluster['name']}/{name}")
             deployment = new_deployment(definition, desired, request.get("networkConfiguration"), launch)
             body = {
-                "serviceArn": arn, "serviceName": name, "clusterArn": cluster["arn"], "loadBalancers": [],
+                "serviceArn": arn, "serviceName": name, "clusterArn": cluster["arn"], "loadBalancers": behind,
                 "serviceRegistries": [], "status": "ACTIVE", "desiredCount": desired, "runningCount": 0,
                 "pendingCount": 0, "launchType": launch, "platformVersion": "1.4.0", "platformFamily": "Linux",
                 "taskDefinition": definition["taskDefinitionArn"],
@@ -103,8 +105,10 @@ class Services:
                 "enableECSManagedTags": bool(request.get("enableECSManagedTags")),
                 "propagateTags": request.get("propagateTags") or "NONE", "enableExecuteCommand": False,
                 "_run": {"network": network, "provider": provider, "launch": launch,
-                         "definitions": {deployment["id"]: definition}},
+                         "definitions": {deployment["id"]: definition}, "balancers": {deployment["id"]: behind}},
             }
+            if grace is not None:
+                body["healthCheckGracePeriodSeconds"] = grace
             if existing is None:
                 db.insert(table, cluster=cluster["name"], name=name, status="ACTIVE", body=json.dumps(body),
                           updated_at=now())
@@ -137,11 +141,15 @@ class Services:
                 body["networkConfiguration"] = request["networkConfiguration"]
             changed = request.get("taskDefinition") and \
                 taskdefs.find(db, request["taskDefinition"], active_only=True)["arn"] != body["taskDefinition"]
-            if changed or request.get("forceNewDeployment") or request.get("networkConfiguration"):
+            rebalance = request.get("loadBalancers") is not None  # ECS deploys a changed configuration
+            if changed or request.get("forceNewDeployment") or request.get("networkConfiguration") or rebalance:
                 definition = json.loads(taskdefs.find(db, request.get("taskDefinition") or body["taskDefinition"],
                                                       active_only=True)["body"])
                 if body["launchType"] == "FARGATE" and "FARGATE" not in definition["compatibilities"]:
                     raise invalid("Task definition does not support launch_type FARGATE.")
+                # the new definition must still have the containers and ports the service is behind
+                body["loadBalancers"] = balancers.check(
+                    db, request["loadBalancers"] if rebalance else body["loadBalancers"], definition)
                 for d in body["deployments"]:
                     d["status"] = "ACTIVE"
                 deployment = new_deployment(definition, body["desiredCount"], body["networkConfiguration"],
@@ -149,6 +157,12 @@ class Services:
                 body["deployments"].insert(0, deployment)
                 body["taskDefinition"] = definition["taskDefinitionArn"]
                 body["_run"]["definitions"][deployment["id"]] = definition
+                body["_run"].setdefault("balancers", {})[deployment["id"]] = body["loadBalancers"]
+            grace = balancers.grace(request.get("healthCheckGracePeriodSeconds"), body["loadBalancers"],
+                                    body.get("healthCheckGracePeriodSeconds"))
+            body.pop("healthCheckGracePeriodSeconds", None)
+            if grace is not None:
+                body["healthCheckGracePeriodSeconds"] = grace
             body["deployments"][0]["desiredCount"] = body["desiredCount"]
             db.update(table, table.c.cluster == cluster["name"], table.c.name == row["name"], body=json.dumps(body),
                       updated_at=now())
