@@ -246,7 +246,8 @@ def test_tags_hostile_and_limits(t):
         == "TooManyTags"  # 2 + 49 > 50
     assert len(t.elbv2.describe_tags(ResourceArns=[arn])["TagDescriptions"][0]["Tags"]) == 2  # nothing half added
     t.elbv2.remove_tags(ResourceArns=[arn], TagKeys=["empty"])
-    assert [x["Key"] for x in t.elbv2.describe_tags(ResourceArns=[arn])["TagDescriptions"][0]["Tags"]] == [odd[0]["Key"]]
+    kept = t.elbv2.describe_tags(ResourceArns=[arn])["TagDescriptions"][0]["Tags"]
+    assert [x["Key"] for x in kept] == [odd[0]["Key"]]
     assert refusal(t.elbv2.describe_tags, ResourceArns=[arn] + [f"{arn[:-1]}{i:x}" for i in range(16)] +
                    [f"{arn[:-2]}{i:02x}" for i in range(16, 32)])[0] == "ValidationError"  # over 20 ARNs
     assert refusal(t.elbv2.describe_tags, ResourceArns=["not-an-arn"])[0] == "ValidationError"

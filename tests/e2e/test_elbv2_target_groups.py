@@ -164,7 +164,11 @@ def test_attributes_per_protocol(t):
     assert _attributes(t, ip_tcp)["proxy_protocol_v2.enabled"] == "false"
     modify(TargetGroupArn=ip_tcp, Attributes=[{"Key": "proxy_protocol_v2.enabled", "Value": "true"}])
     assert _attributes(t, ip_tcp)["proxy_protocol_v2.enabled"] == "true"
-    for arn in (http, instance_tcp, ip_tcp):
+    udp = _create(t, Protocol="UDP", TargetType="ip")["TargetGroupArn"]
+    assert _attributes(t, udp)["preserve_client_ip.enabled"] == "true"
+    assert refusal(modify, TargetGroupArn=udp, Attributes=[{"Key": "preserve_client_ip.enabled", "Value": "false"}])[
+        0] == "ValidationError"  # AWS keeps the client's address for UDP
+    for arn in (http, instance_tcp, ip_tcp, udp):
         t.elbv2.delete_target_group(TargetGroupArn=arn)
 
 

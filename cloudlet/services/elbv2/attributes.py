@@ -83,6 +83,8 @@ def target_group(protocol: str, target_type: str) -> dict:
     table = dict(_TCP_GROUP)
     if target_type == "ip" and protocol in ("TCP", "TLS"):  # AWS keeps the client's address off for these
         table["preserve_client_ip.enabled"] = ("false", _B)
+    if protocol in ("UDP", "TCP_UDP"):  # and cannot turn it off for these
+        table["preserve_client_ip.enabled"] = ("true", _one_of("true"))
     return table
 
 
