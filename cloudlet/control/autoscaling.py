@@ -10,11 +10,14 @@ An instance's LifecycleState, as AWS names them:
     Pending:Wait -- ABANDON --> Terminating:Proceed        (the launch is given up)
     InService -> Terminating                               scaled in (asg_choice.py), replaced
                                                            (refresh, unhealthy) or by a user
-    Terminating -> Terminating:Wait -> Terminating:Proceed with terminate lifecycle hooks
+    Terminating -> Terminating:Wait -> Terminating:Proceed with terminate lifecycle hooks, once
+                                                           deregistered from its target groups
+                                                           and drained (asg_targets.py)
     Terminating(:Proceed) -> (TerminateInstances) -> gone  once EC2 says terminated
 
 An instance is Unhealthy when EC2 shows it stopped or terminated (by hand, say), when EC2 has
-not got it running by the end of its grace period (at least BOOT_ALLOWANCE), or when a user
+not got it running by the end of its grace period (at least BOOT_ALLOWANCE), with
+HealthCheckType ELB when a target group's checks fail it past its grace period, or when a user
 said so (SetInstanceHealth); unless ReplaceUnhealthy or Terminate is suspended it is
 terminated, and the capacity it leaves is launched again.
 
@@ -41,6 +44,7 @@ from . import asg_choice as choice
 from . import asg_lifecycle as lifecycle
 from . import asg_records as records
 from . import asg_refresh as refresh
+from .asg_targets import UNHEALTHY_ELB, Targets
 from .asg_scheduled import apply_due
 from .loop import Loop
 
@@ -132,7 +136,7 @@ def _steady(db, name: str, now: float) -> bool:
     states = _ec2_states(db, instances)
     return len(instances) == group["DesiredCapacity"] and all(
         i["LifecycleState"] == "InService" and i["HealthStatus"] == "Healthy" and states.get(i["InstanceId"]) ==
-        "running" for i in instances)
+        "running" for i in instances) and Targets(db, group, now).settled(instances)
 
 
 class Plan:
@@ -160,11 +164,13 @@ class Round:
         if not deleting and not suspended(group, "ScheduledActions"):
             apply_due(db, group, self.now)
         self.hooks = [] if deleting else records.of_group(db, records.HOOK, name)
+        self.targets = Targets(db, group, self.now)
         instances = records.of_group(db, records.INSTANCE, name)
         self.states = _ec2_states(db, instances)
         for instance in instances:
             self._step(instance, deleting)
         instances = [i for i in instances if not i.get("_gone")]
+        self.targets.removed(instances)
         if deleting:
             if not instances:
                 records.drop_group(db, name)
@@ -182,6 +188,7 @@ class Round:
             if state in choice.LIVE:
                 self._take_out(instance, records.scale_in_cause(self.group, len(self.states), 0,
                                                                 instance["InstanceId"]))
+            self.targets.draining(instance)  # deregistered, but not waited for
             instance["LifecycleState"] = state = "Terminating:Proceed"
         if state in choice.LIVE:
             self._check_health(instance, ec2)
@@ -206,9 +213,12 @@ class Round:
                 instance.update(LifecycleState="Terminating:Proceed", _activity=None)
         elif state == "Pending:Proceed" and ec2 == "running":
             self._in_service(instance)
-        elif state == "Terminating":
-            if ec2 not in ("shutting-down", "terminated", None) and \
-                    lifecycle.begin(instance, self.hooks, lifecycle.TERMINATING, self.now):
+        elif state == "InService":
+            self.targets.register(instance)  # a target group attached since it came in service
+        elif state == "Terminating" and not (ec2 not in ("shutting-down", "terminated", None) and
+                                               self._drain(instance)):  # drained first, then its hooks
+            alive = ec2 not in ("shutting-down", "terminated", None)
+            if alive and lifecycle.begin(instance, self.hooks, lifecycle.TERMINATING, self.now):
                 records.update_activity(self.db, instance.get("_activity"), "MidLifecycleAction", 50)
                 self.plan.notices += lifecycle.notices(instance, self.hooks, self.db.account_id)
             else:
@@ -233,16 +243,31 @@ class Round:
                 instance.update(HealthStatus="Unhealthy", _why=records.taken_out(records.UNHEALTHY_EC2))
             elif ec2 == "pending" and self.now - instance["_launched_at"] > grace:
                 instance.update(HealthStatus="Unhealthy", _why=records.taken_out(records.UNHEALTHY_STATUS))
+            elif group.get("HealthCheckType") == "ELB" and instance["LifecycleState"] == "InService" and \
+                    self.now - instance.get("_in_service_at", self.now) >= (group.get("HealthCheckGracePeriod") or 0) \
+                    and self.targets.unhealthy(instance):
+                instance.update(HealthStatus="Unhealthy", _why=records.taken_out(UNHEALTHY_ELB))
         if instance["HealthStatus"] == "Unhealthy" and not suspended(group, "ReplaceUnhealthy") and \
                 not suspended(group, "Terminate"):
             self._take_out(instance, instance.get("_why") or records.taken_out(records.UNHEALTHY_USER))
 
     def _in_service(self, instance: dict) -> None:
+        self.targets.register(instance)  # registered as it comes in service, its grace period starting
         instance.update(LifecycleState="InService", _in_service_at=self.now)
         records.update_activity(self.db, instance.get("_activity"), "Successful", 100)
 
     def _take_out(self, instance: dict, why: str) -> None:
         records.take_out(self.db, self.group, instance, why)
+        self._drain(instance)  # in the same transaction: never Terminating while still taking traffic
+
+    def _drain(self, instance: dict) -> bool:
+        """Deregister the instance from its target groups; whether it waits for them to drain."""
+        if not self.targets.draining(instance):
+            return False
+        if not instance.get("_draining"):
+            instance["_draining"] = True
+            records.update_activity(self.db, instance.get("_activity"), "WaitingForELBConnectionDraining", 50)
+        return True
 
     # -- the group's capacity -----------------------------------------------------------------
 

@@ -1,8 +1,8 @@
 """The checks CreateAutoScalingGroup and UpdateAutoScalingGroup share, with AWS's refusals:
 sizes, where the group launches (subnets of VPCZoneIdentifier, or the default subnets of
 AvailabilityZones), health checks, termination policies, tags, and the members that ask for
-what cloudlet does not run (load balancers until elbv2 exists, placement groups, warm
-capacity units other than instances)."""
+what cloudlet does not run (placement groups, warm capacity units other than instances). The
+load balancers and target groups a group is attached to are checked in traffic.py."""
 
 from __future__ import annotations
 
@@ -86,10 +86,6 @@ def check_settings(request) -> None:
         raise invalid(f"DeletionProtection must be one of {', '.join(_PROTECTION)}.")
     if request.get("PlacementGroup"):
         raise invalid(f"Placement group '{request['PlacementGroup']}' is not found")
-    if request.get("LoadBalancerNames"):
-        raise invalid("Provided Load Balancers may not be valid. Please ensure they exist and try again.")
-    if request.get("TargetGroupARNs") or request.get("TrafficSources"):
-        raise invalid("Provided Target Groups may not be valid. Please ensure they exist and try again.")
     maintenance = request.get("InstanceMaintenancePolicy") or {}
     if maintenance.get("MinHealthyPercentage") not in (None, -1):
         within(maintenance["MinHealthyPercentage"], 0, 100, "instanceMaintenancePolicy.minHealthyPercentage")

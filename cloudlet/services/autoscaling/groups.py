@@ -10,7 +10,7 @@ import time
 from cloudlet.control import asg_records as records
 from cloudlet.edge.errors import AWSError
 
-from . import capacity, group_spec, templates
+from . import capacity, group_spec, templates, traffic
 from .errors import find_group, invalid, page, paged
 from .hooks import new_hook
 from .instances import shown_in_group
@@ -76,6 +76,7 @@ class Groups:
                                        request.get("AvailabilityZones")),
             }
             templates.apply(group, found)
+            traffic.on_create(db, group, request)
             if desired:
                 group["_cause"] = records.desired_changed("a user request created an AutoScalingGroup", 0, desired)
             records.save_group(db, group)

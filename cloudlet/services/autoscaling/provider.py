@@ -15,10 +15,11 @@ from .processes import Processes
 from .refresh import Refreshes
 from .scheduled import ScheduledActions
 from .tagging import Tagging
+from .traffic import Traffic
 
 
 class AutoScaling(Groups, GroupInstances, Policies, Hooks, ScheduledActions, Activities, Refreshes, Tagging,
-                  Catalog, Processes):
+                  Catalog, Processes, Traffic):
     def __init__(self, config, store):
         self.config = config
         self.store = store
