@@ -23,8 +23,10 @@ from tests.integration.ecs_fixtures import module_cloud, register, wait
 pytestmark = [pytest.mark.root, pytest.mark.runc, pytest.mark.netns]
 HOSTS = Path(tempfile.gettempdir()) / f"cloudlet-elb-hosts-{os.getpid()}"
 cloud = module_cloud("elb", "10.248.0.0/14", "--hosts-file", str(HOSTS))
-SERVE = "mkdir -p /www/special && echo $NAME > /www/id && echo special-$NAME > /www/special/id && " \
-        "exec httpd -f -p 80 -h /www"
+# /cgi-bin/peer answers the address the request came from (what an NLB keeps and an ALB does not)
+SERVE = "mkdir -p /www/special /www/cgi-bin && echo $NAME > /www/id && echo special-$NAME > /www/special/id && " \
+        "printf '#!/bin/sh\\necho Content-Type: text/plain\\necho\\necho %s $REMOTE_ADDR\\n' $NAME > /www/cgi-bin/peer && " \
+        "chmod +x /www/cgi-bin/peer && exec httpd -f -p 80 -h /www"
 QUICK = {"HealthCheckIntervalSeconds": 5, "HealthCheckTimeoutSeconds": 2, "HealthyThresholdCount": 2,
          "UnhealthyThresholdCount": 2, "HealthCheckPath": "/id"}
 
@@ -190,6 +192,41 @@ def test_the_security_group_decides_who_connects(alb):
     until(lambda: get(address, timeout=1) is None, timeout=15)
     ec2.authorize_security_group_ingress(GroupId=alb["front"], IpPermissions=[permission])
     until(lambda: get(address, timeout=1) in ("one", "three"), timeout=15)
+
+
+def test_a_network_load_balancer_passes_tcp_and_keeps_the_client_address(alb):
+    elb, ec2 = alb["elb"], alb["ec2"]
+    lb = elb.create_load_balancer(Name="tcp", Type="network", Subnets=alb["subnets"][:2])["LoadBalancers"][0]
+    group = elb.create_target_group(Name="tcp", Protocol="TCP", Port=80, VpcId=alb["vpc"], TargetType="ip",
+                                    HealthCheckIntervalSeconds=5, HealthCheckTimeoutSeconds=2,
+                                    HealthyThresholdCount=2)["TargetGroups"][0]
+    live = [alb["addresses"][n] for n in ("one", "three")]
+    elb.register_targets(TargetGroupArn=group["TargetGroupArn"], Targets=[{"Id": a} for a in live])
+    elb.create_listener(LoadBalancerArn=lb["LoadBalancerArn"], Protocol="TCP", Port=80, DefaultActions=[
+        {"Type": "forward", "TargetGroupArn": group["TargetGroupArn"]}])
+    address = next(a["IpAddress"] for z in elb.describe_load_balancers(LoadBalancerArns=[lb["LoadBalancerArn"]])[
+        "LoadBalancers"][0]["AvailabilityZones"] for a in z["LoadBalancerAddresses"])
+    # the targets' group lets in only the ALB's: a client the NLB passes on as itself is not let in
+    time.sleep(6)  # the router has the NLB's listener by now (it is woken, and looks every 5 s anyway)
+    assert get(address, "/cgi-bin/peer") is None
+    ec2.authorize_security_group_ingress(GroupId=alb["back"], IpProtocol="tcp", FromPort=80, ToPort=80,
+                                         CidrIp="0.0.0.0/0")
+    try:
+        answers = until(lambda: [a for _ in range(12) if (a := get(address, "/cgi-bin/peer"))] or None)
+        names = {a.split()[0] for a in answers}
+        peers = {a.split()[1] for a in answers}
+        assert names <= {"one", "three"} and len(peers) == 1
+        peer = peers.pop()
+        assert peer not in live and not peer.startswith(("10.248.", "10.249.", "10.250.", "10.251."))  # the host's own
+        assert until(lambda: {s for s, _ in health(elb, group["TargetGroupArn"]).values()} == {"healthy"})
+        # through the ALB, by contrast, a target sees the ALB's own address
+        via_alb = get(public_addresses(alb)[0], "/cgi-bin/peer")
+        assert via_alb and via_alb.split()[1] != peer
+    finally:
+        ec2.revoke_security_group_ingress(GroupId=alb["back"], IpProtocol="tcp", FromPort=80, ToPort=80,
+                                          CidrIp="0.0.0.0/0")
+        elb.delete_load_balancer(LoadBalancerArn=lb["LoadBalancerArn"])
+        elb.delete_target_group(TargetGroupArn=group["TargetGroupArn"])
 
 
 def test_deleting_the_load_balancer_leaves_no_proxy_namespace_or_interface(cloud, alb):
