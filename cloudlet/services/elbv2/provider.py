@@ -3,6 +3,7 @@ the operations record, the load balancers' data plane (cloudlet/control/elb.py) 
 
 from cloudlet.agent.engine import Engine
 from cloudlet.control.elb import LoadBalancerController
+from cloudlet.control.elb_metrics import ELBMetrics
 
 from .listeners import Listeners
 from .load_balancers import LoadBalancers
@@ -18,6 +19,7 @@ class ELBv2(LoadBalancers, TargetGroups, Targets, Listeners, Rules, Tagging):
         self.store = store
         self.controller = LoadBalancerController(store, Engine(config.engine_dir).networks.routers, config.data_dir,
                                                  lambda: config.network_changed(), config.hosts_file)
+        self.metrics = ELBMetrics(store, self.controller.proxies, config.metrics_interval)
 
     def wake_controller(self) -> None:
         """What an operation that changed a load balancer calls: its proxy changes at once."""
