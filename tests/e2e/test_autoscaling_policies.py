@@ -90,7 +90,7 @@ def test_simple_policy_put_describe_execute(asg, name):
     ({"PolicyType": "TargetTrackingScaling"}, "TargetTrackingConfiguration is required"),
     ({"PolicyType": "TargetTrackingScaling", "TargetTrackingConfiguration": {"TargetValue": 50}}, "Exactly one of"),
     ({"PolicyType": "TargetTrackingScaling", "TargetTrackingConfiguration": {"TargetValue": 50, (
-        "PredefinedMetricSpecification"): {"PredefinedMetricType": "ALBRequestCountPerTarget"}}}, "load balancers"),
+        "PredefinedMetricSpecification"): {"PredefinedMetricType": "ALBRequestCountPerTarget"}}}, "ResourceLabel"),
     ({"PolicyType": "TargetTrackingScaling", "TargetTrackingConfiguration": {"TargetValue": -1, (
         "PredefinedMetricSpecification"): {"PredefinedMetricType": "ASGAverageCPUUtilization"}}}, "greater than 0"),
     ({"PolicyType": "PredictiveScaling"}, "PredictiveScaling"),
@@ -126,6 +126,24 @@ def test_target_tracking_owns_its_alarms(asg, cw, name):
     asg.delete_policy(AutoScalingGroupName=name, PolicyName="cpu")
     assert cw.describe_alarms(AlarmNames=[kept[0]["AlarmName"]])["MetricAlarms"] == []
     assert code(asg.execute_policy, AutoScalingGroupName=name, PolicyName="cpu") == "ValidationError"
+
+
+def test_target_tracking_of_requests_per_target(asg, cw, name):
+    label = "app/web/0123456789abcdef/targetgroup/web-tg/fedcba9876543210"
+    out = asg.put_scaling_policy(AutoScalingGroupName=name, PolicyName="rps", PolicyType="TargetTrackingScaling",
+                                 TargetTrackingConfiguration={"TargetValue": 100, "PredefinedMetricSpecification": {
+                                     "PredefinedMetricType": "ALBRequestCountPerTarget", "ResourceLabel": label}})
+    high = cw.describe_alarms(AlarmNames=[out["Alarms"][0]["AlarmName"]])["MetricAlarms"][0]
+    assert (high["Namespace"], high["MetricName"], high["Statistic"]) == ("AWS/ApplicationELB",
+                                                                          "RequestCountPerTarget", "Sum")
+    assert high["Dimensions"] == [{"Name": "TargetGroup", "Value": "targetgroup/web-tg/fedcba9876543210"}]
+    for bad in ("app/web/0123456789abcdef", "app/web/xyz/targetgroup/web-tg/fedcba9876543210\n"):
+        assert code(asg.put_scaling_policy, AutoScalingGroupName=name, PolicyName="bad",
+                    PolicyType="TargetTrackingScaling", TargetTrackingConfiguration={
+                        "TargetValue": 100, "PredefinedMetricSpecification": {
+                            "PredefinedMetricType": "ALBRequestCountPerTarget", "ResourceLabel": bad}}) == \
+            "ValidationError"
+    asg.delete_policy(AutoScalingGroupName=name, PolicyName="rps")
 
 
 def test_target_tracking_of_metric_math(asg, cw, name):

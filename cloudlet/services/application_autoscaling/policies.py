@@ -57,9 +57,14 @@ def _tracked(config: dict, resource: str) -> tuple[dict, int]:
             raise invalid("CustomizedMetricSpecification needs MetricName, Namespace and Statistic")
         return {k: custom[k] for k in ("MetricName", "Namespace", "Dimensions", "Statistic", "Unit") if k in custom}, 60
     kind = predefined["PredefinedMetricType"]
+    if kind == "ALBRequestCountPerTarget":
+        metric = scaling.alb_requests_per_target(predefined.get("ResourceLabel"))
+        if metric is None:
+            raise invalid(f"ResourceLabel '{predefined.get('ResourceLabel')}' is not valid for "
+                          "ALBRequestCountPerTarget")
+        return metric, 60
     if kind not in _PREDEFINED:
-        raise invalid(f"Unsupported predefined metric type {kind} for service namespace ecs"
-                      + (": cloudlet has no load balancers yet" if kind == "ALBRequestCountPerTarget" else ""))
+        raise invalid(f"Unsupported predefined metric type {kind} for service namespace ecs")
     name, period = _PREDEFINED[kind]
     _, cluster, service = resource.split("/")
     return {"Namespace": "AWS/ECS", "MetricName": name, "Statistic": "Average",

@@ -40,8 +40,12 @@ def tracked_metric(group: str, config: dict) -> dict:
     if predefined is not None:
         kind = predefined["PredefinedMetricType"]
         if kind == "ALBRequestCountPerTarget":
-            raise invalid("ALBRequestCountPerTarget needs a load balancer target group, and cloudlet has no load "
-                          "balancers yet.")
+            metric = scaling.alb_requests_per_target(predefined.get("ResourceLabel"))
+            if metric is None:
+                raise invalid(f"ResourceLabel '{predefined.get('ResourceLabel')}' is not valid for "
+                              "ALBRequestCountPerTarget: it must be app/<load balancer name>/<id>/targetgroup/"
+                              "<target group name>/<id>.")
+            return metric
         if kind not in PREDEFINED:
             raise invalid(f"Invalid predefined metric type {kind} for an Auto Scaling group. Valid values are "
                           f"{', '.join(PREDEFINED)} and ALBRequestCountPerTarget.")

@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import uuid
 
 from cloudlet.edge.errors import AWSError
@@ -71,6 +72,20 @@ _NAME_MAX = 255  # CloudWatch's longest alarm name: a long resource label is cut
 class ScalingError(AWSError):
     def __init__(self, message: str):
         super().__init__("ValidationError", message)
+
+
+_RESOURCE_LABEL = re.compile(r"app/[A-Za-z0-9-]{1,32}/[0-9a-f]{16}/targetgroup/[A-Za-z0-9-]{1,32}/[0-9a-f]{16}")
+
+
+def alb_requests_per_target(label: str | None) -> dict | None:
+    """The metric ALBRequestCountPerTarget tracks, from its ResourceLabel
+    ("app/<lb name>/<lb id>/targetgroup/<group name>/<group id>"): the group's requests per
+    target in a minute (control/elb_metrics.py publishes it); None for a label not of that form."""
+    if not label or not _RESOURCE_LABEL.fullmatch(label):
+        return None
+    group = label[label.index("targetgroup/"):]
+    return {"Namespace": "AWS/ApplicationELB", "MetricName": "RequestCountPerTarget", "Statistic": "Sum",
+            "Dimensions": [{"Name": "TargetGroup", "Value": group}]}
 
 
 def check_adjustment(kind: str, min_magnitude: int | None = None) -> None:
