@@ -129,6 +129,8 @@ class LoadBalancerController(Loop):
         if found:
             with self.store.scoped(*scope) as db:
                 record(db, found)
+            self.wake()  # a target healthy now takes traffic at once, not a round later
+            self.network_changed()  # and an NLB's router picks among its healthy targets
         return True
 
     def _plug(self, interfaces: list[tuple[dict, str]]) -> tuple[dict[str, str], dict[str, str]]:

@@ -125,7 +125,9 @@ def test_subnets_schemes_and_types(t):
     assert refusal(create, Name=_name(), Subnets=[t.subnets[0], "subnet-0123456789abcdef0"]) == (
         "SubnetNotFound", "The subnet ID 'subnet-0123456789abcdef0' is not valid")
     zone = t.ec2.describe_subnets(SubnetIds=[t.subnets[0]])["Subnets"][0]["AvailabilityZone"]
-    twin = t.ec2.create_subnet(VpcId=t.vpc_id, CidrBlock="172.31.250.0/24", AvailabilityZone=zone)["Subnet"]["SubnetId"]
+    cidr = t.ec2.describe_vpcs(VpcIds=[t.vpc_id])["Vpcs"][0]["CidrBlock"]  # the default VPC's /16 of the pool
+    twin = t.ec2.create_subnet(VpcId=t.vpc_id, CidrBlock=cidr.replace(".0.0/16", ".250.0/24"),
+                               AvailabilityZone=zone)["Subnet"]["SubnetId"]
     vpc = t.ec2.create_vpc(CidrBlock="10.77.0.0/16")["Vpc"]["VpcId"]
     lone = t.ec2.create_subnet(VpcId=vpc, CidrBlock="10.77.1.0/24")["Subnet"]["SubnetId"]
     try:

@@ -48,7 +48,7 @@ def test_a_plan_renders_as_expected():
     assert "    bind 10.0.0.1:443 ssl crt '/d/c.pem'" in text  # ns1 is home: no namespace keyword
     assert "    timeout client 30s" in text and "    timeout server 30s" in text
     assert "    acl r1c0 req.hdr(host) -m reg -i -- '^.*\\.example\\.com(?::[0-9]+)?$'" in text
-    assert "    acl r2c0 path,url_dec -m reg -- '^/api/.*$'" in text
+    assert "    acl r2c0 path -m reg -- '^/api/.*$'" in text and "    acl r2c0 path,url_dec -m reg -- '^/api/.*$'" in text
     # priority 1 (the host redirect) is rule 1 whatever the order given
     assert "code 301 if { var(txn.lbrule) -m int 1 }" in text
     assert "    use_backend b if { var(txn.lbrule) -m int 2 } { rand(100) -m int lt 80 }" in text

@@ -22,7 +22,9 @@ def acl_lines(label: str, condition: Condition) -> list[str]:
         return [f"acl {label} query -m reg -i -- {words.quote(p)}" for p in _some(patterns, kind)]
     values = _some(list(condition.values), kind)
     if kind == "path":
-        return [f"acl {label} path,url_dec -m reg -- {words.quote(_anchored(v, 'path pattern'))}" for v in values]
+        # as written or percent-decoded (one ACL name: either matches)
+        return [f"acl {label} {fetch} -m reg -- {words.quote(_anchored(v, 'path pattern'))}" for v in values
+                for fetch in ("path", "path,url_dec")]
     if kind == "host":
         return [f"acl {label} req.hdr(host) -m reg -i -- {words.quote(_anchored(v, 'host', r'(?::[0-9]+)?'))}"
                 for v in values]
