@@ -138,11 +138,13 @@ def test_images_registered_copied_and_deregistered(server, ec2):
 def test_run_instances_block_device_refusals(ec2):
     ami = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
     run = dict(ImageId=ami, InstanceType="t3.micro", MinCount=1, MaxCount=1)
+    before = ec2.describe_instances()["Reservations"]  # other modules' instances, on the same server
+    volumes = ec2.describe_volumes()["Volumes"]
     assert code(ec2.run_instances, **run, BlockDeviceMappings=[
         {"DeviceName": "/dev/xvda", "Ebs": {"VolumeSize": 4}}]) == "InvalidParameterValue"  # the image has 8
     assert code(ec2.run_instances, **run, BlockDeviceMappings=[
         {"DeviceName": "/dev/sdf", "Ebs": {"VolumeType": "gp3"}}]) == "InvalidBlockDeviceMapping"
     assert code(ec2.run_instances, **run, BlockDeviceMappings=[
         {"DeviceName": "/dev/hda", "Ebs": {"VolumeSize": 1}}]) == "InvalidBlockDeviceMapping"
-    assert ec2.describe_instances()["Reservations"] == []  # nothing half-made
-    assert ec2.describe_volumes()["Volumes"] == []
+    assert ec2.describe_instances()["Reservations"] == before  # nothing half-made
+    assert ec2.describe_volumes()["Volumes"] == volumes

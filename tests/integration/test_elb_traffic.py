@@ -147,6 +147,7 @@ def test_a_path_rule_forwards_to_a_second_group(alb):
                     Conditions=[{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/special/*"]}}])
     address = public_addresses(alb)[0]
     until(lambda: health(elb, second) == {alb["addresses"]["three"]: ("healthy", None)})
+    until(lambda: get(address, "/special/id") == "special-three", timeout=5)  # the proxy told right after
     assert {get(address, "/special/id") for _ in range(10)} == {"special-three"}
     assert {get(address) for _ in range(15)} == {"one", "two", "three"}
 
