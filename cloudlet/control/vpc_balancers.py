@@ -45,13 +45,6 @@ def _targets(db, group_arn: str, zone: str | None, cross_zone: bool) -> tuple[tu
     return tuple(sorted((address, port) for address, port in found if address))
 
 
-def _forwarded(action: dict) -> str | None:
-    if action.get("Type") != "forward":
-        return None
-    groups = (action.get("ForwardConfig") or {}).get("TargetGroups") or []
-    return action.get("TargetGroupArn") or next((g["TargetGroupArn"] for g in groups), None)
-
-
 def _interfaces(db, lb: dict) -> list[tuple[str | None, tuple[str, ...]]]:
     """(zone, addresses) of each of the load balancer's interfaces."""
     out = []
@@ -74,7 +67,8 @@ def balancers(conn, account: str, region: str, vpc_id: str) -> list[Balancer]:
         cross_zone = lb.get("_attributes", {}).get("load_balancing.cross_zone.enabled") == "true"
         interfaces = _interfaces(db, lb)
         for listener in records.objects_of(db, records.LISTENER, parent=lb["LoadBalancerArn"]):
-            group = next(filter(None, map(_forwarded, listener.get("DefaultActions", []))), None)
+            # an NLB forwards to one group
+            group = next(iter(sorted(records.forwarded_to(listener.get("DefaultActions")))), None)
             for protocol in PROTOCOLS.get(listener["Protocol"], ()) if group else ():
                 for zone, addresses in interfaces:
                     out.append(Balancer(addresses, protocol, listener["Port"],
