@@ -246,10 +246,12 @@ def main():
 
         since_call, since_healthy = registration(stack, address, tasks["four"], "four")
         print("registration -> traffic (health check: interval 5 s, healthy threshold 2; polled every 20 ms):")
-        print(f"  RegisterTargets answered -> first answer from the new task: {since_call:.2f} s")
+        print(f"  RegisterTargets answered -> first answer from the new task: {since_call:.2f} s "
+              "(no sooner than 2 checks, 5 s apart, can pass)")
         print(f"  DescribeTargetHealth healthy -> first answer from it: {since_healthy:+.2f} s "
               f"(goal <= 1 s: {'met' if since_healthy <= 1 else 'missed'})"
-              + ("; it had traffic before it was healthy" if since_healthy < 0 else ""))
+              + ("; the proxy counted it up before the store said so (health is read once a second)"
+                 if since_healthy < 0 else ""))
     finally:
         if peer:
             peer.terminate()

@@ -15,14 +15,13 @@ TIMEOUTS = ("L4TOUT", "L6TOUT", "L7TOUT")
 PASSED = ("L4OK", "L6OK", "L7OK")
 
 
-def target_health(health, state: str | None = None) -> tuple[str, str | None] | None:
-    """(state, reason) of one server's health (its target's state in the store: state), or
-    None when there is nothing to say yet. A target still initial is held out of traffic (in
-    drain) until a check of it passes."""
-    if health.state == "up" or (health.state == "drain" and state == records.INITIAL and health.check in PASSED):
+def target_health(health) -> tuple[str, str | None] | None:
+    """(state, reason) of one server's health, or None when there is nothing to say yet."""
+    if health.state == "up":
         return records.HEALTHY, None
-    if health.state != "down":
-        return None  # init: its first checks are under way; drain, maint: not ours to judge
+    if health.state != "down" or health.check in PASSED:
+        return None  # init: its first checks are under way; down but passing: on its way up (a
+        # new target held down until the threshold, or an unhealthy one recovering); drain, maint
     if health.check == "L7STS" and health.code is not None:
         return records.UNHEALTHY, f"Target.ResponseCodeMismatch:{health.code}"
     if health.check in TIMEOUTS:
@@ -37,7 +36,7 @@ def changes(compiled, health: dict) -> list[tuple]:
     out = []
     for key, (group, target) in compiled.servers.items():
         found = health.get(key)
-        verdict = target_health(found, target["state"]) if found is not None else None
+        verdict = target_health(found) if found is not None else None
         if verdict is not None and target["state"] != records.DRAINING and \
                 verdict != (target["state"], target["reason"]):
             out.append((group, target["id"], target["port"], *verdict))

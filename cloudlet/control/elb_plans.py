@@ -140,10 +140,9 @@ class _Compiler:
             return None  # an instance gone or not yet addressed: nothing to send to
         name = f"{target['id']}_{target['port']}"  # haproxy's names take no ':'
         self.out.servers[(backend, name)] = (arn, target)
-        # a target not yet healthy is held out of new requests while it is checked, as AWS sends it
-        # none until it passes (HAProxy itself would count a new server up before any check)
+        # a target not yet healthy takes no request until its checks pass the healthy threshold
         return Server(name, address, target["port"], netns=self.source,
-                      draining=target["state"] in (records.DRAINING, records.INITIAL))
+                      draining=target["state"] == records.DRAINING, held=target["state"] == records.INITIAL)
 
     def instance_address(self, instance_id: str) -> str | None:
         row = self.db.one(ec2_instances, ec2_instances.c.instance_id == instance_id)

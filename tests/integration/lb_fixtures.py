@@ -1,11 +1,13 @@
 """A small world for the load balancer proxy: namespaces of its own (client, proxy, servers)
-joined by veth pairs, and busybox httpd servers that answer their own name."""
+joined by veth pairs, and busybox httpd servers that answer their own name (and one server
+that keeps connections open, which busybox httpd does not)."""
 
 from __future__ import annotations
 
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -16,6 +18,25 @@ CLIENT_NS, PROXY_NS, SERVER_NS = f"{TAG}c", f"{TAG}p", f"{TAG}s"
 CGI = {"slow": "sleep 3; printf 'HTTP/1.0 200 OK\\r\\n\\r\\nslow-%s\\n'",
        "health": "printf 'HTTP/1.0 200 OK\\r\\n\\r\\nok\\n'",
        "sick": "printf 'HTTP/1.0 500 Oops\\r\\n\\r\\nno\\n'"}
+KEPT_ALIVE = """
+import http.server, sys
+class Answer(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_GET(self):
+        body = sys.argv[1].encode() + b"\\n"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def handle(self):
+        try:
+            super().handle()
+        except ConnectionError:  # the proxy resets the idle connections it drops
+            pass
+    def log_message(self, *args):
+        pass
+http.server.ThreadingHTTPServer((sys.argv[2], int(sys.argv[3])), Answer).serve_forever()
+"""
 
 
 def ip(*args: str, netns: str | None = None) -> None:
@@ -51,9 +72,15 @@ class Lab:
         for cgi, script in (("slow", CGI["slow"] % name), ("health", CGI[health])):
             (home / "cgi-bin" / cgi).write_text(f"#!/bin/sh\n{script}\n")
             (home / "cgi-bin" / cgi).chmod(0o755)
-        self.httpd[name] = subprocess.Popen(["nsenter", f"--net=/run/netns/{self.servers}", "--", "busybox",
-                                             "httpd", "-f", "-p", f"{SERVER_IP}:{port}", "-h", str(home),
-                                             "-c", str(home / "httpd.conf")])
+        self._start(name, port, "busybox", "httpd", "-f", "-p", f"{SERVER_IP}:{port}", "-h", str(home),
+                    "-c", str(home / "httpd.conf"))
+
+    def serve_kept_alive(self, name: str, port: int) -> None:
+        """An HTTP/1.1 server at SERVER_IP:port that answers "<name>" and keeps the connection."""
+        self._start(name, port, sys.executable, "-c", KEPT_ALIVE, name, SERVER_IP, str(port))
+
+    def _start(self, name: str, port: int, *command: str) -> None:
+        self.httpd[name] = subprocess.Popen(["nsenter", f"--net=/run/netns/{self.servers}", "--", *command])
         deadline = time.monotonic() + 5
         while in_ns(self.servers, "curl", "-s", "-o", "/dev/null", f"http://{SERVER_IP}:{port}/").returncode != 0:
             assert time.monotonic() < deadline, f"httpd {name} did not listen"

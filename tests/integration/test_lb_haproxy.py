@@ -29,6 +29,7 @@ def lab(tmp_path_factory):
         for n, name in enumerate(("s1", "s2", "s3", "s4")):
             world.serve(name, 8001 + n)
         world.serve("sick", 8009, health="sick")
+        world.serve_kept_alive("kept", 8010)
         yield world
     finally:
         world.destroy()
@@ -163,6 +164,32 @@ def test_servers_change_without_a_reload_and_drain(lab, proxy):
     proxy.apply(plan(lab, [rr(other)]))  # gone from the plan, and idle: deleted
     wait_for(lambda: proxy.apply(plan(lab, [rr(other)])) or ("rr", busy) not in proxy.health(), timeout=15)
     assert proxy.runtime.worker() == worker  # all of it without a reload
+
+
+def test_held_servers_take_nothing_until_their_checks_pass_the_threshold(lab, proxy):
+    twice = HealthCheck("http", interval=2, timeout=1, rise=2, fall=1, path="/cgi-bin/health")
+    state = lambda name: (proxy.health()[("rr", name)].state, proxy.health()[("rr", name)].check)  # noqa: E731
+    proxy.apply(plan(lab, [Backend("rr", "http", (server("s1", held=True),), health=twice)]))  # a new process
+    assert state("s1")[0] != "up" and lab.get(URL, "-o", "/dev/null", "-w", "%{http_code}") == "503"
+    wait_for(lambda: state("s1") == ("up", "L7OK"))
+    proxy.apply(plan(lab, [Backend("rr", "http", (server("s1"), server("s2", held=True)), health=twice)]))  # added
+    wait_for(lambda: state("s2") == ("down", "L7OK"))  # one check passed of the two
+    assert set(answers(lab, 6)) == {"s1"}
+    wait_for(lambda: state("s2")[0] == "up")  # and takes traffic with no other change
+    assert set(answers(lab, 6)) == {"s1", "s2"}
+
+
+def test_a_server_added_at_runtime_keeps_its_connections_for_later_requests(lab, proxy):
+    proxy.apply(plan(lab, [rr("s1")]))
+    worker = proxy.runtime.worker()
+    kept = Server("kept", SERVER_IP, 8010, netns=PROXY_NS)
+    proxy.apply(plan(lab, [Backend("rr", "http", (server("s1", draining=True), kept), health=HEALTH)]))
+    wait_for(lambda: proxy.health()[("rr", "kept")].state == "up")
+    assert answers(lab, 40) == Counter({"kept": 40})
+    row = next(r for r in proxy.runtime.stat() if (r["pxname"], r["svname"]) == ("rr", "kept"))
+    # haproxy 2.6 gives a server made by `add server` no idle pool unless told: a connect per request
+    assert int(row["reuse"]) >= 30 and int(row["connect"]) <= 10, row
+    assert proxy.runtime.worker() == worker
 
 
 def test_reload_for_a_rule_drops_no_connection_and_a_refused_plan_changes_nothing(lab, proxy):

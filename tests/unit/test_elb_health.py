@@ -14,7 +14,7 @@ def test_checks_become_aws_states_and_reasons():
         assert target_health(ServerHealth(undecided, None, None)) is None
 
 
-def test_a_new_target_held_out_of_traffic_turns_healthy_once_a_check_passes():
-    assert target_health(ServerHealth("drain", "L7OK", 200), "initial") == ("healthy", None)
-    assert target_health(ServerHealth("drain", "INI", None), "initial") is None      # not checked yet
-    assert target_health(ServerHealth("drain", "L7OK", 200), "draining") is None     # going: left alone
+def test_a_server_down_whose_last_check_passed_is_on_its_way_up_not_unhealthy():
+    # a new target held down, or an unhealthy one recovering: neither changes until it is up
+    assert target_health(ServerHealth("down", "L7OK", 200)) is None
+    assert target_health(ServerHealth("down", "L4OK", None)) is None

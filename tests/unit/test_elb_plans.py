@@ -54,11 +54,11 @@ def test_a_listener_binds_every_interface_and_forwards_to_its_group(db):
     assert (back.algorithm, back.slow_start, back.sticky_seconds) == ("leastconn", 30, 600)
     assert (back.health.protocol, back.health.path, back.health.codes, back.health.port) == ("http", "/up", "200-299",
                                                                                              None)
-    # the one just registered is checked but held out of traffic until healthy; the other drains
-    assert [(s.address, s.port, s.netns, s.draining) for s in back.servers] == [
-        ("10.0.1.20", 80, "ns-one", True), ("10.0.1.21", 8080, "ns-one", True)]
+    # the one just registered is held (counted down until its checks pass); the other drains
+    assert [(s.address, s.port, s.netns, s.draining, s.held) for s in back.servers] == [
+        ("10.0.1.20", 80, "ns-one", False, True), ("10.0.1.21", 8080, "ns-one", True, False)]
     records.set_health(db, GROUP, "10.0.1.20", 80, records.HEALTHY, None)
-    assert [s.draining for s in compiled(db).plan.backends[0].servers] == [False, True]
+    assert [(s.draining, s.held) for s in compiled(db).plan.backends[0].servers] == [(False, False), (True, False)]
     assert out.servers[("tg-bbbb", "10.0.1.20_80")][0] == GROUP
 
 

@@ -56,7 +56,7 @@ def test_a_plan_renders_as_expected():
     assert "http-request return status 404 content-type 'text/plain' file '/run/lb/x/body-" in text
     assert list(out.bodies.values()) == [b"none"]
     assert "    http-check expect rstatus '^(?:2[0-9][0-9])$'" in text or "rstatus '^(?:20[0-9]|" in text
-    assert "    default-server check inter 5s rise 3 fall 2 port 9000" in text
+    assert "    default-server check inter 5s rise 3 fall 2 port 9000 pool-max-conn 256 pool-purge-delay 5s" in text
     assert "    server s1 10.0.1.5:8080 weight 3" in text
     assert "    server s2 [fd00::5]:8080 weight 1 namespace other" in text
     # the skeleton keeps what only a reload changes: s2 (a namespace of its own), not s1

@@ -14,6 +14,7 @@ from .plan import Backend, Bind, Forward, Frontend, HealthCheck, ProxyPlan, Serv
 
 STATS, STATE = "stats.sock", "server.state"
 SERVER_COOKIE = "lbsrv"
+IDLE_POOL = 256  # idle connections kept per server
 
 
 @dataclass
@@ -167,6 +168,10 @@ def server_options(b: Backend) -> list[str]:
             out.append(f"port {words.integer(h.port, 'health check port', 1, 65535)}")
         if h.protocol == "https":
             out.append("check-ssl verify none")
+    if b.mode == "http":
+        # haproxy 2.6 keeps no idle connection for a server made by `add server` unless told both
+        # how many (-1 is not resolved there) and for how long: else each request opens its own
+        out.append(f"pool-max-conn {IDLE_POOL} pool-purge-delay 5s")
     if b.tls:
         out.append("ssl verify none")
     if words.integer(b.slow_start, "slow start", 0, 900):
@@ -175,8 +180,10 @@ def server_options(b: Backend) -> list[str]:
 
 
 def server_line(s: Server, home) -> str:
-    """name address weight [namespace]: what differs from server to server."""
-    out = f"{s.name} {words.address(s.address, s.port, 'server')} weight {words.integer(s.weight, 'weight', 0, 256)}"
+    """name address weight [namespace]: what differs from server to server. A held server is
+    made with no weight, which servers.sync gives it once it has counted it down."""
+    weight = words.integer(s.weight, "weight", 0, 256)
+    out = f"{s.name} {words.address(s.address, s.port, 'server')} weight {0 if s.held else weight}"
     if s.netns != home:
         out += f" namespace {words.name(s.netns, 'namespace') if s.netns else _no_home()}"
     return out

@@ -104,6 +104,7 @@ class Server:
     netns: str | None = None  # the namespace its connections (and checks) are made from
     weight: int = 1
     draining: bool = False  # takes no new connections; the ones it has go on
+    held: bool = False  # counted down until its checks pass `rise` times in a row (a new target)
 
 
 @dataclass(frozen=True)
