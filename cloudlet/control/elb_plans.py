@@ -11,14 +11,12 @@ instance id. Compiled is what the health mapping needs to read the proxy's answe
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 
 from cloudlet.agent.lb.plan import (Backend, Bind, Condition, FixedResponse, Forward, Frontend, HealthCheck,
                                     ProxyPlan, Redirect, Rule, Server)
 from cloudlet.store import elbv2 as records
-from cloudlet.store.schema import ec2_instances
 
 HTTP_MODES = ("HTTP", "HTTPS")
 TLS = ("HTTPS", "TLS")
@@ -135,7 +133,7 @@ class _Compiler:
         if not _TARGET_ID.match(target["id"]):
             self.out.skipped.append(f"target {target['id']!r}: not an address or an instance")
             return None
-        address = target["id"] if group.get("TargetType") == "ip" else self.instance_address(target["id"])
+        address = records.address(self.db, group, target)
         if address is None:
             return None  # an instance gone or not yet addressed: nothing to send to
         name = f"{target['id']}_{target['port']}"  # haproxy's names take no ':'
@@ -143,10 +141,6 @@ class _Compiler:
         # a target not yet healthy takes no request until its checks pass the healthy threshold
         return Server(name, address, target["port"], netns=self.source,
                       draining=target["state"] == records.DRAINING, held=target["state"] == records.INITIAL)
-
-    def instance_address(self, instance_id: str) -> str | None:
-        row = self.db.one(ec2_instances, ec2_instances.c.instance_id == instance_id)
-        return json.loads(row["body"]).get("PrivateIpAddress") if row and row["state"] == "running" else None
 
     def frontend(self, listener: dict, addresses: dict[str, str]) -> Frontend | None:
         protocol = listener.get("Protocol")

@@ -16,17 +16,10 @@ import json
 
 from cloudlet.agent.network.plans import Balancer
 from cloudlet.store import elbv2 as records
-from cloudlet.store.schema import ec2_instances, ec2_network_interfaces
+from cloudlet.store.schema import ec2_network_interfaces
 from cloudlet.store.scoped import Scoped
 
 PROTOCOLS = {"TCP": (6,), "UDP": (17,), "TCP_UDP": (6, 17)}
-
-
-def _address(db, group: dict, target: dict) -> str | None:
-    if group.get("TargetType") != "instance":
-        return target["id"]
-    row = db.one(ec2_instances, ec2_instances.c.instance_id == target["id"])
-    return json.loads(row["body"]).get("PrivateIpAddress") if row else None
 
 
 def _picked(targets: list[dict]) -> list[dict]:
@@ -41,7 +34,7 @@ def _targets(db, group_arn: str, zone: str | None, cross_zone: bool) -> tuple[tu
     picked = _picked(records.targets(db, group_arn))
     if not cross_zone:
         picked = [t for t in picked if t["zone"] in (zone, None, "all")] or picked
-    found = ((_address(db, group, t), t["port"]) for t in picked)
+    found = ((records.address(db, group, t), t["port"]) for t in picked)
     return tuple(sorted((address, port) for address, port in found if address))
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import time
 
+from cloudlet.store.schema import ec2_instances as instances
 from cloudlet.store.schema import elbv2_objects as objects
 from cloudlet.store.schema import elbv2_targets as targets_table
 
@@ -117,6 +118,15 @@ def set_health(db, group_arn: str, target_id: str, port: int, state: str, reason
     row = db.one(targets_table, *where)
     if row is not None and row["state"] != DRAINING and (row["state"], row["reason"]) != (state, reason):
         db.update(targets_table, *where, state=state, reason=reason, since=time.time())
+
+
+def address(db, group: dict, target: dict) -> str | None:
+    """Where a target of group is reached: its id for type ip, a running instance's private
+    address for type instance (None for an instance gone, stopped or not yet addressed)."""
+    if group.get("TargetType") == "ip":
+        return target["id"]
+    row = db.one(instances, instances.c.instance_id == target["id"])
+    return json.loads(row["body"]).get("PrivateIpAddress") if row and row["state"] == "running" else None
 
 
 def drained(db, group_arn: str, delay: float, at: float | None = None) -> list[dict]:

@@ -7,7 +7,6 @@ import base64
 import json
 
 import pytest
-from botocore.exceptions import ClientError
 
 from tests.e2e.instance_helpers import WAIT, account_fixtures, instance
 from tests.e2e.test_launch_templates import refused

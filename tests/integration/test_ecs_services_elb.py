@@ -12,7 +12,7 @@ from collections import Counter
 import pytest
 
 from tests.integration.ecs_fixtures import module_cloud, register, service
-from tests.integration.test_elb_traffic import QUICK, get, until
+from tests.integration.elb_fixtures import QUICK, get, until, web_groups
 
 pytestmark = [pytest.mark.root, pytest.mark.runc, pytest.mark.netns]
 cloud = module_cloud("ecs-elb", "10.252.0.0/15")
@@ -52,14 +52,7 @@ def completed(cloud, arn: str):
 @pytest.fixture(scope="module")
 def alb(cloud):
     ec2, elb = cloud.client("ec2"), cloud.client("elbv2")
-    vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
-    subnets = [s["SubnetId"] for s in ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"]]
-    front = ec2.create_security_group(GroupName="front", Description="web", VpcId=vpc)["GroupId"]
-    ec2.authorize_security_group_ingress(GroupId=front, IpPermissions=[
-        {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
-    back = ec2.create_security_group(GroupName="back", Description="from the ALB", VpcId=vpc)["GroupId"]
-    ec2.authorize_security_group_ingress(GroupId=back, IpPermissions=[
-        {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "UserIdGroupPairs": [{"GroupId": front}]}])
+    vpc, subnets, front, back = web_groups(ec2, "front", "back")
     lb = elb.create_load_balancer(Name="shop", Subnets=subnets[:2], SecurityGroups=[front])["LoadBalancers"][0]
     group = elb.create_target_group(Name="web", Protocol="HTTP", Port=80, VpcId=vpc, TargetType="ip",
                                     **QUICK)["TargetGroups"][0]["TargetGroupArn"]

@@ -9,7 +9,8 @@ from datetime import datetime, timezone
 import pytest
 
 from tests.integration.ecs_fixtures import module_cloud
-from tests.integration.test_elb_traffic import alb, get, health, public_addresses, until  # noqa: F401 (a fixture)
+from tests.integration.elb_fixtures import get, health, until
+from tests.integration.test_elb_traffic import alb, public_addresses  # noqa: F401 (a fixture)
 
 pytestmark = [pytest.mark.root, pytest.mark.runc, pytest.mark.netns]
 cloud = module_cloud("elb-metrics", "10.244.0.0/14", "--metrics-interval", "1")

@@ -11,14 +11,13 @@ import signal
 import subprocess
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from tests.integration.ecs_fixtures import module_cloud, register, wait
+from tests.integration.elb_fixtures import QUICK, get, health, until, web_groups
 
 pytestmark = [pytest.mark.root, pytest.mark.runc, pytest.mark.netns]
 HOSTS = Path(tempfile.gettempdir()) / f"cloudlet-elb-hosts-{os.getpid()}"
@@ -27,34 +26,6 @@ cloud = module_cloud("elb", "10.248.0.0/14", "--hosts-file", str(HOSTS))
 SERVE = "mkdir -p /www/special /www/cgi-bin && echo $NAME > /www/id && echo special-$NAME > /www/special/id && " \
         "printf '#!/bin/sh\\necho Content-Type: text/plain\\necho\\necho %s $REMOTE_ADDR\\n' $NAME > /www/cgi-bin/peer && " \
         "chmod +x /www/cgi-bin/peer && exec httpd -f -p 80 -h /www"
-QUICK = {"HealthCheckIntervalSeconds": 5, "HealthCheckTimeoutSeconds": 2, "HealthyThresholdCount": 2,
-         "UnhealthyThresholdCount": 2, "HealthCheckPath": "/id"}
-
-
-def until(what, timeout: float = 60, every: float = 0.5):
-    deadline = time.monotonic() + timeout
-    while not (found := what()):
-        assert time.monotonic() < deadline, f"not within {timeout}s"
-        time.sleep(every)
-    return found
-
-
-def get(address: str, path: str = "/id", host: str | None = None, timeout: float = 3) -> str | None:
-    request = urllib.request.Request(f"http://{address}{path}", headers={"Host": host} if host else {})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as r:
-            return r.read().decode().strip()
-    except urllib.error.HTTPError as e:
-        return f"{e.code} {e.read().decode()}"
-    except OSError:
-        return None
-
-
-def health(elb, group: str) -> dict[str, tuple[str, str | None]]:
-    return {d["Target"]["Id"]: (d["TargetHealth"]["State"], d["TargetHealth"].get("Reason"))
-            for d in elb.describe_target_health(TargetGroupArn=group)["TargetHealthDescriptions"]}
-
-
 def haproxies(directory: Path) -> list[int]:
     """PIDs of the HAProxies whose command line names directory."""
     found = []
@@ -70,14 +41,7 @@ def haproxies(directory: Path) -> list[int]:
 @pytest.fixture(scope="module")
 def alb(cloud):
     ec2, ecs, elb = cloud.client("ec2"), cloud.ecs, cloud.client("elbv2")
-    vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
-    subnets = [s["SubnetId"] for s in ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"]]
-    front = ec2.create_security_group(GroupName="alb-front", Description="web", VpcId=vpc)["GroupId"]
-    ec2.authorize_security_group_ingress(GroupId=front, IpPermissions=[
-        {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
-    back = ec2.create_security_group(GroupName="alb-targets", Description="from the ALB", VpcId=vpc)["GroupId"]
-    ec2.authorize_security_group_ingress(GroupId=back, IpPermissions=[
-        {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "UserIdGroupPairs": [{"GroupId": front}]}])
+    vpc, subnets, front, back = web_groups(ec2, "alb-front", "alb-targets")
     definition = register(cloud, "named", {"name": "web", "image": "busybox", "command": ["sh", "-c", SERVE]})
     tasks = {}
     for name in ("one", "two", "three"):
@@ -115,7 +79,7 @@ def alb_directory(alb) -> Path:
 
 def public_addresses(alb) -> list[str]:
     enis = alb["ec2"].describe_network_interfaces(Filters=[{"Name": "description",
-                                                            "Values": [f"ELB app/shop/*"]}])["NetworkInterfaces"]
+                                                            "Values": ["ELB app/shop/*"]}])["NetworkInterfaces"]
     return [e["Association"]["PublicIp"] for e in enis if e.get("Association")]
 
 

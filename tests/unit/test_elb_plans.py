@@ -3,9 +3,12 @@ interface, rules in priority order with their conditions and actions, target gro
 their attributes and health checks, draining targets, and what a tenant cannot slip in
 (target ids that are not addresses, another account's groups)."""
 
+import json
+
 from cloudlet.agent.lb.plan import Condition, FixedResponse, Forward, Redirect
 from cloudlet.control.elb_plans import compile_lb
 from cloudlet.store import elbv2 as records
+from cloudlet.store.schema import ec2_instances
 from cloudlet.store.scoped import Scoped
 
 ARN = "arn:aws:elasticloadbalancing:us-east-1:123456789012:"
@@ -121,3 +124,16 @@ def test_tls_listeners_need_their_certificate_and_network_listeners_are_routed(d
     out = compiled(db, nlb, certificate=lambda arn: "/data/elb/aaaa/gone.pem")
     front, = out.plan.frontends
     assert front.mode == "tcp" and {b.certificate for b in front.binds} == {"/data/elb/aaaa/gone.pem"}
+
+
+def test_instance_targets_are_reached_at_their_private_address_while_running(db):
+    group(db, GROUP, TargetType="instance")
+    listener(db)
+    for instance_id, state, address in (("i-0000000000000000a", "running", "10.0.1.30"),
+                                        ("i-0000000000000000b", "stopped", "10.0.1.31")):
+        db.insert(ec2_instances, instance_id=instance_id, desired=state, state=state, updated_at="",
+                  body=json.dumps({"InstanceId": instance_id, "PrivateIpAddress": address}))
+        records.register(db, GROUP, instance_id, 80)
+    records.register(db, GROUP, "i-0000000000000000c", 80)  # no such instance
+    assert [(s.name, s.address) for s in compiled(db).plan.backends[0].servers] == [
+        ("i-0000000000000000a_80", "10.0.1.30")]

@@ -7,7 +7,6 @@ stopped on its own, and an unhealthy task stopped only after the grace period.""
 import json
 from datetime import datetime, timedelta, timezone
 
-from cloudlet.control.records import new_task
 from cloudlet.control.services import Round
 from cloudlet.services.ecs.services import new_deployment
 from cloudlet.store import elbv2 as records
