@@ -150,12 +150,10 @@ class _Compiler:
         if protocol not in ("HTTP", "HTTPS", "TCP", "TLS"):
             self.out.skipped.append(f"listener on {listener.get('Port')}: {protocol} is not served here")
             return None
-        certificate = None
+        certificates = ()
         if protocol in TLS:
-            arn = next((c["CertificateArn"] for c in listener.get("Certificates") or []), None)
-            certificate = self.certificate(arn) if arn else None
-            if certificate is None:
-                self.out.skipped.append(f"listener on {listener['Port']}: its certificate {arn} is gone")
+            certificates = self.certificates(listener)
+            if not certificates:
                 return None
         rules = []
         for rule in records.objects_of(self.db, records.RULE, listener["ListenerArn"]):
@@ -163,11 +161,27 @@ class _Compiler:
                 continue
             conditions = tuple(c for c in map(_condition, rule.get("Conditions") or []) if c)
             rules.append(Rule(int(rule["Priority"]), conditions, self.action(rule.get("Actions") or [])))
-        binds = tuple(Bind(address, int(listener["Port"]), netns=self.netns[eni], certificate=certificate)
+        binds = tuple(Bind(address, int(listener["Port"]), netns=self.netns[eni], certificates=certificates)
                       for eni, address in addresses.items() if eni in self.netns)
         return Frontend(last_id(listener["ListenerArn"]), "http" if protocol in HTTP_MODES else "tcp", binds,
                         self.action(listener.get("DefaultActions") or []), tuple(sorted(rules, key=lambda r: r.priority)),
                         idle_timeout=int(_attributes(self.lb).get("idle_timeout.timeout_seconds") or 60))
+
+
+    def certificates(self, listener: dict) -> tuple[str, ...]:
+        """The PEMs of a TLS listener, its default first; none when the default is gone (an
+        extra one gone is left out)."""
+        default = [c["CertificateArn"] for c in listener.get("Certificates") or []][:1]
+        out = []
+        for arn in default + listener.get("_certificates", []):
+            pem = self.certificate(arn)
+            if pem is None:
+                self.out.skipped.append(f"listener on {listener['Port']}: its certificate {arn} is gone")
+                if not out:
+                    return ()
+            else:
+                out.append(pem)
+        return tuple(out)
 
 
 def compile_lb(db, lb: dict, netns: dict[str, str], addresses: dict[str, str], certificate) -> Compiled:

@@ -116,6 +116,33 @@ def test_a_path_rule_forwards_to_a_second_group(alb):
     assert {get(address) for _ in range(15)} == {"one", "two", "three"}
 
 
+def test_an_https_listener_shows_each_client_the_certificate_it_names(cloud, alb):
+    acm, ec2, elb = cloud.client("acm"), alb["ec2"], alb["elb"]
+    https = {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}
+    ec2.authorize_security_group_ingress(GroupId=alb["front"], IpPermissions=[https])
+    shop, api = (acm.request_certificate(DomainName=name, ValidationMethod="DNS")["CertificateArn"]
+                 for name in ("shop.example", "api.example"))
+    listener = elb.create_listener(LoadBalancerArn=alb["arn"], Protocol="HTTPS", Port=443, Certificates=[
+        {"CertificateArn": shop}], DefaultActions=[{"Type": "forward", "TargetGroupArn": alb["group"]}]
+    )["Listeners"][0]["ListenerArn"]
+    elb.add_listener_certificates(ListenerArn=listener, Certificates=[{"CertificateArn": api}])
+    address, ca = public_addresses(alb)[0], alb["data_dir"] / "acm" / "ca.pem"
+
+    def fetch(name: str) -> tuple[int, str]:  # curl checks the name against the certificate shown
+        done = subprocess.run(["curl", "-s", "--max-time", "3", "--cacert", str(ca), "--resolve",
+                               f"{name}:443:{address}", f"https://{name}/id"], capture_output=True, text=True)
+        return done.returncode, done.stdout.strip()
+
+    try:
+        until(lambda: fetch("api.example")[0] == 0, timeout=30)
+        assert {fetch(name)[1] for name in ("shop.example", "api.example") for _ in range(3)} <= {"one", "two", "three"}
+        assert fetch("shop.example")[0] == 0
+        assert fetch("other.example")[0] == 60  # no certificate of that name: the default, refused for it
+    finally:
+        elb.delete_listener(ListenerArn=listener)
+        ec2.revoke_security_group_ingress(GroupId=alb["front"], IpPermissions=[https])
+
+
 def test_what_a_tenant_writes_in_a_rule_stays_out_of_the_configuration(alb):
     elb = alb["elb"]
     body = "hello\n  listen evil\n  bind 0.0.0.0:9999\n  mode http\n'\"%[env(HOME)]"

@@ -2,6 +2,7 @@
 namespace, which forwards to busybox httpd servers in a third; rules, weights, checks,
 runtime server changes without a reload, seamless reloads, adoption, TLS and tcp."""
 
+import re
 import subprocess
 import time
 from collections import Counter
@@ -204,7 +205,7 @@ def test_reload_for_a_rule_drops_no_connection_and_a_refused_plan_changes_nothin
     assert proxy.runtime.worker() != worker
     assert lab.get(f"{URL}/new") == "new rule"
     assert slow.communicate(timeout=10)[0] == "slow-s1\n"
-    https = Frontend("tls", "http", (Bind(PROXY_IP, 443, PROXY_NS, certificate="/nonexistent/cert.pem"),), Forward((("rr", 1),)))
+    https = Frontend("tls", "http", (Bind(PROXY_IP, 443, PROXY_NS, certificates=("/nonexistent/cert.pem",)),), Forward((("rr", 1),)))
     with pytest.raises(LbError, match="cert"):
         proxy.apply(plan(lab, [rr("s1", health=None)], rules=(rule,), frontends=(https,)))
     assert lab.get(f"{URL}/new") == "new rule"
@@ -223,14 +224,29 @@ def test_a_new_proxy_adopts_the_running_one_and_stop_ends_it(lab, proxy):
     assert not again.running() and not proxy.directory.exists()
 
 
-def test_https_in_another_namespace_and_tcp_pass_through(lab, proxy, tmp_path):
-    pem = tmp_path / "lb.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=lb.test", "-days", "1",
-                    "-keyout", str(tmp_path / "key"), "-out", str(tmp_path / "crt")], check=True, capture_output=True)
-    pem.write_bytes((tmp_path / "crt").read_bytes() + (tmp_path / "key").read_bytes())
-    tls = Frontend("tls", "http", (Bind("127.0.0.1", 8443, netns=lab.client, certificate=str(pem)),), Forward((("rr", 1),)))
+def self_signed(directory: Path, name: str) -> str:
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={name}", "-days", "1",
+                    "-addext", f"subjectAltName=DNS:{name}", "-keyout", str(directory / "key"),
+                    "-out", str(directory / "crt")], check=True, capture_output=True)
+    pem = directory / f"{name}.pem"
+    pem.write_bytes((directory / "crt").read_bytes() + (directory / "key").read_bytes())
+    return str(pem)
+
+
+def served_to(lab, name: str) -> str:
+    """The subject of the certificate the proxy's TLS bind shows a client that asks for name."""
+    shown = in_ns(lab.client, "openssl", "s_client", "-connect", "127.0.0.1:8443", "-servername", name, input="")
+    return re.search(r"^subject=(.*)$", shown.stdout, re.M).group(1)
+
+
+def test_https_in_another_namespace_by_name_and_tcp_pass_through(lab, proxy, tmp_path):
+    pems = (self_signed(tmp_path, "lb.test"), self_signed(tmp_path, "shop.test"))
+    tls = Frontend("tls", "http", (Bind("127.0.0.1", 8443, netns=lab.client, certificates=pems),), Forward((("rr", 1),)))
     tcp = Frontend("raw", "tcp", (Bind(PROXY_IP, 9000, PROXY_NS),), Forward((("t", 1),)))
     proxy.apply(plan(lab, [rr("s1", health=None), Backend("t", "tcp", (server("s2"),))], frontends=(tls, tcp)))
     assert lab.get("https://127.0.0.1:8443/", "-k") == "s1\n"
+    # the certificate whose name the client asks for (SNI), else the first
+    assert [served_to(lab, name) for name in ("shop.test", "lb.test", "other.test")] == [
+        "CN = shop.test", "CN = lb.test", "CN = lb.test"]
     raw = in_ns(lab.client, "busybox", "sh", "-c", f"printf 'GET / HTTP/1.0\\r\\n\\r\\n' | busybox nc {PROXY_IP} 9000")
     assert raw.stdout.startswith("HTTP/1.") and raw.stdout.endswith("s2\n")

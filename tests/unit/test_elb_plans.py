@@ -123,7 +123,7 @@ def test_tls_listeners_need_their_certificate_and_network_listeners_are_routed(d
     assert [b.name for b in out.plan.backends] == ["tg-bbbb"]  # the TCP listener's group: health-checked
     out = compiled(db, nlb, certificate=lambda arn: "/data/elb/aaaa/gone.pem")
     front, = out.plan.frontends
-    assert front.mode == "tcp" and {b.certificate for b in front.binds} == {"/data/elb/aaaa/gone.pem"}
+    assert front.mode == "tcp" and {b.certificates for b in front.binds} == {("/data/elb/aaaa/gone.pem",)}
 
 
 def test_instance_targets_are_reached_at_their_private_address_while_running(db):

@@ -38,14 +38,14 @@ def directives(text: str) -> list[str]:
 def test_a_plan_renders_as_expected():
     rules = (Rule(2, (Condition("path", ("/api/*",)),), Forward((("b", 80), ("c", 20)))),
              Rule(1, (Condition("host", ("*.example.com",)),), Redirect(301, protocol="HTTPS")))
-    web = Frontend("web", "http", (Bind("10.0.0.1", 443, netns="ns1", certificate="/d/c.pem"),),
+    web = Frontend("web", "http", (Bind("10.0.0.1", 443, netns="ns1", certificates=("/d/c.pem", "/d/more.pem")),),
                    FixedResponse(404, "text/plain", "none"), rules, idle_timeout=30)
     health = HealthCheck("http", 5, 2, 3, 2, path="/health", port=9000, codes="200-299")
     backends = (Backend("b", "http", (Server("s1", "10.0.1.5", 8080, netns="ns1", weight=3), Server("s2", "fd00::5", 8080, netns="other")),
                         health=health), Backend("c", "http"))
     out = render(ProxyPlan("lb", (web,), backends), DIR, "ns1")
     text = out.text
-    assert "    bind 10.0.0.1:443 ssl crt '/d/c.pem'" in text  # ns1 is home: no namespace keyword
+    assert "    bind 10.0.0.1:443 ssl crt '/d/c.pem' crt '/d/more.pem'" in text  # ns1 is home: no namespace keyword
     assert "    timeout client 30s" in text and "    timeout server 30s" in text
     assert "    acl r1c0 req.hdr(host) -m reg -i -- '^.*\\.example\\.com(?::[0-9]+)?$'" in text
     assert "    acl r2c0 path -m reg -- '^/api/.*$'" in text and "    acl r2c0 path,url_dec -m reg -- '^/api/.*$'" in text

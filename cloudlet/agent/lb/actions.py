@@ -96,7 +96,7 @@ class Actions:
     def location(self, r: Redirect) -> str:
         """A log-format Location: tenant text literal (%% doubled), the #{...} of each part the
         request's own, each part left None the request's own."""
-        tls = any(b.certificate for b in self.frontend.binds)
+        tls = any(b.certificates for b in self.frontend.binds)
         subs = {"#{protocol}": "https" if tls else "http", "#{host}": "%[req.hdr(host),field(1,:)]",
                 "#{port}": "%[dst_port]", "#{path}": "%[path,regsub(^/,)]", "#{query}": "%[query]"}
 

@@ -82,7 +82,7 @@ def _frontend(f: Frontend, actions: Actions, home) -> list[str]:
     lines = [f"frontend {words.name(f.name, 'frontend')}", f"    mode {f.mode}", f"    timeout client {idle}s"]
     lines += [f"    bind {_bind(b, home)}" for b in f.binds]
     if f.mode == "http":  # what ELB tells its targets about the client
-        tls = "https" if any(b.certificate for b in f.binds) else "http"
+        tls = "https" if any(b.certificates for b in f.binds) else "http"
         lines += ["    option forwardfor", f"    http-request set-header X-Forwarded-Proto {tls}",
                   "    http-request set-header X-Forwarded-Port %[dst_port]"]
     return lines + [f"    {line}" for line in actions.lines()]
@@ -92,8 +92,8 @@ def _bind(b: Bind, home) -> str:
     out = words.address(b.address, b.port, "bind")
     if b.netns != home:
         out += f" namespace {words.name(b.netns, 'namespace') if b.netns else _no_home()}"
-    if b.certificate:
-        out += f" ssl crt {words.path(b.certificate, 'certificate')}"
+    if b.certificates:
+        out += " ssl" + "".join(f" crt {words.path(c, 'certificate')}" for c in b.certificates)
     return out
 
 

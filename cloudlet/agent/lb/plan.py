@@ -71,7 +71,9 @@ class Bind:
     address: str
     port: int
     netns: str | None = None
-    certificate: str | None = None  # path of a PEM (certificate, chain, key): TLS is ended here
+    # paths of PEMs (certificate, chain, key): TLS is ended here, with the one whose names match
+    # the name the client asks for (SNI), else the first
+    certificates: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
