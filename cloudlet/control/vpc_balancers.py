@@ -1,8 +1,9 @@
 """A VPC's network load balancers as its router's balancers (agent/network/plans.py Balancer):
 each TCP, UDP or TCP_UDP listener of an NLB becomes DNAT from the NLB's addresses (each
 interface's private one, and its public one) to the targets of the group it forwards to, so
-that the targets see the client's own address, as an NLB's do. TLS listeners end TLS in the
-load balancer's proxy instead (control/elb.py).
+that the targets see the client's own address, as an NLB's do; with the NLB's security
+groups, which the router holds its clients to (agent/network/balancer_rules.py). TLS
+listeners end TLS in the load balancer's proxy instead (control/elb.py).
 
 Which targets take new connections, as AWS's NLB picks them: the healthy ones; when none is
 healthy, every registered one that is not draining (an NLB fails open). Draining targets keep
@@ -64,7 +65,7 @@ def balancers(conn, account: str, region: str, vpc_id: str) -> list[Balancer]:
             group = next(iter(sorted(records.forwarded_to(listener.get("DefaultActions")))), None)
             for protocol in PROTOCOLS.get(listener["Protocol"], ()) if group else ():
                 for zone, addresses in interfaces:
-                    out.append(Balancer(addresses, protocol, listener["Port"],
-                                        _targets(db, group, zone, cross_zone)))
+                    out.append(Balancer(addresses, protocol, listener["Port"], _targets(db, group, zone, cross_zone),
+                                        tuple(lb.get("SecurityGroups") or ())))
     return out
 

@@ -221,6 +221,41 @@ def test_a_network_load_balancer_passes_tcp_and_keeps_the_client_address(alb):
         elb.delete_target_group(TargetGroupArn=group["TargetGroupArn"])
 
 
+def test_a_network_load_balancers_own_group_decides_and_its_targets_may_trust_it(alb):
+    elb, ec2 = alb["elb"], alb["ec2"]
+    web = {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}
+    guard = ec2.create_security_group(GroupName="nlb-guard", Description="who reaches the NLB", VpcId=alb["vpc"])[
+        "GroupId"]
+    ec2.authorize_security_group_ingress(GroupId=guard, IpPermissions=[web])
+    # the targets let in the NLB's group only: the client, kept as itself, passes as the NLB's
+    trust = {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "UserIdGroupPairs": [{"GroupId": guard}]}
+    ec2.authorize_security_group_ingress(GroupId=alb["back"], IpPermissions=[trust])
+    lb = elb.create_load_balancer(Name="guarded", Type="network", Subnets=alb["subnets"][:2],
+                                  SecurityGroups=[guard])["LoadBalancers"][0]
+    group = elb.create_target_group(Name="guarded", Protocol="TCP", Port=80, VpcId=alb["vpc"], TargetType="ip",
+                                    HealthCheckIntervalSeconds=5, HealthCheckTimeoutSeconds=2,
+                                    HealthyThresholdCount=2)["TargetGroups"][0]
+    try:
+        elb.register_targets(TargetGroupArn=group["TargetGroupArn"], Targets=[{"Id": alb["addresses"]["one"]}])
+        elb.create_listener(LoadBalancerArn=lb["LoadBalancerArn"], Protocol="TCP", Port=80, DefaultActions=[
+            {"Type": "forward", "TargetGroupArn": group["TargetGroupArn"]}])
+        address = next(a["IpAddress"] for z in elb.describe_load_balancers(LoadBalancerArns=[lb["LoadBalancerArn"]])[
+            "LoadBalancers"][0]["AvailabilityZones"] for a in z["LoadBalancerAddresses"])
+        answer = until(lambda: get(address, "/cgi-bin/peer"), timeout=30)
+        assert answer.split()[0] == "one" and not answer.split()[1].startswith("10.24")  # the host, as itself
+        assert until(lambda: health(elb, group["TargetGroupArn"]) == {alb["addresses"]["one"]: ("healthy", None)})
+        ec2.revoke_security_group_ingress(GroupId=guard, IpPermissions=[web])  # nobody may reach the NLB now
+        until(lambda: get(address, "/cgi-bin/peer", timeout=1) is None, timeout=15)
+        assert [get(address, "/cgi-bin/peer", timeout=1) for _ in range(3)] == [None] * 3
+    finally:
+        ec2.revoke_security_group_ingress(GroupId=alb["back"], IpPermissions=[trust])
+        elb.delete_load_balancer(LoadBalancerArn=lb["LoadBalancerArn"])
+        elb.delete_target_group(TargetGroupArn=group["TargetGroupArn"])
+        until(lambda: not ec2.describe_network_interfaces(Filters=[
+            {"Name": "group-id", "Values": [guard]}])["NetworkInterfaces"], timeout=30)
+        ec2.delete_security_group(GroupId=guard)
+
+
 def test_deleting_the_load_balancer_leaves_no_proxy_namespace_or_interface(cloud, alb):
     elb, ec2 = alb["elb"], alb["ec2"]
     enis = [e["NetworkInterfaceId"] for e in ec2.describe_network_interfaces(Filters=[

@@ -223,6 +223,20 @@ def test_a_balancer_spreads_connections_and_keeps_the_client_address(net):
         net.routers.apply(RouterPlan("vpc-a", ["10.9.0.0/16"], [Subnet("s1", SUBNET), Subnet("s2", OTHER)],
                                      [pc, pn, p1, p2], groups, balancers=[balancer]), net.pool_for_test, METADATA)
         assert in_ns(client.netns, "busybox", "nc", "-w", "2", "10.9.1.100", "80").stdout == ""
+        # a balancer with a group of its own: what that group lets in reaches targets whose
+        # groups let in the balancer's group, the client's address still kept
+        pn.groups = ["nlb"]
+        groups["nlb"] = [Rule(False, 6, 80, 80, cidr="10.9.1.0/28")]
+        groups["target"] = [Rule(False, 6, 8080, 8081, group="nlb")]
+        guarded = Balancer(balancer.addresses, 6, 80, balancer.targets, groups=("nlb",))
+        plan = RouterPlan("vpc-a", ["10.9.0.0/16"], [Subnet("s1", SUBNET), Subnet("s2", OTHER)], [pc, pn, p1, p2],
+                          groups, balancers=[guarded])
+        net.routers.apply(plan, net.pool_for_test, METADATA)
+        seen = {in_ns(client.netns, "busybox", "nc", "-w", "2", "10.9.1.100", "80").stdout for _ in range(12)}
+        assert seen == {"one 10.9.1.4\n", "two 10.9.1.4\n"}, seen
+        groups["nlb"] = [Rule(False, 6, 80, 80, cidr="10.9.1.64/26")]  # the client is not let in
+        net.routers.apply(plan, net.pool_for_test, METADATA)
+        assert in_ns(client.netns, "busybox", "nc", "-w", "2", "10.9.1.100", "80").stdout == ""
     finally:
         for server in servers:
             server.kill()

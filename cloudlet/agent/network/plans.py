@@ -67,11 +67,13 @@ class Port:
 class Balancer:
     """Connections to any of addresses at port (protocol) spread over targets (address, port)
     by the router's DNAT, the client's own address kept: a network load balancer's listener.
-    Each target then sees the client as it is, and its groups decide whether it may connect."""
+    Each target then sees the client as it is, and its groups decide whether it may connect
+    (or, for a balancer with groups, whether they let in the balancer's)."""
     addresses: tuple[str, ...]          # where clients connect: private and public ones
     protocol: int                        # 6 (tcp) or 17 (udp)
     port: int
     targets: tuple[tuple[str, int], ...]
+    groups: tuple[str, ...] = ()        # its own security groups: none, it takes any client
 
 
 @dataclass

@@ -7,9 +7,10 @@ security groups). In the router's namespace, so its conntrack is the VPC's own.
                addresses and MAC unless its source/destination check is off), network
                ACLs (stateless: replies too must pass them, as on AWS), then replies pass,
                then the groups: the sender's egress rules, the receiver's ingress rules
-    nat        network load balancers' listeners (DNAT to a target picked at random, the
-               client's address kept, before anything else: a balancer's public address is
-               its own, not a port's), public addresses 1:1 (DNAT in, SNAT out), NAT gateways' SNAT by route, the
+    nat        network load balancers' listeners (balancer_rules.py: their groups, then DNAT
+               to a target, the client's address kept, before anything else: a balancer's
+               public address is its own, not a port's), public addresses 1:1 (DNAT in,
+               SNAT out), NAT gateways' SNAT by route, the
                rest of what leaves by the uplink to the router's own address there (unique
                on the host, where private ranges are not: the host masquerades it on, and
                finds the way back), and the metadata services DNAT'd to the host's end
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import ipaddress
 
+from cloudlet.agent.network.balancer_rules import balancer_rules, members
 from cloudlet.agent.network.boxes import disjoint
 from cloudlet.agent.network.host import run
 from cloudlet.agent.network.plans import AclEntry, RouterPlan
@@ -47,17 +49,14 @@ def _span(a: int, b: int) -> str:
 
 def _group_elements(plan: RouterPlan) -> dict[str, list[str]]:
     """Set name -> elements, for both directions."""
-    members: dict[str, list[str]] = {}
-    for port in plan.ports:
-        for group in port.groups:
-            members.setdefault(group, []).extend(port.addresses)
+    found = members(plan)
     boxes: dict[tuple[str, str, str, int | None], list] = {}  # (set, direction, own address, protocol) -> boxes
     for port in plan.ports:
         if not port.device:
             continue
         for group in port.groups:
             for rule in plan.groups.get(group, []):
-                peers = [rule.cidr] if rule.cidr else [f"{a}/32" for a in members.get(rule.group, [])]
+                peers = [rule.cidr] if rule.cidr else [f"{a}/32" for a in found.get(rule.group, [])]
                 direction = "egress" if rule.egress else "ingress"
                 for own in port.addresses:
                     for peer in peers:
@@ -116,19 +115,6 @@ def _acl_chains(plan: RouterPlan) -> tuple[list[str], list[str], list[str]]:
     return chains, out, into
 
 
-def _balancer_chains(plan: RouterPlan) -> tuple[list[str], list[str]]:
-    """(chains, dispatch elements) of the balancers that have targets (one without takes
-    nothing: its connections meet its addresses, where nothing listens)."""
-    chains, dispatch = [], []
-    for i, balancer in enumerate(b for b in plan.balancers if b.targets):
-        picks = ", ".join(f"{n} : {address} . {port}" for n, (address, port) in enumerate(balancer.targets))
-        chains.append(f"  chain lb_{i} {{\n    meta l4proto {balancer.protocol} dnat ip to numgen random mod "
-                      f"{len(balancer.targets)} map {{ {picks} }}\n  }}\n")
-        dispatch.extend(f"{address} . {balancer.protocol} . {balancer.port} : jump lb_{i}"
-                        for address in balancer.addresses)
-    return chains, dispatch
-
-
 def _elements(items: list[str]) -> str:
     return f" elements = {{ {', '.join(items)} }};" if items else ""
 
@@ -139,7 +125,7 @@ def render(plan: RouterPlan | None, uplink: str = "up0", host: str | None = None
     ports = [p for p in plan.ports if p.device] if plan else []
     groups = _group_elements(plan) if plan else {}
     acl_chains, acl_out, acl_in = _acl_chains(plan) if plan else ([], [], [])
-    lb_chains, balancers = _balancer_chains(plan) if plan else ([], [])
+    lb_chains, balancers, trusted = balancer_rules(plan) if plan else ([], [], [])
     sources = [f'"{p.device}" . {a}' for p in ports for a in p.addresses]
     macs = [f'"{p.device}" . {p.mac}' for p in ports]
     unchecked = [f'"{p.device}"' for p in ports if not p.source_dest_check]
@@ -168,6 +154,7 @@ def render(plan: RouterPlan | None, uplink: str = "up0", host: str | None = None
         f"  map snat_route {{ type ipv4_addr . ipv4_addr : ipv4_addr; flags interval;{_elements(snat_route)} }}\n",
         f"  map services {{ type ipv4_addr . inet_service : ipv4_addr . inet_service;{_elements(services)} }}\n",
         f"  map balancers {{ type ipv4_addr . inet_proto . inet_service : verdict;{_elements(balancers)} }}\n",
+        f"  set lb_trusted {{ type ipv4_addr . inet_proto . inet_service . ipv4_addr;{_elements(trusted)} }}\n",
     ])
     # the host (its operator) reaches every port's private address (at a public one, it is
     # the internet, held to the groups); replies go back to it
@@ -192,6 +179,7 @@ def render(plan: RouterPlan | None, uplink: str = "up0", host: str | None = None
     drop
   }}
   chain ingress {{
+    ip daddr . meta l4proto . th dport . ct original ip daddr @lb_trusted accept
     ip daddr . ip saddr . meta l4proto . th dport @ingress_l4 accept
     meta l4proto icmp ip daddr . ip saddr . icmp type . icmp code @ingress_icmp accept
     ip daddr . ip saddr . meta l4proto @ingress_any accept
