@@ -1,7 +1,9 @@
 """A load balancer's proxy plan (agent/lb/plan.py), compiled from the store: one frontend per
 listener bound on each of the LB's interfaces, its rules in priority order, one backend per
 target group a listener or rule forwards to, with the group's registered targets as servers
-(draining ones kept as draining until their delay has passed) and its health check. A network
+(draining ones kept as draining until their delay has passed, new ones held until healthy,
+unhealthy ones with a backup twin so that a group with none healthy fails open) and its health
+check. A network
 LB's TCP and UDP listeners have no frontend: its VPC's router forwards them (vpc_balancers.py);
 their groups' targets are only health-checked here.
 
@@ -106,7 +108,7 @@ class _Compiler:
         attributes = _attributes(group)
         sticky = attributes.get("stickiness.enabled") == "true" and \
             attributes.get("stickiness.type", "lb_cookie") == "lb_cookie"
-        servers = tuple(s for t in records.targets(self.db, arn) if (s := self.server(name, arn, group, t)))
+        servers = tuple(s for t in records.targets(self.db, arn) for s in self.servers(name, arn, group, t))
         self.backends[name] = Backend(
             name, mode, servers, self.health(group),
             algorithm=ALGORITHMS.get(attributes.get("load_balancing.algorithm.type"), "roundrobin"),
@@ -129,18 +131,24 @@ class _Compiler:
             path=group.get("HealthCheckPath") or "/", port=None if port == "traffic-port" else int(port),
             codes=(group.get("Matcher") or {}).get("HttpCode") or "200")
 
-    def server(self, backend: str, arn: str, group: dict, target: dict) -> Server | None:
+    def servers(self, backend: str, arn: str, group: dict, target: dict) -> list[Server]:
+        """A target's server; and for an unhealthy one, its unchecked backup twin, which takes
+        requests only while no server of the group is up: AWS's ALB fails open, sending to
+        every unhealthy target when none is healthy."""
         if not _TARGET_ID.match(target["id"]):
             self.out.skipped.append(f"target {target['id']!r}: not an address or an instance")
-            return None
+            return []
         address = records.address(self.db, group, target)
         if address is None:
-            return None  # an instance gone or not yet addressed: nothing to send to
+            return []  # an instance gone or not yet addressed: nothing to send to
         name = f"{target['id']}_{target['port']}"  # haproxy's names take no ':'
         self.out.servers[(backend, name)] = (arn, target)
         # a target not yet healthy takes no request until its checks pass the healthy threshold
-        return Server(name, address, target["port"], netns=self.source,
-                      draining=target["state"] == records.DRAINING, held=target["state"] == records.INITIAL)
+        out = [Server(name, address, target["port"], netns=self.source,
+                      draining=target["state"] == records.DRAINING, held=target["state"] == records.INITIAL)]
+        if target["state"] == records.UNHEALTHY:
+            out.append(Server(f"{name}_open", address, target["port"], netns=self.source, backup=True))
+        return out
 
     def frontend(self, listener: dict, addresses: dict[str, str]) -> Frontend | None:
         protocol = listener.get("Protocol")

@@ -158,6 +158,18 @@ def test_what_a_tenant_writes_in_a_rule_stays_out_of_the_configuration(alb):
     elb.delete_rule(RuleArn=rule)
 
 
+def test_when_every_target_is_unhealthy_the_group_fails_open(alb):
+    elb, group, address = alb["elb"], alb["group"], public_addresses(alb)[0]
+    elb.modify_target_group(TargetGroupArn=alb["group"], HealthCheckPath="/nowhere")
+    try:
+        until(lambda: {s for s, _ in health(elb, group).values()} == {"unhealthy"}, timeout=60)
+        assert {r for _, r in health(elb, group).values()} == {"Target.ResponseCodeMismatch"}
+        assert {get(address) for _ in range(15)} == {"one", "two", "three"}  # to every one of them, as AWS's do
+    finally:
+        elb.modify_target_group(TargetGroupArn=alb["group"], HealthCheckPath="/id")
+    until(lambda: {s for s, _ in health(elb, group).values()} == {"healthy"}, timeout=60)
+
+
 def test_a_stopped_task_turns_unhealthy_and_traffic_shifts(cloud, alb):
     elb, gone = alb["elb"], alb["addresses"]["two"]
     cloud.ecs.stop_task(cluster="shop", task=alb["tasks"]["two"])

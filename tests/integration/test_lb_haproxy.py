@@ -180,6 +180,18 @@ def test_held_servers_take_nothing_until_their_checks_pass_the_threshold(lab, pr
     assert set(answers(lab, 6)) == {"s1", "s2"}
 
 
+def test_backups_take_requests_only_while_no_server_is_up(lab, proxy):
+    proxy.apply(plan(lab, [rr("sick")]))
+    wait_for(lambda: proxy.health()[("rr", "sick")].state == "down")
+    assert lab.get(URL, "-o", "/dev/null", "-w", "%{http_code}") == "503"
+    twin = Server("sick_open", SERVER_IP, 8009, netns=PROXY_NS, backup=True)  # added at runtime, never checked
+    proxy.apply(plan(lab, [Backend("rr", "http", (server("sick"), twin), health=HEALTH)]))
+    assert answers(lab, 4) == Counter({"sick": 4})  # failing open
+    proxy.apply(plan(lab, [Backend("rr", "http", (server("sick"), twin, server("s1")), health=HEALTH)]))
+    wait_for(lambda: proxy.health()[("rr", "s1")].state == "up")
+    assert answers(lab, 6) == Counter({"s1": 6})
+
+
 def test_a_server_added_at_runtime_keeps_its_connections_for_later_requests(lab, proxy):
     proxy.apply(plan(lab, [rr("s1")]))
     worker = proxy.runtime.worker()

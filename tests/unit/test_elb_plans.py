@@ -137,3 +137,16 @@ def test_instance_targets_are_reached_at_their_private_address_while_running(db)
     records.register(db, GROUP, "i-0000000000000000c", 80)  # no such instance
     assert [(s.name, s.address) for s in compiled(db).plan.backends[0].servers] == [
         ("i-0000000000000000a_80", "10.0.1.30")]
+
+
+def test_an_unhealthy_target_has_a_backup_twin_so_that_the_group_fails_open(db):
+    group(db, GROUP)
+    listener(db)
+    for address, state in (("10.0.1.40", records.HEALTHY), ("10.0.1.41", records.UNHEALTHY)):
+        records.register(db, GROUP, address, 80)
+        records.set_health(db, GROUP, address, 80, state, None)
+    servers = compiled(db).plan.backends[0].servers
+    assert [(s.name, s.address, s.backup) for s in servers] == [
+        ("10.0.1.40_80", "10.0.1.40", False), ("10.0.1.41_80", "10.0.1.41", False),
+        ("10.0.1.41_80_open", "10.0.1.41", True)]
+    assert set(compiled(db).servers) == {("tg-bbbb", "10.0.1.40_80"), ("tg-bbbb", "10.0.1.41_80")}  # twins: no health

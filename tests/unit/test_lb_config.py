@@ -41,8 +41,9 @@ def test_a_plan_renders_as_expected():
     web = Frontend("web", "http", (Bind("10.0.0.1", 443, netns="ns1", certificates=("/d/c.pem", "/d/more.pem")),),
                    FixedResponse(404, "text/plain", "none"), rules, idle_timeout=30)
     health = HealthCheck("http", 5, 2, 3, 2, path="/health", port=9000, codes="200-299")
-    backends = (Backend("b", "http", (Server("s1", "10.0.1.5", 8080, netns="ns1", weight=3), Server("s2", "fd00::5", 8080, netns="other")),
-                        health=health), Backend("c", "http"))
+    servers = (Server("s1", "10.0.1.5", 8080, netns="ns1", weight=3), Server("s2", "fd00::5", 8080, netns="other"),
+               Server("s1_open", "10.0.1.5", 8080, netns="ns1", backup=True))
+    backends = (Backend("b", "http", servers, health=health), Backend("c", "http"))
     out = render(ProxyPlan("lb", (web,), backends), DIR, "ns1")
     text = out.text
     assert "    bind 10.0.0.1:443 ssl crt '/d/c.pem' crt '/d/more.pem'" in text  # ns1 is home: no namespace keyword
@@ -59,6 +60,7 @@ def test_a_plan_renders_as_expected():
     assert "    default-server check inter 5s rise 3 fall 2 port 9000 pool-max-conn 256 pool-purge-delay 5s" in text
     assert "    server s1 10.0.1.5:8080 weight 3" in text
     assert "    server s2 [fd00::5]:8080 weight 1 namespace other" in text
+    assert "    server s1_open 10.0.1.5:8080 weight 1 backup no-check" in text and "    option allbackups" in text
     # the skeleton keeps what only a reload changes: s2 (a namespace of its own), not s1
     assert "server s2" in out.skeleton and "server s1" not in out.skeleton
 

@@ -64,7 +64,9 @@ def _lines(plan, directory: Path, home, bodies: dict, keep) -> str:
         names = {words.name(s.name, "server") for s in b.servers}
         if len(names) != len(b.servers):
             raise LbError(f"backend {b.name}: two servers have the same name")
-        lines += [f"    server {server_line(s, home)}" for s in b.servers if keep(s)]
+        # a backup is never checked: `no-check` undoes the default-server's `check`
+        lines += [f"    server {server_line(s, home)}{' no-check' if s.backup and b.health else ''}"
+                  for s in b.servers if keep(s)]
     return "\n".join(lines) + "\n"
 
 
@@ -106,7 +108,8 @@ def _backend(key: str, b: Backend, idle: int) -> list[str]:
         raise LbError(f"backend mode {b.mode!r} must be http or tcp")
     if b.algorithm not in ("roundrobin", "leastconn"):
         raise LbError(f"backend algorithm {b.algorithm!r} must be roundrobin or leastconn")
-    lines = [f"backend {b.name}", f"    mode {b.mode}", f"    balance {b.algorithm}", f"    timeout server {idle}s"]
+    lines = [f"backend {b.name}", f"    mode {b.mode}", f"    balance {b.algorithm}", f"    timeout server {idle}s",
+             "    option allbackups"]  # when no server is up, every backup takes requests, not the first
     if b.health:
         lines += [f"    {line}" for line in _checks(b.health, b.mode)]
     if b.sticky_seconds is not None:
@@ -155,11 +158,12 @@ def status_regex(codes: str) -> str:
     return f"^(?:{'|'.join(alternatives)})$"
 
 
-def server_options(b: Backend) -> list[str]:
+def server_options(b: Backend, checked: bool = True) -> list[str]:
     """What every server of b has: the default-server line, and the rest of an `add server`
-    line (a server added at runtime takes nothing from default-server)."""
+    line (a server added at runtime takes nothing from default-server); without the checks
+    for one not checked."""
     out = []
-    if b.health:
+    if b.health and checked:
         h = b.health
         out += ["check", f"inter {words.integer(h.interval, 'health check interval', 1, 300)}s",
                 f"rise {words.integer(h.rise, 'healthy threshold', 1, 100)}",
@@ -184,6 +188,8 @@ def server_line(s: Server, home) -> str:
     made with no weight, which servers.sync gives it once it has counted it down."""
     weight = words.integer(s.weight, "weight", 0, 256)
     out = f"{s.name} {words.address(s.address, s.port, 'server')} weight {0 if s.held else weight}"
+    if s.backup:
+        out += " backup"
     if s.netns != home:
         out += f" namespace {words.name(s.netns, 'namespace') if s.netns else _no_home()}"
     return out

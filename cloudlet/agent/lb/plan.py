@@ -107,6 +107,7 @@ class Server:
     weight: int = 1
     draining: bool = False  # takes no new connections; the ones it has go on
     held: bool = False  # counted down until its checks pass `rise` times in a row (a new target)
+    backup: bool = False  # unchecked, and takes requests only while no other server is up
 
 
 @dataclass(frozen=True)

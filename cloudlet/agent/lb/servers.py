@@ -45,11 +45,11 @@ def sync(runtime: Runtime, plan: ProxyPlan, home: str | None) -> None:
 
 
 def _add(runtime: Runtime, b: Backend, s: Server, home: str | None) -> None:
-    options = " ".join(server_options(b))
+    options = " ".join(server_options(b, checked=not s.backup))
     runtime.change(f"add server {b.name}/{server_line(s, home)} {options}".rstrip(), ok="New server registered.")
     ref = f"{b.name}/{s.name}"
     runtime.change(f"enable server {ref}")  # a server added at runtime starts in maintenance
-    if b.health:
+    if b.health and not s.backup:
         runtime.change(f"enable health {ref}")
     if s.draining:  # after `enable server`, which would clear it
         runtime.change(f"set server {ref} state drain")
@@ -59,7 +59,7 @@ def _add(runtime: Runtime, b: Backend, s: Server, home: str | None) -> None:
 
 def _release(runtime: Runtime, b: Backend, s: Server) -> None:
     """A held server, counted down, given its weight: it takes requests once its checks pass."""
-    if b.health:
+    if b.health and not s.backup:
         runtime.change(f"set server {b.name}/{s.name} health down")
     runtime.change(f"set server {b.name}/{s.name} weight {s.weight}")
 
