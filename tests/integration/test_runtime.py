@@ -354,6 +354,14 @@ def test_user_namespace(h):
         h.rt.create(h.spec(["true"], uid_map=[IdMap(0, 100000, 65536)], gid_map=[IdMap(0, 100000, 65536)]))
 
 
+def test_a_container_in_a_user_namespace_opens_its_own_stdout_and_stderr(h):
+    # as images do (nginx's logs are links to /dev/stdout and /dev/stderr): the pipes conmon
+    # made are the host root's, which the container's root is not, unless they are given it
+    cid = h.run(["sh", "-c", "echo out > /dev/stdout && echo err > /dev/stderr && echo reopened"], userns="logs")
+    assert h.rt.wait(cid, timeout=10) == 0, h.output(cid)
+    assert sorted(h.output(cid)) == ["err", "out", "reopened"]  # two pipes: either comes first
+
+
 def test_user_namespaces_get_host_ranges_of_their_own(h):
     """Containers with one key share a range; another key gets another; a range comes back
     when its last container goes."""

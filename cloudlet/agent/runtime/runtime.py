@@ -20,6 +20,7 @@ import logging
 import os
 import re
 import shutil
+import stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -180,6 +181,8 @@ class Runtime:
             wait_conmon_gone(bundle / "conmon.pid", cid)
             self._clear_last_run(cid, bundle)
             pid = self._launch(rec, bundle)
+        if rec.rootfs_owner:
+            give_stdio(pid, *rec.rootfs_owner)
         rec.started_at = now()
         rec.save(bundle)
         try:
@@ -438,3 +441,18 @@ class Runtime:
         if st.status not in ("running", "paused"):
             raise ContainerConflict(f"container {cid} is not running")
         return sample(Cgroup(rec.cgroups_path), st.pid, interval)
+
+
+def give_stdio(pid: int, uid: int, gid: int) -> None:
+    """Give a user namespace's root the pipes conmon made for the container's stdio (pid:
+    its init, created and not yet started, so still runc's, not the image's): opening
+    /dev/stdout reopens the pipe, which a root that is not the host's may not do to the host
+    root's. Pipes only: nothing else the host owns changes hands."""
+    for fd in (0, 1, 2):
+        path = f"/proc/{pid}/fd/{fd}"
+        try:
+            if stat.S_ISFIFO(os.stat(path).st_mode):
+                os.chown(path, uid, gid)
+        except FileNotFoundError:
+            continue  # not open
+
