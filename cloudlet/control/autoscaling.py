@@ -215,10 +215,11 @@ class Round:
             self._in_service(instance)
         elif state == "InService":
             self.targets.register(instance)  # a target group attached since it came in service
-        elif state == "Terminating" and not (ec2 not in ("shutting-down", "terminated", None) and
-                                               self._drain(instance)):  # drained first, then its hooks
+        elif state == "Terminating":
             alive = ec2 not in ("shutting-down", "terminated", None)
-            if alive and lifecycle.begin(instance, self.hooks, lifecycle.TERMINATING, self.now):
+            if alive and self._drain(instance):
+                pass  # drained first, then its hooks
+            elif alive and lifecycle.begin(instance, self.hooks, lifecycle.TERMINATING, self.now):
                 records.update_activity(self.db, instance.get("_activity"), "MidLifecycleAction", 50)
                 self.plan.notices += lifecycle.notices(instance, self.hooks, self.db.account_id)
             else:
