@@ -7,7 +7,7 @@ import time
 
 import click
 
-from cloudlet.cli.engine_opts import data_dir_option, engine, fail_cleanly, run_options
+from cloudlet.cli.engine_opts import data_dir_option, engine, fail_cleanly, needs_root, run_options
 
 
 def _echo(line, timestamps: bool = False) -> None:
@@ -21,6 +21,7 @@ def _echo(line, timestamps: bool = False) -> None:
 @click.option("-d", "--detach", is_flag=True, help="Run in the background and print the container id.")
 @click.option("--rm", "auto_remove", is_flag=True, help="Remove the container when it exits.")
 @data_dir_option
+@needs_root("containers run under runc, in namespaces and cgroups of the host")
 def run(opts, detach, auto_remove, data_dir):
     """Run a command in a new container."""
     with fail_cleanly():
@@ -107,6 +108,7 @@ def logs(container, follow, tail, timestamps, data_dir):
 @click.argument("container")
 @click.argument("command", nargs=-1, required=True)
 @data_dir_option
+@needs_root("containers run under runc, in namespaces and cgroups of the host")
 def exec_(interactive, tty, user, workdir, env, container, command, data_dir):
     """Run a command in a running container."""
     from cloudlet.agent.engine.options import env_pair
@@ -164,6 +166,7 @@ def stop(containers, timeout, data_dir):
 @click.command()
 @click.argument("containers", nargs=-1, required=True)
 @data_dir_option
+@needs_root("containers run under runc, in namespaces and cgroups of the host")
 def start(containers, data_dir):
     """Start stopped containers again."""
     with fail_cleanly():

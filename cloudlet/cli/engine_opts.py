@@ -3,6 +3,7 @@ option set of `run`."""
 
 import contextlib
 import functools
+import os
 from pathlib import Path
 
 import click
@@ -11,6 +12,20 @@ from cloudlet.config import default_data_dir, engine_dir
 
 data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False),
                                help="State directory [default: /var/lib/cloudlet as root].")
+
+
+def needs_root(why: str):
+    """A command that cannot work but as root says so before it starts, rather than fail
+    deep inside runc, nft or mmdebstrap."""
+    def decorate(f):
+        @functools.wraps(f)
+        def wrapper(*args, **kw):
+            if os.geteuid() != 0:
+                name = click.get_current_context().command_path
+                raise click.ClickException(f"`{name}` needs root ({why}): run it as root")
+            return f(*args, **kw)
+        return wrapper
+    return decorate
 
 
 def engine(data_dir):

@@ -2,7 +2,7 @@
 
 import click
 
-from cloudlet.cli.engine_opts import data_dir_option, engine, fail_cleanly
+from cloudlet.cli.engine_opts import data_dir_option, engine, fail_cleanly, needs_root
 
 
 def _size(n: int) -> str:
@@ -50,6 +50,7 @@ def image_rm(refs, data_dir):
 @image.command("bootstrap")
 @click.argument("names", nargs=-1)
 @data_dir_option
+@needs_root("mmdebstrap builds the images' trees in a chroot")
 def image_bootstrap(names, data_dir):
     """Make the base images from Debian packages: busybox, debian:bookworm-slim, nginx,
     python:3.11 (or only those named). Cached: a second run is instant."""
@@ -82,6 +83,7 @@ def network_ls(data_dir):
 @click.argument("name")
 @click.option("--subnet")
 @data_dir_option
+@needs_root("a network is a bridge and firewall rules on the host")
 def network_create(name, subnet, data_dir):
     """Create a user network: its containers find each other by name."""
     with fail_cleanly():
@@ -155,6 +157,7 @@ def system_prune(force, data_dir):
 @click.option("--target", help="Build up to this stage.")
 @click.option("--no-cache", is_flag=True)
 @data_dir_option
+@needs_root("RUN steps run in containers, under runc")
 def build(context, tags, dockerfile, build_arg, target, no_cache, data_dir):
     """Build an image from a Dockerfile."""
     from cloudlet.agent.build import BuildError, Builder

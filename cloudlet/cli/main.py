@@ -4,6 +4,7 @@ starting the CLI stays fast."""
 import click
 
 from cloudlet import __version__
+from cloudlet.cli.engine_opts import needs_root
 
 
 @click.group()
@@ -38,6 +39,7 @@ def cli():
               help="Keep load balancers' DNS names in this hosts file (e.g. /etc/hosts), in a block of its own.")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info",
               show_default=True, help="What the server logs; info: each request (service, operation, status, ms).")
+@needs_root("tasks, instances, VPCs and load balancers are containers, VMs, namespaces and firewall rules of the host")
 def up(host, port, data_dir, regions, no_profile, lifecycle_interval, metrics_interval, cluster, allow_privileged,
        vpc_pool, public_pool, public_interface, hosts_file, log_level):
     """Start the server with its embedded state."""
