@@ -10,12 +10,13 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, insert, select
 
-from cloudlet.store import log_metrics
+from cloudlet.store import log_metrics, log_objects
 from cloudlet.store.schema import log_events, log_groups, log_metric_filters, log_streams
 
 EVENT_OVERHEAD = 26  # bytes CloudWatch counts per event besides its message
 MAX_FUTURE_MS = 2 * 3600 * 1000
 MAX_AGE_MS = 14 * 24 * 3600 * 1000
+QUERY_KEPT_MS = 7 * 24 * 3600 * 1000  # how long an Insights query and its results are kept
 
 
 class LogsError(Exception):
@@ -112,7 +113,8 @@ def put_events(scoped, group_name: str, stream_name: str, events: list[tuple[int
 
 
 def expire(store) -> int:
-    """Drop events older than their group's retention (every account); returns how many."""
+    """Drop events older than their group's retention, and Insights queries past a week (every
+    account); returns how many events went."""
     removed = 0
     with store.begin() as conn:
         groups = conn.execute(select(log_groups).where(log_groups.c.retention_days.is_not(None))).all()
@@ -121,14 +123,17 @@ def expire(store) -> int:
             removed += conn.execute(log_events.delete().where(
                 log_events.c.account_id == g.account_id, log_events.c.region == g.region,
                 log_events.c.log_group == g.name, log_events.c.timestamp < cutoff)).rowcount
+        log_objects.expire_queries(conn, now_ms() - QUERY_KEPT_MS)
     return removed
 
 
 def delete_group(db, name: str) -> None:
-    """The group and all it holds: streams, events, metric filters."""
+    """The group and all it holds: streams, events, metric and subscription filters, its policy."""
     group(db, name)
     for table in (log_events, log_streams, log_metric_filters):
         db.delete(table, table.c.log_group == name)
+    for kind in (log_objects.SUBSCRIPTION_FILTER, log_objects.POLICY):
+        log_objects.delete(db, kind, name)
     db.delete(log_groups, log_groups.c.name == name)
 
 

@@ -498,6 +498,37 @@ STEPS: list[list[str]] = [
             private_key TEXT NOT NULL,
             PRIMARY KEY (account_id, region, arn))""",
     ],
+    # 14: CloudWatch Logs' resource policies, subscription filters and Insights queries
+    [
+        """CREATE TABLE log_objects (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            log_group TEXT NOT NULL,
+            name TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            body TEXT NOT NULL,
+            PRIMARY KEY (account_id, region, kind, log_group, name))""",
+    ],
+    # 15: ECR's registry-wide settings: its policy, replication and scanning configurations
+    [
+        """CREATE TABLE ecr_registry_settings (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            body TEXT NOT NULL,
+            PRIMARY KEY (account_id, region, kind))""",
+    ],
+    # 16: ECS capacity providers
+    [
+        """CREATE TABLE ecs_capacity_providers (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            name TEXT NOT NULL,
+            status TEXT NOT NULL,
+            body TEXT NOT NULL,
+            PRIMARY KEY (account_id, region, name))""",
+    ],
 ]
 
 

@@ -128,6 +128,18 @@ ecr_uploads = Table(
     Column("created_at", String, nullable=False),
 )
 
+# A registry's settings, one row per kind: "policy" (body: the policy text as given),
+# "replication" and "scanning" (body: the configuration as DescribeRegistry and
+# GetRegistryScanningConfiguration return it, JSON).
+ecr_registry_settings = Table(
+    "ecr_registry_settings",
+    metadata,
+    Column("account_id", String, primary_key=True),
+    Column("region", String, primary_key=True),
+    Column("kind", String, primary_key=True),
+    Column("body", Text, nullable=False),
+)
+
 # Keys the server makes once and keeps (e.g. the one that signs registry tokens).
 secrets = Table(
     "secrets",
@@ -321,6 +333,18 @@ ecs_services = Table(
     Column("status", String, nullable=False),
     Column("body", Text, nullable=False),
     Column("updated_at", String, nullable=False),
+)
+
+# An ECS capacity provider of the account's own (FARGATE and FARGATE_SPOT are built in, never
+# stored); body is the CapacityProvider as DescribeCapacityProviders returns it, without tags.
+ecs_capacity_providers = Table(
+    "ecs_capacity_providers",
+    metadata,
+    Column("account_id", String, primary_key=True),
+    Column("region", String, primary_key=True),
+    Column("name", String, primary_key=True),
+    Column("status", String, nullable=False),
+    Column("body", Text, nullable=False),
 )
 
 # CloudWatch Logs. Times are milliseconds since the epoch, as the API has them.
@@ -524,6 +548,22 @@ log_metric_filters = Table(
     Column("body", Text, nullable=False),
 )
 
+# CloudWatch Logs' objects besides groups, streams and metric filters, by kind: "policy" (a
+# resource policy, log_group ""), "subscription-filter" (per group), "query" (an Insights query,
+# log_group "", name its queryId). Body is the object as its Describe* operation returns it, plus
+# "_"-prefixed private fields; created_at in milliseconds, for the order Describe* lists them in.
+log_objects = Table(
+    "log_objects",
+    metadata,
+    Column("account_id", String, primary_key=True),
+    Column("region", String, primary_key=True),
+    Column("kind", String, primary_key=True),
+    Column("log_group", String, primary_key=True),
+    Column("name", String, primary_key=True),
+    Column("created_at", Integer, nullable=False),
+    Column("body", Text, nullable=False),
+)
+
 # An EC2 launch template (body: the LaunchTemplate as DescribeLaunchTemplates returns it) and
 # its versions (body: the LaunchTemplateVersion as DescribeLaunchTemplateVersions returns it).
 ec2_launch_templates = Table(
@@ -655,11 +695,12 @@ acm_certificates = Table(
 )
 
 SCOPED = {key_pairs.name, tags.name, ecr_repositories.name, ecr_images.name, ecr_tags.name, ecr_blobs.name,
-          ecr_uploads.name, kms_keys.name, ecr_scans.name, vpcs.name, subnets.name, ecs_clusters.name,
+          ecr_uploads.name, kms_keys.name, ecr_scans.name, ecr_registry_settings.name, vpcs.name, subnets.name, ecs_clusters.name,
           ecs_task_definitions.name, ecs_tasks.name, ecs_services.name, ecs_container_instances.name,
           log_groups.name, log_streams.name, log_events.name, ssm_parameters.name, ec2_instances.name,
           ec2_volumes.name, ec2_snapshots.name, ec2_images.name, ec2_vpc_objects.name, ec2_network_interfaces.name,
           ec2_private_ips.name, ec2_addresses.name, sns_topics.name, sns_subscriptions.name,
           log_metric_filters.name, ec2_launch_templates.name, ec2_launch_template_versions.name,
           autoscaling_objects.name, appscaling_objects.name, ecs_account_settings.name,
-          elbv2_objects.name, elbv2_targets.name, acm_certificates.name}
+          elbv2_objects.name, elbv2_targets.name, acm_certificates.name, log_objects.name,
+          ecs_capacity_providers.name}
