@@ -113,4 +113,5 @@ class JSONProtocol(Protocol):
         if "awsQueryCompatible" in model.metadata:
             # Clients of services that moved from the query protocol read the old code from here.
             headers["x-amzn-query-error"] = f"{error.code};{'Sender' if error.sender else 'Receiver'}"
-        return Response(error.status, headers, self.dump({"__type": error.code, "message": error.message}))
+        return Response(error.status, headers,
+                        self.dump({"__type": error.code, "message": error.message, **error.fields}))

@@ -153,7 +153,7 @@ class ArnTagging:
     """TagResource / UntagResource / ListTagsForResource for a JSON service's provider.
 
     Services spell these members differently (ECS: resourceArn + tags[{key, value}];
-    ECR: resourceArn + tags[{Key, Value}]; Logs: resourceArn + tags{map}), so a provider
+    ECR: resourceArn + tags[{Key, Value}]; Application Auto Scaling: ResourceARN + Tags{map}), so a provider
     sets the class attributes below and implements `tagged_resource_type`.
     """
 

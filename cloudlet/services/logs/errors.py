@@ -6,6 +6,11 @@ from cloudlet.edge.errors import AWSError
 from cloudlet.store import logs as store_logs
 
 
+def invalid(message: str) -> AWSError:
+    """Logs' answer to a parameter it refuses."""
+    return AWSError("InvalidParameterException", message)
+
+
 @contextmanager
 def as_aws():
     try:

@@ -13,13 +13,13 @@ from __future__ import annotations
 import json
 
 from cloudlet.edge.errors import AWSError
-from cloudlet.services.common import pagination
 from cloudlet.store import logs as store_logs
 from cloudlet.store.log_conditions import number
 from cloudlet.store.metrics import storable
 from cloudlet.store.schema import log_metric_filters
 
 from .errors import as_aws
+from .paging import page
 from .patterns import compile_pattern
 
 MAX_FILTERS = 100  # per log group
@@ -124,10 +124,8 @@ class MetricFiltersAPI:
         if metric is not None:
             bodies = [b for b in bodies if any(t["metricName"] == metric and t["metricNamespace"] == namespace
                                                for t in b["metricTransformations"])]
-        page, token = pagination.page(bodies, lambda b: (b["filterName"], b["logGroupName"]), request.get("nextToken"),
-                                      request.get("limit"), default=50, maximum=50,
-                                      bad_token=lambda t: _invalid("The specified nextToken is invalid."))
-        return {"metricFilters": page, "nextToken": token}
+        found, token = page(bodies, lambda b: (b["filterName"], b["logGroupName"]), request)
+        return {"metricFilters": found, "nextToken": token}
 
     def delete_metric_filter(self, ctx, request):
         group, name = request["logGroupName"], request["filterName"]

@@ -1,6 +1,7 @@
 """CloudWatch Logs: log groups and streams, PutLogEvents, GetLogEvents, FilterLogEvents,
-retention (applied when events are read, and purged in the background), tags, and metric
-filters (metric_filters.py)."""
+retention (applied when events are read, and purged in the background); tags (tagging.py),
+metric filters (metric_filters.py), subscription filters (subscriptions.py), resource policies
+(policies.py) and Logs Insights queries (queries.py)."""
 
 from __future__ import annotations
 
@@ -13,13 +14,16 @@ from sqlalchemy import select
 
 from cloudlet.edge.errors import AWSError
 from cloudlet.services.common import pagination, tags
-from cloudlet.services.common.tags import ArnTagging
 from cloudlet.store import logs as store_logs
 from cloudlet.store.schema import log_events, log_groups, log_streams
 
 from .errors import as_aws
 from .metric_filters import MetricFiltersAPI, filter_count
 from .patterns import compile_pattern
+from .policies import ResourcePoliciesAPI
+from .queries import QueriesAPI
+from .subscriptions import SubscriptionFiltersAPI
+from .tagging import TaggingAPI, group_arn, put_on_create
 
 log = logging.getLogger("cloudlet.logs")
 RETENTION_DAYS = {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
@@ -35,9 +39,7 @@ def _group_name(request) -> str:
     return name.removesuffix(":*")
 
 
-class Logs(ArnTagging, MetricFiltersAPI):
-    tag_pair_names = None  # Logs' tags are a map
-
+class Logs(TaggingAPI, MetricFiltersAPI, SubscriptionFiltersAPI, ResourcePoliciesAPI, QueriesAPI):
     def __init__(self, config, store):
         self.config = config
         self.store = store
@@ -52,7 +54,7 @@ class Logs(ArnTagging, MetricFiltersAPI):
                 log.exception("purging expired log events")
 
     def _group_out(self, ctx, db, row: dict) -> dict:
-        arn = ctx.arn("logs", f"log-group:{row['name']}")
+        arn = group_arn(ctx, row["name"])
         out = {"logGroupName": row["name"], "creationTime": row["created_at"],
                "metricFilterCount": filter_count(db, row["name"]),
                "arn": f"{arn}:*", "logGroupArn": arn, "storedBytes": store_logs.stored_bytes(db, row["name"]),
@@ -68,15 +70,14 @@ class Logs(ArnTagging, MetricFiltersAPI):
     def create_log_group(self, ctx, request):
         with ctx.write() as db, as_aws():
             store_logs.create_group(db, request["logGroupName"], request.get("kmsKeyId"))
-            if request.get("tags"):
-                tags.put(db, ctx.arn("logs", f"log-group:{request['logGroupName']}"), "log-group", request["tags"])
+            put_on_create(ctx, db, request["logGroupName"], request.get("tags"))
         return {}
 
     def delete_log_group(self, ctx, request):
         name = request["logGroupName"]
         with ctx.write() as db, as_aws():
             store_logs.delete_group(db, name)
-            tags.drop_resource(db, ctx.arn("logs", f"log-group:{name}"))
+            tags.drop_resource(db, group_arn(ctx, name))
         return {}
 
     def describe_log_groups(self, ctx, request):
@@ -116,7 +117,7 @@ class Logs(ArnTagging, MetricFiltersAPI):
         rows.sort(key=(lambda r: (r["last_event"] or 0, r["name"])) if order == "LastEventTime" else
                   (lambda r: r["name"]), reverse=bool(request.get("descending")))
         page, token = _by_position(rows, request)
-        arn = ctx.arn("logs", f"log-group:{group}")
+        arn = group_arn(ctx, group)
         return {"logStreams": [{"logStreamName": r["name"], "creationTime": r["created_at"],
                                 "firstEventTimestamp": r["first_event"], "lastEventTimestamp": r["last_event"],
                                 "lastIngestionTime": r["last_ingestion"], "storedBytes": r["stored_bytes"],
@@ -219,25 +220,6 @@ class Logs(ArnTagging, MetricFiltersAPI):
         return {"events": [{"logStreamName": r.log_stream, "timestamp": r.timestamp, "message": r.message,
                             "ingestionTime": r.ingestion, "eventId": f"{r.seq:056d}"} for r in page],
                 "searchedLogStreams": [], "nextToken": token}
-
-    # -- tags (TagResource & co. take ARNs; the older TagLogGroup names the group) ---------------
-
-    def tagged_resource_type(self, db, arn: str) -> str:
-        name = arn.split(":log-group:", 1)[-1].removesuffix(":*")
-        if ":log-group:" not in arn or db.one(log_groups, log_groups.c.name == name) is None:
-            raise AWSError("ResourceNotFoundException", "The specified log group does not exist.")
-        return "log-group"
-
-    def tag_log_group(self, ctx, request):
-        with ctx.write() as db, as_aws():
-            store_logs.group(db, request["logGroupName"])
-            tags.put(db, ctx.arn("logs", f"log-group:{request['logGroupName']}"), "log-group", request["tags"])
-        return {}
-
-    def list_tags_log_group(self, ctx, request):
-        with ctx.read() as db, as_aws():
-            store_logs.group(db, request["logGroupName"])
-            return {"tags": tags.get(db, ctx.arn("logs", f"log-group:{request['logGroupName']}"))}
 
 
 def _by_position(rows: list, request) -> tuple[list, str | None]:
