@@ -36,7 +36,7 @@ def parse(text: str) -> list[dict]:
     """The policy's rules, sorted by priority; PolicyError with ECR's wording otherwise."""
     try:
         doc = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than Python's limit
         _fail("the policy is not valid JSON")
     rules = doc.get("rules") if isinstance(doc, dict) else None
     if not isinstance(rules, list) or not rules:

@@ -54,8 +54,8 @@ class Registry:
         self.store = store
         self.content = content
         self.keys = keys
-        # Called (scope, repo, digest) for each image newly pushed to a repository that
-        # scans on push; whoever serves the registry decides how scans run.
+        # Called (scope, repo, digest) for each image newly pushed; whoever serves the
+        # registry decides whether it is scanned (the repository's or registry's settings) and how.
         self.scan_on_push = None
         self._ingests: dict[str, Ingest] = {}  # uploads between requests, so bytes are hashed once
         # Uploads a full disk ended, so that a client retrying one (SDKs retry ECR's
@@ -246,7 +246,7 @@ class Registry:
                 db.delete(ecr_tags, ecr_tags.c.repository == repo, ecr_tags.c.tag == reference)
                 db.insert(ecr_tags, repository=repo, tag=reference, digest=digest)
         self.sync_holder()
-        if new and repository["scan_on_push"] and self.scan_on_push and isinstance(parsed, oci.Manifest):
+        if new and self.scan_on_push and isinstance(parsed, oci.Manifest):
             self.scan_on_push(scope, repo, digest)
         return digest
 

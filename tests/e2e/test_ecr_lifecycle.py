@@ -3,6 +3,7 @@ the server's background job (here every half second) as ECR applies them."""
 
 import json
 import time
+from datetime import datetime, timezone
 
 import pytest
 
@@ -42,13 +43,16 @@ def test_preview_then_the_job_expires(quick):
     tags = lambda: sorted(i["imageTag"] for i in ecr.list_images(repositoryName="life/app")["imageIds"])
     assert tags() == ["latest-dev", "v1", "v2", "v3", "v4"]  # a preview expires nothing
 
+    put_at = datetime.now(timezone.utc).replace(microsecond=0)  # the wire's timestamps have whole seconds
     ecr.put_lifecycle_policy(repositoryName="life/app", lifecyclePolicyText=KEEP_TWO)
     deadline = time.monotonic() + 20
     while tags() != ["latest-dev", "v3", "v4"] and time.monotonic() < deadline:
         time.sleep(0.2)
     assert tags() == ["latest-dev", "v3", "v4"]
-    assert ecr.get_lifecycle_policy(repositoryName="life/app")["lastEvaluatedAt"] is not None
-    ecr.delete_lifecycle_policy(repositoryName="life/app")
+    evaluated = ecr.get_lifecycle_policy(repositoryName="life/app")["lastEvaluatedAt"]
+    assert put_at <= evaluated <= datetime.now(timezone.utc)
+    deleted = ecr.delete_lifecycle_policy(repositoryName="life/app")
+    assert evaluated <= deleted["lastEvaluatedAt"] <= datetime.now(timezone.utc)  # the job may have run since
     assert code(ecr.get_lifecycle_policy, repositoryName="life/app") == "LifecyclePolicyNotFoundException"
 
 
@@ -58,8 +62,9 @@ def test_invalid_policies_are_refused(quick):
     bad = json.dumps({"rules": [{"rulePriority": 1, "selection": {"tagStatus": "tagged", "countType":
                                                                     "imageCountMoreThan", "countNumber": 1},
                                  "action": {"type": "expire"}}]})
-    assert code(ecr.put_lifecycle_policy, repositoryName="life/bad", lifecyclePolicyText=bad) == \
-        "InvalidParameterException"
+    for text in (bad, "[" * 10000, '{"rules": [' + "[" * 5000 + "]}"):  # nested past Python's recursion limit
+        assert code(ecr.put_lifecycle_policy, repositoryName="life/bad", lifecyclePolicyText=text) == \
+            "InvalidParameterException"
     assert code(ecr.start_lifecycle_policy_preview, repositoryName="life/bad") == \
         "LifecyclePolicyNotFoundException"
     assert code(ecr.put_lifecycle_policy, repositoryName="nope/nope", lifecyclePolicyText=KEEP_TWO) == \

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import tarfile
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
@@ -37,7 +38,7 @@ class Scanner:
     def _run(self, scope, repo: str, digest: str) -> None:
         try:
             status, description, found, updated = self._scan(scope, repo, digest)
-        except (ContentError, ImageError, OSError, ValueError) as e:
+        except (ContentError, ImageError, OSError, ValueError, tarfile.TarError) as e:  # a layer that is no tar
             log.exception("scanning %s@%s", repo, digest)
             status, description, found, updated = "FAILED", f"The scan failed: {e}", None, None
         self._record(scope, repo, digest, status, description, found, updated)

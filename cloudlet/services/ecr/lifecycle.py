@@ -39,8 +39,12 @@ class Lifecycle:
         return self._answer(ctx, request, text, lastEvaluatedAt=evaluated)
 
     def delete_lifecycle_policy(self, ctx, request):
+        """Answers, as ECR does, when the deleted policy was last evaluated."""
+        check_registry(ctx, request)
+        with ctx.read() as db:
+            evaluated = find(ctx, db, request["repositoryName"])["lifecycle_evaluated_at"]
         text = self._policy(ctx, request, "lifecycle_policy", delete=True)
-        return self._answer(ctx, request, text, lastEvaluatedAt=None)
+        return self._answer(ctx, request, text, lastEvaluatedAt=evaluated)
 
     def start_lifecycle_policy_preview(self, ctx, request):
         check_registry(ctx, request)

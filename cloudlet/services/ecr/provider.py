@@ -1,5 +1,5 @@
-"""The ECR provider: repositories, images and layers over the registry core (which the
-/v2/ distribution API shares), one method per operation."""
+"""The ECR provider: the registry's settings, repositories, images and layers over the
+registry core (which the /v2/ distribution API shares), one method per operation."""
 
 from cloudlet.registry import open_registry
 from cloudlet.registry.registry import Scope
@@ -10,17 +10,18 @@ from cloudlet.services.common.tags import ArnTagging
 from .images import Images
 from .layers import Layers
 from .lifecycle import Lifecycle, LifecycleJob
+from .registry import RegistrySettings
 from .repositories import Repositories
 from .scans import Scans
 
 
-class ECR(Repositories, Images, Layers, Scans, Lifecycle, ArnTagging):
+class ECR(Repositories, Images, Layers, Scans, Lifecycle, RegistrySettings, ArnTagging):
     def __init__(self, config, store):
         self.config = config
         self.registry = open_registry(store, config.data_dir)
         self.tokens = Tokens(store)
         self.scanner = Scanner(self.registry)
-        self.registry.scan_on_push = self.scanner.start
+        self.registry.scan_on_push = self.scan_pushed
         self.lifecycle_job = LifecycleJob(self.registry, config.lifecycle_interval)
 
     @staticmethod

@@ -1,6 +1,5 @@
 """ECR repositories: create, describe, delete, and their settings."""
 
-import json
 import re
 
 from cloudlet.edge.errors import AWSError
@@ -9,6 +8,7 @@ from cloudlet.services.common import pagination, tags
 from cloudlet.store.schema import ecr_images, ecr_repositories as table
 
 from .errors import repository_not_found
+from .policy_text import check_policy
 
 RESOURCE_TYPE = "repository"
 _REPOSITORY_ARN = re.compile(r"arn:aws:ecr:[a-z0-9-]+:(?P<account>[0-9]{12}):repository/(?P<name>[a-z0-9._/-]{2,256})")
@@ -122,17 +122,12 @@ class Repositories:
                 "imageScanningConfiguration": {"scanOnPush": on_push}}
 
     def _policy(self, ctx, request, column: str, value=None, *, delete=False):
-        """Set (value), read or delete (delete) a repository's policy text in column."""
+        """Set (value, validated by the caller), read or delete (delete) a repository's policy text in column."""
         check_registry(ctx, request)
         name = request["repositoryName"]
         with ctx.write() as db:
             row = find(ctx, db, name)
             if value is not None:
-                try:
-                    json.loads(value)
-                except ValueError:
-                    raise AWSError("InvalidParameterException", "Invalid parameter: the policy text is not "
-                                   "valid JSON") from None
                 db.update(table, table.c.name == name, **{column: value})
                 return value
             if row[column] is None:
@@ -145,6 +140,7 @@ class Repositories:
             return row[column]
 
     def set_repository_policy(self, ctx, request):
+        check_policy(request["policyText"], "repository")
         text = self._policy(ctx, request, "policy", request["policyText"])
         return {"registryId": ctx.account_id, "repositoryName": request["repositoryName"], "policyText": text}
 

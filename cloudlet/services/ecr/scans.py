@@ -7,9 +7,11 @@ from collections import Counter
 from cloudlet.agent.images import oci
 from cloudlet.edge.errors import AWSError
 from cloudlet.services.common import pagination
-from cloudlet.store.schema import ecr_images, ecr_scans
+from cloudlet.store.schema import ecr_images, ecr_repositories, ecr_scans
 
 from .errors import as_aws, id_text
+from .registry import SCANNING, setting
+from .registry_rules import scans_on_push
 from .repositories import check_registry, find
 
 
@@ -27,6 +29,15 @@ def scan_summary(row: dict | None) -> dict:
 
 
 class Scans:
+    def scan_pushed(self, scope, repo: str, digest: str) -> None:
+        """The registry's hook for a newly pushed image: scanned if its repository scans on push
+        or a rule of the registry's scanning configuration picks the repository."""
+        with self.registry.db(scope) as db:
+            row = db.one(ecr_repositories, ecr_repositories.c.name == repo)
+            config = setting(db, SCANNING)
+        if row and (row["scan_on_push"] or scans_on_push(config, repo)):
+            self.scanner.start(scope, repo, digest)
+
     def _image(self, ctx, request) -> tuple[str, str, dict]:
         check_registry(ctx, request)
         repo, image_id = request["repositoryName"], request["imageId"]
