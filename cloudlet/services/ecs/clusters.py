@@ -10,11 +10,11 @@ from cloudlet.services.common import pagination, tags
 from cloudlet.store.schema import ecs_clusters as table
 from cloudlet.store.schema import ecs_container_instances, ecs_tasks
 
-from . import account_settings
+from . import account_settings, capacity_providers
 from .common import DEFAULT_CLUSTER, cluster_name, find_cluster, invalid
 
 _NAME = re.compile(r"^[a-zA-Z0-9_-]{1,255}$")
-PROVIDERS = ("FARGATE", "FARGATE_SPOT")
+MAX_PROVIDERS = 20  # ECS's quota of capacity providers per cluster
 
 
 def _settings(given, insights: str = "disabled") -> list[dict]:
@@ -29,17 +29,30 @@ def _settings(given, insights: str = "disabled") -> list[dict]:
     return [{"name": k, "value": v} for k, v in out.items()]
 
 
-def _providers(names, strategy) -> tuple[list[str], list[dict]]:
-    names = list(names or [])
+def _providers(db, names, strategy) -> tuple[list[str], list[dict]]:
+    names = list(dict.fromkeys(names or []))
+    if len(names) > MAX_PROVIDERS:
+        raise invalid("The maximum number of capacity providers per cluster has been exceeded.")
     for name in names:
-        if name not in PROVIDERS:
-            raise invalid(f"The specified capacity provider '{name}' does not exist.")
+        capacity_providers.usable(db, name)
     for item in strategy or []:
         if item.get("capacityProvider") not in names:
-            raise invalid(f"The specified capacity provider strategy cannot contain a capacity provider that "
-                          f"is not associated with the cluster: {item.get('capacityProvider')}")
+            raise invalid("The specified capacity provider strategy cannot contain a capacity provider that is not "
+                          "associated with the cluster. Associate the capacity provider with the cluster or specify "
+                          "a valid capacity provider and try again.")
     return names, [{"capacityProvider": s["capacityProvider"], "weight": s.get("weight", 0), "base": s.get("base", 0)}
                    for s in strategy or []]
+
+
+def _in_use(db, cluster: str, removed: set[str]) -> None:
+    """ResourceInUseException when a task of the cluster not yet stopped runs on a provider
+    PutClusterCapacityProviders would take away, as ECS refuses it."""
+    if not removed:
+        return
+    for row in db.select(ecs_tasks, ecs_tasks.c.cluster == cluster, ecs_tasks.c.last_status != "STOPPED"):
+        if json.loads(row["body"]).get("capacityProviderName") in removed:
+            raise AWSError("ResourceInUseException", "The specified capacity provider is in use and cannot be "
+                                                     "removed.")
 
 
 def ensure_cluster(db, name: str, settings: list[dict] | None = None, providers: list[str] = (),
@@ -77,9 +90,9 @@ class Clusters:
         name = request.get("clusterName") or DEFAULT_CLUSTER
         if not _NAME.match(name):
             raise invalid("Cluster name must be 1-255 letters, numbers, hyphens and underscores.")
-        providers, strategy = _providers(request.get("capacityProviders"),
-                                         request.get("defaultCapacityProviderStrategy"))
         with ctx.write() as db:
+            providers, strategy = _providers(db, request.get("capacityProviders"),
+                                             request.get("defaultCapacityProviderStrategy"))
             insights = account_settings.effective(db, ctx.caller_arn, "containerInsights")["value"]
             settings = _settings(request.get("settings"), insights)
             arn = ensure_cluster(db, name, settings, providers, strategy)
@@ -123,9 +136,11 @@ class Clusters:
             return {"cluster": self._describe(ctx, db, db.one(table, table.c.name == row["name"]))}
 
     def put_cluster_capacity_providers(self, ctx, request):
-        providers, strategy = _providers(request["capacityProviders"], request["defaultCapacityProviderStrategy"])
         with ctx.write() as db:
             row = find_cluster(db, request["cluster"])
+            providers, strategy = _providers(db, request["capacityProviders"],
+                                             request["defaultCapacityProviderStrategy"])
+            _in_use(db, row["name"], set(json.loads(row["capacity_providers"])) - set(providers))
             db.update(table, table.c.name == row["name"], capacity_providers=json.dumps(providers),
                       default_strategy=json.dumps(strategy))
             return {"cluster": self._describe(ctx, db, db.one(table, table.c.name == row["name"]))}

@@ -1,5 +1,6 @@
-"""The ECS provider: clusters, task definitions, tasks, services and account settings, one method
-per operation. Its task controller (cloudlet/control/tasks.py) runs the tasks on this host."""
+"""The ECS provider: clusters, capacity providers, task definitions, tasks, services and account
+settings, one method per operation. Its task controller (cloudlet/control/tasks.py) runs the tasks
+on this host."""
 
 from cloudlet.agent.engine import Engine
 from cloudlet.control.ecs_metrics import ECSMetrics
@@ -10,6 +11,7 @@ from cloudlet.services.common.tags import ArnTagging
 from cloudlet.store.parameters import Parameters
 
 from .account_settings import AccountSettings
+from .capacity_providers import CapacityProviders
 from .clusters import Clusters
 from .instances import ContainerInstances
 from .services import Services
@@ -19,7 +21,8 @@ from .task_metadata import TaskMetadata
 from .tasks import Tasks
 
 
-class ECS(Clusters, TaskDefinitions, Tasks, Services, ContainerInstances, AccountSettings, ArnTagging):
+class ECS(Clusters, CapacityProviders, TaskDefinitions, Tasks, Services, ContainerInstances, AccountSettings,
+          ArnTagging):
     def __init__(self, config, store):
         self.config = config
         self.store = store

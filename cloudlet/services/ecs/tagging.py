@@ -8,11 +8,12 @@ import re
 from cloudlet.edge.errors import AWSError
 from cloudlet.store.schema import ecs_task_definitions, ecs_tasks
 
+from .capacity_providers import active
 from .common import find_cluster, invalid
 from .services import find_service
 
 _ARN = re.compile(r"arn:aws:ecs:(?P<region>[a-z0-9-]+):(?P<account>[0-9]{12}):(?P<kind>cluster|service|task|"
-                  r"task-definition)/(?P<path>[^\s]+)")
+                  r"task-definition|capacity-provider)/(?P<path>[^\s]+)")
 
 
 def tagged_resource_type(db, arn: str) -> str:
@@ -30,6 +31,9 @@ def tagged_resource_type(db, arn: str) -> str:
         if not ours or not cluster:
             raise AWSError("ServiceNotFoundException", "Service not found.")
         find_service(db, find_cluster(db, cluster)["name"], name)
+    elif kind == "capacity-provider":
+        if not ours or active(db, path) is None:
+            raise invalid("The specified resource is not valid.")
     elif not ours or (db.one(ecs_tasks, ecs_tasks.c.task_id == path.rpartition("/")[2]) if kind == "task" else
                       db.one(ecs_task_definitions, ecs_task_definitions.c.arn == arn)) is None:
         raise invalid("The specified resource is not valid.")
