@@ -82,11 +82,14 @@ class ContainerInstances:
                 raise ValueError("not an object")
         except ValueError:
             raise invalid("instanceIdentityDocument is not a valid instance identity document.") from None
-        total = {r["name"]: r.get("integerValue") for r in request.get("totalResources") or []}
-        cpu, memory = host_resources()
+        # what the agent says the instance has, where it says it (a resource may lack its name or
+        # value): the host's own figures otherwise
+        total = {r.get("name"): r.get("integerValue") for r in request.get("totalResources") or []}
+        cpu, memory = (value if isinstance(value, int) and value > 0 else host
+                       for value, host in zip((total.get("CPU"), total.get("MEMORY")), host_resources()))
         with ctx.write() as db:
             cluster = find_cluster(db, request.get("cluster"))
-            body = register(db, cluster, cpu=total.get("CPU") or cpu, memory=total.get("MEMORY") or memory,
+            body = register(db, cluster, cpu=cpu, memory=memory,
                             ec2_instance_id=identity.get("instanceId"), zone=identity.get("availabilityZone"),
                             instance_type=identity.get("instanceType") or "cloudlet.host",
                             attributes=strip_granted(request.get("attributes") or []))
