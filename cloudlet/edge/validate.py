@@ -75,8 +75,9 @@ def _is_type(type_name: str, value) -> bool:
 
 
 class _Checker:
-    def __init__(self, wire_name):
+    def __init__(self, wire_name, open_enums: frozenset[str]):
         self.wire_name = wire_name  # (member shape, member name) -> name on the wire
+        self.open_enums = open_enums
         self.problems: list[Problem] = []
 
     def add(self, kind, path, wire, value, constraint, sensitive=False):
@@ -114,7 +115,7 @@ class _Checker:
         meta = shape.metadata
         add = partial(self.add, sensitive=bool(meta.get("sensitive")))
         enum = getattr(shape, "enum", None)
-        if enum and value not in enum:
+        if enum and value not in enum and shape.name not in self.open_enums:
             add("constraint", path, wire, value, f"Member must satisfy enum value set: [{', '.join(enum)}]")
         sized = isinstance(value, (str, bytes, bytearray, list, dict))
         measure = len(value) if sized else value
@@ -131,10 +132,12 @@ class _Checker:
                     f"Member must satisfy regular expression pattern: {meta['pattern']}")
 
 
-def check(shape, params: dict, wire_name=lambda member, name: name) -> list[Problem]:
-    """All problems of `params` against the input structure `shape` (None: nothing to check)."""
+def check(shape, params: dict, wire_name=lambda member, name: name,
+          open_enums: frozenset[str] = frozenset()) -> list[Problem]:
+    """All problems of `params` against the input structure `shape` (None: nothing to check);
+    the enums of the shapes named in `open_enums` are left to the provider."""
     if shape is None:
         return []
-    checker = _Checker(wire_name)
+    checker = _Checker(wire_name, open_enums)
     checker.value(shape, params, "", "")
     return checker.problems

@@ -13,6 +13,7 @@ class Protocol:
     # how cloudlet refuses every action of a service it does not offer
     unknown_service = ("UnknownOperationException", 400)
     validation_code = "ValidationException"  # for a request the model refuses (some services differ: validate.code)
+    open_enums: frozenset[str] = frozenset()  # enum shapes whose values the providers check themselves
 
     def find_operation(self, model, request: Request):
         """The operation model a request calls; unknown names answer as AWS answers them."""
@@ -25,7 +26,7 @@ class Protocol:
     def parse(self, operation, request: Request) -> dict:
         """The request's input as a dict of Python values, validated against the model."""
         params = self.decode(operation, request)
-        problems = validate.check(operation.input_shape, params, self.wire_name)
+        problems = validate.check(operation.input_shape, params, self.wire_name, self.open_enums)
         if problems:
             raise self.validation_error(problems, operation.service_model.service_name)
         return params

@@ -10,6 +10,9 @@ from cloudlet.edge.protocols.query import XML_HEADERS, QueryProtocol
 
 class EC2Protocol(QueryProtocol):
     name = "ec2"
+    # EC2 checks an instance type itself, after the image ("Invalid value 'x' for InstanceType."):
+    # the SDK's list of types is only the one it was built with.
+    open_enums = frozenset({"InstanceType"})
 
     @staticmethod
     def wire_name(member, name: str) -> str:

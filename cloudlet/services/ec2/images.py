@@ -67,13 +67,14 @@ def _malformed(ami: str) -> None:
         raise AWSError("InvalidAMIID.Malformed", f"Invalid id: \"{ami}\" (expecting \"ami-...\")")
 
 
-def launchable(db, region: str, ami: str) -> tuple[dict, int, dict[str, dict]]:
+def launchable(db, region: str, ami: str) -> tuple[dict, int, dict[str, dict], dict]:
     """For an image that can be launched: what an instance's root volume is made from
-    ({"base": name} or {"snapshot": id}), its size in GiB, and the image's other volumes
-    (device -> its Ebs mapping); AWS's error otherwise."""
+    ({"base": name} or {"snapshot": id}), its size in GiB, the image's other volumes
+    (device -> its Ebs mapping) and its body; AWS's error otherwise."""
     _malformed(ami)
     if ami in builtin(region):
-        return {"base": builtin(region)[ami]}, ROOT_GIB, {}
+        image = next(b for b in _builtins(region) if b["ImageId"] == ami)
+        return {"base": builtin(region)[ami]}, ROOT_GIB, {}, image
     row = db.one(table, table.c.image_id == ami)
     if row is None:
         raise AWSError("InvalidAMIID.NotFound", f"The image id '[{ami}]' does not exist")
@@ -83,7 +84,7 @@ def launchable(db, region: str, ami: str) -> tuple[dict, int, dict[str, dict]]:
                        f"{body['State']}")
     root, *others = body["BlockDeviceMappings"]
     return {"snapshot": root["Ebs"]["SnapshotId"]}, root["Ebs"]["VolumeSize"], \
-        {m["DeviceName"]: m["Ebs"] for m in others}
+        {m["DeviceName"]: m["Ebs"] for m in others}, body
 
 
 def _check_name(db, name: str) -> None:

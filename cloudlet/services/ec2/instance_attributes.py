@@ -12,7 +12,7 @@ from cloudlet.store.schema import ec2_instances as table
 
 from cloudlet.store import enis
 
-from . import instance_types
+from . import instance_fields, instance_types
 from .instance_network import instance_groups
 from .metadata import options_of
 from .network_events import wake_network
@@ -66,6 +66,7 @@ class InstanceAttributes:
             if kind:
                 body["_run"]["vcpus"], body["_run"]["memory"] = instance_types.check(kind)
                 body["InstanceType"] = kind
+                body.update(instance_fields.of_type(kind, body.get("BootMode")))
             if data is not None:
                 body["_run"]["user_data"] = base64.b64encode(data).decode() if isinstance(data, bytes) else data
             protection = (request.get("DisableApiTermination") or {}).get("Value")

@@ -1,5 +1,6 @@
 """Instance types with AWS's vCPU and memory figures (the common families); a VM of a type
-gets exactly those vCPUs and that memory."""
+gets exactly those vCPUs and that memory. The t2 and m1 families are AWS's Xen ones (one
+thread per core, legacy BIOS boot, no ENA); the others are Nitro."""
 
 from cloudlet.config import zones
 from cloudlet.edge.errors import AWSError
@@ -32,17 +33,25 @@ TYPES.update({**_family("m5d", ["large", "xlarge", "2xlarge"]),
 # AWS's own exceptions to the pattern above.
 TYPES.update({"t2.nano": (1, 512, True), "t2.micro": (1, 1024, True), "t2.small": (1, 2048, True),
               "t2.medium": (2, 4096, True), "t2.large": (2, 8192, True)})
+# m1, the previous generation RunInstances still launches when no type is given.
+DEFAULT = "m1.small"
+TYPES.update({"m1.small": (1, 1740, False), "m1.medium": (1, 3840, False), "m1.large": (2, 7680, False),
+              "m1.xlarge": (4, 15360, False)})
+_XEN = ("t2", "m1")
+_PREVIOUS = ("m1",)
+_EBS_OPTIMIZABLE = ("m1.large", "m1.xlarge")  # of the Xen types, at the user's request; Nitro ones always are
 
 
 # network interfaces per instance and IPv4 addresses per interface, by size, as AWS's t3 and m5
 # families have them (the smallest sizes take fewer)
 _INTERFACES = {"nano": (2, 2), "micro": (2, 2), "small": (3, 4), "medium": (3, 6), "large": (3, 10),
                "xlarge": (4, 15), "2xlarge": (4, 15)}
+_M1_INTERFACES = {"m1.small": (2, 4), "m1.medium": (2, 6), "m1.large": (3, 10), "m1.xlarge": (4, 15)}
 
 
 def interface_limits(instance_type: str) -> tuple[int, int]:
     """(network interfaces, IPv4 addresses per interface) an instance of the type takes."""
-    return _INTERFACES[instance_type.split(".", 1)[1]]
+    return _M1_INTERFACES.get(instance_type) or _INTERFACES[instance_type.split(".", 1)[1]]
 
 
 def check(instance_type: str) -> tuple[int, int]:
@@ -52,23 +61,49 @@ def check(instance_type: str) -> tuple[int, int]:
     return vcpus, memory
 
 
+def is_xen(instance_type: str) -> bool:
+    return instance_type.split(".", 1)[0] in _XEN
+
+
+def cpu(instance_type: str) -> tuple[int, int]:
+    """(cores, threads per core) of the type: Xen types have one thread per core."""
+    vcpus = TYPES[instance_type][0]
+    if is_xen(instance_type) or vcpus == 1:
+        return vcpus, 1
+    return vcpus // 2, 2
+
+
+def boot_modes(instance_type: str) -> list[str]:
+    return ["legacy-bios"] if is_xen(instance_type) else ["legacy-bios", "uefi"]
+
+
+def ebs_optimized_support(instance_type: str) -> str:
+    if not is_xen(instance_type):
+        return "default"
+    return "supported" if instance_type in _EBS_OPTIMIZABLE else "unsupported"
+
+
 def _info(name: str) -> dict:
     vcpus, memory, burstable = TYPES[name]
-    return {"InstanceType": name, "CurrentGeneration": not name.startswith("t2"), "FreeTierEligible":
+    cores, threads = cpu(name)
+    previous = name.split(".", 1)[0] in _PREVIOUS
+    return {"InstanceType": name, "CurrentGeneration": not previous, "FreeTierEligible":
             name in ("t2.micro", "t3.micro"), "SupportedUsageClasses": ["on-demand"],
-            "SupportedRootDeviceTypes": ["ebs"], "SupportedVirtualizationTypes": ["hvm"], "BareMetal": False,
-            "Hypervisor": "nitro", "ProcessorInfo": {"SupportedArchitectures": ["x86_64"]},
-            "VCpuInfo": {"DefaultVCpus": vcpus, "DefaultCores": max(1, vcpus // 2), "DefaultThreadsPerCore":
-                         2 if vcpus > 1 else 1}, "MemoryInfo": {"SizeInMiB": memory},
+            "SupportedRootDeviceTypes": ["ebs"], "BareMetal": False,
+            "SupportedVirtualizationTypes": ["hvm", "paravirtual"] if previous else ["hvm"],
+            "Hypervisor": "xen" if is_xen(name) else "nitro", "ProcessorInfo": {"SupportedArchitectures": ["x86_64"]},
+            "VCpuInfo": {"DefaultVCpus": vcpus, "DefaultCores": cores, "DefaultThreadsPerCore": threads},
+            "MemoryInfo": {"SizeInMiB": memory}, "EbsInfo": {"EbsOptimizedSupport": ebs_optimized_support(name)},
             "InstanceStorageSupported": name in STORE_GB, **({"InstanceStorageInfo": {
                 "TotalSizeInGB": STORE_GB[name], "Disks": [{"SizeInGB": STORE_GB[name], "Count": 1, "Type": "ssd"}],
                 "NvmeSupport": "required"}} if name in STORE_GB else {}),
             "NetworkInfo": {"MaximumNetworkInterfaces": interface_limits(name)[0], "MaximumNetworkCards": 1,
+                            "EnaSupport": "unsupported" if is_xen(name) else "required",
                             "Ipv4AddressesPerInterface": interface_limits(name)[1], "Ipv6Supported": False,
                             "NetworkCards": [{"NetworkCardIndex": 0,
                                               "MaximumNetworkInterfaces": interface_limits(name)[0]}]},
             "BurstablePerformanceSupported": burstable,
-            "HibernationSupported": False, "SupportedBootModes": ["legacy-bios", "uefi"]}
+            "HibernationSupported": False, "SupportedBootModes": boot_modes(name)}
 
 
 class InstanceTypes:

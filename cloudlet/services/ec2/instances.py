@@ -17,7 +17,7 @@ from cloudlet.store import enis
 from cloudlet.store.schema import ec2_instances as table
 from cloudlet.store.schema import key_pairs
 
-from . import addresses, images, instance_network, instance_types, launch_templates, snapshots, volumes
+from . import addresses, images, instance_fields, instance_network, instance_types, launch_templates, snapshots, volumes
 from .instance_attributes import metadata_options
 from .instance_monitoring import monitoring
 from .network_events import wake_network
@@ -81,6 +81,7 @@ def _mappings(db, requested: list[dict], image_size: int, from_image: dict[str, 
 
 class Instances:
     def run_instances(self, ctx, request):
+        token, asked = instance_fields.client_token(request), instance_fields.digest(request)
         # From a launch template, the request is checked below as if it had given the template's data itself.
         request, launched_from = launch_templates.for_launch(ctx, request)
         lo, hi = request["MinCount"], request["MaxCount"]
@@ -89,77 +90,89 @@ class Instances:
         if lo < 1 or hi < lo:
             raise AWSError("InvalidParameterValue", "MinCount must be at least 1 and at most MaxCount.")
         with ctx.write() as db:
-            # AWS names a missing AMI before a bad instance type
-            root_source, image_size, from_image = images.launchable(db, ctx.region, request["ImageId"])
-            kind = request.get("InstanceType") or "m1.small"
-            vcpus, memory = instance_types.check(kind)
-            user_data = request.get("UserData")
-            if user_data:
-                try:
-                    base64.b64decode(user_data, validate=True)
-                except ValueError:
-                    raise AWSError("InvalidParameterValue", "Invalid BASE64 encoding of user data.") from None
-            count = min(hi, MAX_COUNT)
-            if count < lo:
-                raise AWSError("InstanceLimitExceeded", f"You have requested more instances ({lo}) than your "
-                               f"current instance limit of {MAX_COUNT} allows for the specified instance type.")
-            if not self.controller.has_room(memory * count):
-                raise AWSError("InsufficientInstanceCapacity", f"We currently do not have sufficient {kind} "
-                               "capacity in the Availability Zone you requested. Our system will be working on "
-                               "provisioning additional capacity.", 500, sender=False)
-            options = metadata_options(request.get("MetadataOptions"))
-            reservation = ids.resource_id("r")
-            mappings = _mappings(db, request.get("BlockDeviceMappings") or [], image_size, from_image)
-            if request.get("KeyName") and not db.one(key_pairs, key_pairs.c.key_name == request["KeyName"]):
-                raise AWSError("InvalidKeyPair.NotFound", f"The key pair '{request['KeyName']}' does not exist")
-            interfaces = instance_network.plan(db, self.config.vpc_pool, request, hi, kind)
-            subnet = interfaces[0].subnet
-            bodies = []
-            for index in range(count):
-                instance_id = ids.resource_id("i")
-                attached = instance_network.make(db, self.config.public_pool, interfaces, instance_id)
-                address = attached[0]["PrivateIpAddress"]
-                body = {
-                    "InstanceId": instance_id, "ImageId": request["ImageId"], "InstanceType": kind,
-                    "State": state("pending"), "LaunchTime": now(), "AmiLaunchIndex": index,
-                    "Placement": {"AvailabilityZone": subnet["zone"], "Tenancy": "default"},
-                    "SubnetId": subnet["subnet_id"], "VpcId": subnet["vpc_id"], "Architecture": "x86_64",
-                    "RootDeviceType": "ebs", "RootDeviceName": volumes.ROOT_DEVICE, "VirtualizationType": "hvm",
-                    "Hypervisor": "xen", "Monitoring": monitoring(request), "StateTransitionReason": "",
-                    "PrivateIpAddress": address, "PrivateDnsName": attached[0]["PrivateDnsName"],
-                    "CpuOptions": {"CoreCount": max(1, vcpus // 2), "ThreadsPerCore": 2 if vcpus > 1 else 1},
-                    "MetadataOptions": options, "KeyName": request.get("KeyName"), "Tags": [], "ProductCodes": [],
-                    "_run": {"vcpus": vcpus, "memory": memory, "user_data": user_data, "cidr": subnet["cidr"],
-                             "instance_store_gib": instance_types.STORE_GB.get(kind, 0), "address": address,
-                             "reservation": reservation, "disable_api_termination":
-                             bool(request.get("DisableApiTermination")), "public_ip": interfaces[0].public_ip},
-                }
-                applied = tags.apply_specifications(db, request.get("TagSpecifications"), "instance", instance_id,
-                                                    allowed=_TAGGED)
-                tags.put_reserved(db, instance_id, "instance", launched_from)
-                body["Tags"] = tags.to_pairs({**applied, **launched_from})
-                for interface, eni in zip(interfaces, attached):
-                    if interface.existing is None:
-                        tags.apply_specifications(db, request.get("TagSpecifications"), "network-interface",
-                                                  eni["NetworkInterfaceId"], allowed=_TAGGED)
-                db.insert(table, instance_id=instance_id, desired="running", state="pending", body=json.dumps(body),
-                          updated_at=now())
-                for device, ebs in mappings.items():
-                    source = root_source if device == volumes.ROOT_DEVICE else \
-                        {"snapshot": ebs["SnapshotId"]} if ebs.get("SnapshotId") else None
-                    volume = volumes.new_volume(
-                        db, subnet["zone"], ebs["VolumeSize"], ebs["VolumeType"], source, ebs.get("SnapshotId") or "",
-                        {"InstanceId": instance_id, "Device": device, "State": "attached",
-                         "DeleteOnTermination": ebs["DeleteOnTermination"]})
-                    tags.apply_specifications(db, request.get("TagSpecifications"), "volume", volume["VolumeId"],
-                                              allowed=_TAGGED)
-                bodies.append(instance_network.shown(body, attached))
+            earlier = instance_fields.retried(db.select(table), token, asked)
+            if not earlier:
+                reservation, bodies = self._launch(db, ctx, request, launched_from, (token, asked))
+        if earlier:  # a retry of a launch that succeeded: what it launched, as AWS answers it
+            return self.describe_instances(ctx, {"InstanceIds": earlier})["Reservations"][0]
         self.volume_controller.wake()
         self.controller.wake()
         wake_network(ctx)
         bodies = [self._with_volumes(ctx, b) for b in bodies]
         return {"ReservationId": reservation, "OwnerId": ctx.account_id, "Groups": [],
                 "Instances": [public(b) for b in bodies]}
+
+    def _launch(self, db, ctx, request, launched_from: dict, idempotency: tuple[str, str]) -> tuple[str, list[dict]]:
+        """The reservation and instance bodies of a RunInstances request (their ENIs and volumes made)."""
+        lo, hi = request["MinCount"], request["MaxCount"]
+        # AWS names a missing AMI before a bad instance type
+        root_source, image_size, from_image, image = images.launchable(db, ctx.region, request["ImageId"])
+        kind = request.get("InstanceType") or instance_types.DEFAULT
+        vcpus, memory = instance_types.check(kind)
+        launched = now()
+        launch_fields = instance_fields.fields(request, kind, image, launched)
+        user_data = request.get("UserData")
+        if user_data:
+            try:
+                base64.b64decode(user_data, validate=True)
+            except ValueError:
+                raise AWSError("InvalidParameterValue", "Invalid BASE64 encoding of user data.") from None
+        count = min(hi, MAX_COUNT)
+        if count < lo:
+            raise AWSError("InstanceLimitExceeded", f"You have requested more instances ({lo}) than your "
+                           f"current instance limit of {MAX_COUNT} allows for the specified instance type.")
+        if not self.controller.has_room(memory * count):
+            raise AWSError("InsufficientInstanceCapacity", f"We currently do not have sufficient {kind} "
+                           "capacity in the Availability Zone you requested. Our system will be working on "
+                           "provisioning additional capacity.", 500, sender=False)
+        options = metadata_options(request.get("MetadataOptions"))
+        reservation = ids.resource_id("r")
+        mappings = _mappings(db, request.get("BlockDeviceMappings") or [], image_size, from_image)
+        if request.get("KeyName") and not db.one(key_pairs, key_pairs.c.key_name == request["KeyName"]):
+            raise AWSError("InvalidKeyPair.NotFound", f"The key pair '{request['KeyName']}' does not exist")
+        interfaces = instance_network.plan(db, self.config.vpc_pool, request, hi, kind)
+        subnet = interfaces[0].subnet
+        bodies = []
+        for index in range(count):
+            instance_id = ids.resource_id("i")
+            attached = instance_network.make(db, self.config.public_pool, interfaces, instance_id)
+            address = attached[0]["PrivateIpAddress"]
+            body = {
+                "InstanceId": instance_id, "ImageId": request["ImageId"], "InstanceType": kind,
+                "State": state("pending"), "LaunchTime": launched, "AmiLaunchIndex": index,
+                "ClientToken": idempotency[0], **launch_fields,
+                "Placement": {"AvailabilityZone": subnet["zone"], "Tenancy": "default"},
+                "SubnetId": subnet["subnet_id"], "VpcId": subnet["vpc_id"], "Architecture": "x86_64",
+                "RootDeviceType": "ebs", "RootDeviceName": volumes.ROOT_DEVICE, "VirtualizationType": "hvm",
+                "Hypervisor": "xen", "Monitoring": monitoring(request), "StateTransitionReason": "",
+                "PrivateIpAddress": address, "PrivateDnsName": attached[0]["PrivateDnsName"],
+                "MetadataOptions": options, "KeyName": request.get("KeyName"), "Tags": [], "ProductCodes": [],
+                "_run": {"vcpus": vcpus, "memory": memory, "user_data": user_data, "cidr": subnet["cidr"],
+                         "instance_store_gib": instance_types.STORE_GB.get(kind, 0), "address": address,
+                         "reservation": reservation, "request_digest": idempotency[1], "disable_api_termination":
+                         bool(request.get("DisableApiTermination")), "public_ip": interfaces[0].public_ip},
+            }
+            applied = tags.apply_specifications(db, request.get("TagSpecifications"), "instance", instance_id,
+                                                allowed=_TAGGED)
+            tags.put_reserved(db, instance_id, "instance", launched_from)
+            body["Tags"] = tags.to_pairs({**applied, **launched_from})
+            for interface, eni in zip(interfaces, attached):
+                if interface.existing is None:
+                    tags.apply_specifications(db, request.get("TagSpecifications"), "network-interface",
+                                              eni["NetworkInterfaceId"], allowed=_TAGGED)
+            db.insert(table, instance_id=instance_id, desired="running", state="pending", body=json.dumps(body),
+                      updated_at=now())
+            for device, ebs in mappings.items():
+                source = root_source if device == volumes.ROOT_DEVICE else \
+                    {"snapshot": ebs["SnapshotId"]} if ebs.get("SnapshotId") else None
+                volume = volumes.new_volume(
+                    db, subnet["zone"], ebs["VolumeSize"], ebs["VolumeType"], source, ebs.get("SnapshotId") or "",
+                    {"InstanceId": instance_id, "Device": device, "State": "attached",
+                     "DeleteOnTermination": ebs["DeleteOnTermination"]})
+                tags.apply_specifications(db, request.get("TagSpecifications"), "volume", volume["VolumeId"],
+                                          allowed=_TAGGED)
+            bodies.append(instance_network.shown(body, attached))
+        return reservation, bodies
 
     def _with_volumes(self, ctx, body: dict) -> dict:
         with ctx.read() as db:
