@@ -3,7 +3,11 @@ engine, or a bootstrap image by its name) and their secrets (SSM parameters)."""
 
 from __future__ import annotations
 
+import logging
 import re
+import subprocess
+import threading
+import time
 
 from cloudlet.agent.images import ImageError, ImageNotFound
 from cloudlet.store.parameters import ParameterError
@@ -11,6 +15,7 @@ from cloudlet.store.parameters import ParameterError
 from .records import TaskFailed
 
 _ECR = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.[^/]+/([^:@]+)(?::([^@]+))?$")
+log = logging.getLogger("cloudlet.control.tasks")
 
 
 class Sources:
@@ -19,6 +24,9 @@ class Sources:
         self.engine = engine
         self.registry = registry  # to pull images of ECR repositories
         self.parameters = parameters  # SSM parameters, where containers' secrets come from
+        # one bootstrap build at a time: tasks that need the same image wait for the one build
+        # of it (then find it made), not each build it beside the other in the same image store
+        self._building = threading.Lock()
 
     def image(self, image: str, key: tuple) -> str:
         m = _ECR.match(image)
@@ -28,17 +36,27 @@ class Sources:
             try:
                 self.engine.images.get(image)
             except ImageNotFound:
-                from cloudlet.bootstrap.images import bootstrap
-                from cloudlet.bootstrap.recipes import recipe_for
-                try:
-                    recipe_for(image)
-                except ValueError:
-                    raise TaskFailed(f"CannotPullContainerError: pull image manifest has been retried 1 time(s): "
-                                     f"{image}: not found (neither in ECR nor one of the bootstrap images)") from None
-                bootstrap(self.engine.images, [image])
+                self._build(image, key)
             return image
-        except (ImageError, RuntimeError) as e:
+        except (ImageError, RuntimeError, subprocess.SubprocessError, OSError) as e:
+            # a build's tools failing, or the disk filling, fails the pull: the task stops saying so
             raise TaskFailed(f"CannotPullContainerError: {image}: {e}") from None
+
+    def _build(self, image: str, key: tuple) -> None:
+        """A bootstrap image made on first use (minutes for the Debian ones), each step of the
+        build in the server's log under the task waiting for it."""
+        from cloudlet.bootstrap.images import bootstrap
+        from cloudlet.bootstrap.recipes import recipe_for
+        try:
+            recipe_for(image)
+        except ValueError:
+            raise TaskFailed(f"CannotPullContainerError: pull image manifest has been retried 1 time(s): "
+                             f"{image}: not found (neither in ECR nor one of the bootstrap images)") from None
+        started = time.monotonic()
+        log.info("task %s: pulling %s: a bootstrap image, built from Debian packages on first use", key[2], image)
+        with self._building:
+            bootstrap(self.engine.images, [image], progress=lambda line: log.info("task %s: %s", key[2], line))
+        log.info("task %s: pulled %s in %.1f s", key[2], image, time.monotonic() - started)
 
     def _pull(self, m, image: str, key: tuple) -> str:
         from cloudlet.registry import RegistryError

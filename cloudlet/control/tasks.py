@@ -2,8 +2,9 @@
 runs on this host, through the container engine, and writes back what happened.
 
     PROVISIONING  its network: for awsvpc, a namespace and an address on its subnet's bridge
-    PENDING       its images (from ECR, or the bootstrap images by their names) and its
-                  containers, created and started in dependsOn order, all in that namespace
+    PENDING       its images (from ECR, or the bootstrap images by their names), between
+                  pullStartedAt (written before the first is looked for) and pullStoppedAt, and
+                  its containers, created and started in dependsOn order, all in that namespace
     RUNNING       watched: an essential container that exits stops the task
     DEACTIVATING  left running: the service controller holds a task so while its load
                   balancers' targets drain, then lets it go as STOPPING (service_targets.py)
@@ -190,12 +191,17 @@ class TaskController(Loop):
                              f"the attribute {PRIVILEGED} (cloudlet up --cluster NAME --allow-privileged)")
             return
         overrides = {o["name"]: o for o in body["overrides"]["containerOverrides"]}
-        body["pullStartedAt"] = now()
+        if "pullStartedAt" not in body:  # shown at once: an image built on first use takes minutes
+            body["pullStartedAt"] = now()
+            self._save(key, body)
+            if body["desiredStatus"] == "STOPPED":  # stopped meanwhile
+                return
         try:
             awslogs.prepare(self.store, key, body)
             secrets_ = {c["name"]: self.sources.secrets(key, c) for c in definition["containerDefinitions"]}
             images = {c["name"]: self.sources.image(c["image"], key) for c in definition["containerDefinitions"]}
         except TaskFailed as e:
+            body["pullStoppedAt"] = now()  # as ECS's agent: the pull ended, if not well
             self._fail(body, e.reason, e.container)
             return
         body["pullStoppedAt"] = now()

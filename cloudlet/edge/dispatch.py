@@ -142,7 +142,7 @@ class Edge:
             params = proto.parse(operation, request)
             if service == "ec2" and params.get("DryRun"):
                 raise AWSError("DryRunOperation", "Request would have succeeded, but DryRun flag is set.", 412)
-            ctx = Context(self.store, self.config, cred, region, request_id)
+            ctx = Context(self.store, self.config, cred, region, request_id, request.header("host"))
             result = method(ctx, params)
             return proto.serialize(operation, result or {}, request_id)
         except AWSError as error:

@@ -15,6 +15,9 @@ class Context:
     credential: Credential
     region: str
     request_id: str
+    # the Host header the request came with, as the client sent it (None when a service acts
+    # on its own): what the client used to reach this server, for names it must reach again
+    host: str | None = None
 
     @property
     def account_id(self) -> str:

@@ -12,6 +12,7 @@ import urllib.request
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.e2e.test_ecr_uris import client_as
 from tests.integration.ecs_fixtures import HTTPD, address, module_cloud, register, run, wait
 
 pytestmark = [pytest.mark.root, pytest.mark.runc, pytest.mark.netns]
@@ -22,6 +23,8 @@ def test_a_fargate_task_answers_on_its_own_address_and_stops(cloud):
     arn = run(cloud, register(cloud, "web", {"name": "web", "image": "busybox", "command": HTTPD,
                                              "portMappings": [{"containerPort": 80}]}))
     task = wait(cloud, arn, "RUNNING")
+    # its image (a bootstrap one, made already) pulled between the task's creation and its start
+    assert task["createdAt"] <= task["pullStartedAt"] <= task["pullStoppedAt"] <= task["startedAt"]
     ip = address(task)
     assert task["containers"][0]["networkInterfaces"][0]["privateIpv4Address"] == ip
     with urllib.request.urlopen(f"http://{ip}/passwd", timeout=10) as r:
@@ -68,11 +71,14 @@ def test_essential_exit_and_oom_are_reported(cloud):
 
 
 def test_an_image_from_ecr_runs(cloud):
-    ecr = cloud.client("ecr")
+    # the URI a client that reached cloudlet by a DNS name is given names that name and the port
+    ecr = client_as(cloud, f"cloud.example:{cloud.port}")
     uri = ecr.create_repository(repositoryName="shop/bb")["repository"]["repositoryUri"]
+    assert uri.endswith(f".dkr.ecr.us-east-1.cloud.example:{cloud.port}/shop/bb")
     cloud.home_.cli("push", "busybox", "shop/bb:1")
     arn = run(cloud, register(cloud, "from-ecr", {"name": "web", "image": f"{uri}:1", "command": HTTPD}))
     task = wait(cloud, arn, "RUNNING")
+    assert task["pullStartedAt"] <= task["pullStoppedAt"] <= task["startedAt"]
     with urllib.request.urlopen(f"http://{address(task)}/group", timeout=10) as r:
         assert r.read().startswith(b"root:")
     cloud.ecs.stop_task(cluster="shop", task=arn)
@@ -83,6 +89,7 @@ def test_start_failures_and_bad_requests(cloud):
     arn = run(cloud, register(cloud, "missing", {"name": "web", "image": "no-such-image:1"}))
     failed = wait(cloud, arn, "STOPPED")
     assert failed["stopCode"] == "TaskFailedToStart" and "CannotPullContainerError" in failed["stoppedReason"]
+    assert failed["pullStartedAt"] <= failed["pullStoppedAt"] and "startedAt" not in failed
     ecs = cloud.ecs
 
     def code(**kw) -> str:

@@ -9,7 +9,8 @@ from cloudlet.registry.api import DOWNLOAD_PARAMETER
 from cloudlet.store.schema import ecr_blobs
 
 from .errors import as_aws
-from .repositories import check_registry, find, registry_host
+from .repositories import check_registry, find
+from .uris import registry_host
 
 PART_SIZE = 10 << 20  # what ECR tells clients to send per UploadLayerPart
 
@@ -20,7 +21,7 @@ class Layers:
         token = base64.b64encode(f"AWS:{password}".encode()).decode()
         return {"authorizationData": [{
             "authorizationToken": token, "expiresAt": expires,
-            "proxyEndpoint": f"http://{registry_host(ctx.account_id, ctx.region, ctx.config.port)}"}]}
+            "proxyEndpoint": f"http://{registry_host(ctx)}"}]}
 
     def batch_check_layer_availability(self, ctx, request):
         check_registry(ctx, request)

@@ -9,15 +9,10 @@ from cloudlet.store.schema import ecr_images, ecr_repositories as table
 
 from .errors import repository_not_found
 from .policy_text import check_policy
+from .uris import registry_host
 
 RESOURCE_TYPE = "repository"
 _REPOSITORY_ARN = re.compile(r"arn:aws:ecr:[a-z0-9-]+:(?P<account>[0-9]{12}):repository/(?P<name>[a-z0-9._/-]{2,256})")
-
-
-def registry_host(account_id: str, region: str, port: int) -> str:
-    """The host part of repository URIs; `<account>.dkr.ecr.<region>.localhost` must resolve
-    to this host (README: the /etc/hosts line)."""
-    return f"{account_id}.dkr.ecr.{region}.localhost:{port}"
 
 
 def check_registry(ctx, request) -> None:
@@ -41,7 +36,7 @@ class Repositories:
             encryption["kmsKey"] = row["kms_key"]
         return {
             "repositoryArn": row["arn"], "registryId": ctx.account_id, "repositoryName": row["name"],
-            "repositoryUri": f"{registry_host(ctx.account_id, ctx.region, ctx.config.port)}/{row['name']}",
+            "repositoryUri": f"{registry_host(ctx)}/{row['name']}",
             "createdAt": row["created_at"], "imageTagMutability": row["tag_mutability"],
             "imageScanningConfiguration": {"scanOnPush": bool(row["scan_on_push"])},
             "encryptionConfiguration": encryption,
