@@ -12,15 +12,16 @@ $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
 	# compat: a plain path in a .pth file, not an import hook that costs every
 	# `cloudlet` command ~8 ms of imports at start
-	$(BIN)/pip install -q -e '.[test]' --config-settings editable_mode=compat
+	$(BIN)/pip install -e '.[test]' --config-settings editable_mode=compat
 	touch $@
 
 deps: $(STAMP)
 	$(BIN)/cloudlet setup --yes
 
-# the built-in AMIs are made before the first RunInstances would have to wait for them
+# the built-in AMIs and the container base images are made before the first RunInstances
+# or RunTask would have to wait for them
 up: deps
-	$(BIN)/cloudlet setup --amis
+	$(BIN)/cloudlet setup --amis --images
 	$(BIN)/cloudlet up --hosts-file /etc/hosts
 
 # CLOUDLET_REQUIRE_ALL turns a skip for a missing host capability into a failure:

@@ -7,6 +7,7 @@ the tree, our binds) lives in a private mount namespace and is gone when it ends
 if we are killed, so a tree walked into a layer never reaches into the host.
 """
 
+import collections
 import fnmatch
 import os
 import shlex
@@ -14,6 +15,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from cloudlet import progress
 from cloudlet.bootstrap.sources import Source
 
 # dpkg's path rules of Docker's slim images (the last rule that matches wins); written
@@ -61,7 +63,7 @@ for d in null zero full random urandom tty; do : > "$tree/dev/$d"; mount --bind 
 ln -s /proc/self/fd "$tree/dev/fd"
 mount --bind /etc/resolv.conf "$tree/etc/resolv.conf"
 chroot "$tree" apt-get -o Acquire::Retries=3 update -qq
-chroot "$tree" apt-get -o Acquire::Retries=3 install -y -qq --no-install-recommends "$@"
+chroot "$tree" apt-get -o Acquire::Retries=3 install -y -q --no-install-recommends "$@"
 """
 
 
@@ -72,9 +74,15 @@ def _env(epoch: int) -> dict[str, str]:
 
 
 def _run(what: str, args: list[str], epoch: int) -> None:
-    proc = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, text=True, env=_env(epoch))
+    """args, each line they print shown as what the step under way is doing (progress.py)."""
+    tail: collections.deque[str] = collections.deque(maxlen=40)
+    with subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, errors="replace", env=_env(epoch)) as proc:
+        for line in proc.stdout:
+            tail.append(line.rstrip("\n"))
+            progress.detail(f"{what}: {line}")
     if proc.returncode != 0:
-        raise RuntimeError(f"{what} failed: {(proc.stderr or proc.stdout).strip()[-2000:]}")
+        raise RuntimeError(f"{what} failed: {chr(10).join(tail).strip()[-2000:]}")
 
 
 def debootstrap(tree: Path, suite: str, sources: list[Source], epoch: int) -> None:
@@ -87,7 +95,7 @@ def debootstrap(tree: Path, suite: str, sources: list[Source], epoch: int) -> No
     # The slim rules go in before anything is installed, so dpkg honours them from the start.
     hook = f'cp -r {shlex.quote(str(stage))}/. "$1"'
     try:
-        _run("mmdebstrap", ["unshare", "--mount", "mmdebstrap", "--quiet", "--variant=minbase", "--mode=root",
+        _run("mmdebstrap", ["unshare", "--mount", "mmdebstrap", "--variant=minbase", "--mode=root",
                             "--format=directory", f"--setup-hook={hook}",
                             "--aptopt=Acquire::Retries 3",  # a mirror's hiccup is not a failed build
                             *([f"--hook-dir={MERGED_USR}"] if MERGED_USR.is_dir() else []), suite, str(tree),

@@ -12,8 +12,9 @@ was built.
 Reproducible: mmdebstrap and apt run with a fixed SOURCE_DATE_EPOCH, what varies from
 run to run is removed (debian.normalize), the layer writer sorts entries and gives each
 the same owner names and mtime, and the config's `created` is that epoch. Cached: an
-image is rebuilt only when its key (recipe, its inputs: the host's busybox or its apt
-index and sources, the parent's digest) changed or its image is gone.
+image is rebuilt only when its key (recipe, its inputs: the busybox binary of
+bootstrap/busybox.py or the host's apt index and sources, the parent's digest) changed or
+its image is gone.
 """
 
 import contextlib
@@ -28,14 +29,15 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from cloudlet import progress
 from cloudlet.agent.images import ImageNotFound, ImageStore, flatten
-from cloudlet.bootstrap import debian, sources, trees
+from cloudlet.bootstrap import busybox, debian, sources, trees
 from cloudlet.bootstrap.recipes import EPOCH, RECIPE_VERSION, RECIPES, SUITE, Recipe, recipe_for
 
 CREATED = datetime.fromtimestamp(EPOCH, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _file_digest(path: str) -> str:
+def _file_digest(path: Path) -> str:
     with open(path, "rb") as f:
         return hashlib.file_digest(f, "sha256").hexdigest()
 
@@ -72,9 +74,11 @@ class Bootstrap:
 
     def _inputs(self, recipe: Recipe) -> str:
         if recipe.root == "busybox" and not recipe.parent:
-            found = shutil.which("busybox")
-            return _file_digest(found) if found else ""
+            return _file_digest(self._busybox())
         return sources.index_key(self.sources)
+
+    def _busybox(self) -> Path:
+        return busybox.binary(SUITE)
 
     def _key(self, recipe: Recipe, parent_digest: str | None) -> str:
         fields = {k: v for k, v in dataclasses.asdict(recipe).items() if k not in ("tags", "finish")}
@@ -104,7 +108,13 @@ class Bootstrap:
 
     def _build(self, recipe: Recipe, done: dict[str, str]) -> str:
         started = time.monotonic()
-        self.progress(f"{recipe.tags[0]}: building")
+        with progress.step(f"image {recipe.tags[0]}"):
+            image = self._make(recipe, done)
+        self._tag(recipe, image.digest)
+        self.progress(f"{recipe.tags[0]}: built in {time.monotonic() - started:.1f} s, {image.digest[:19]}")
+        return image.digest
+
+    def _make(self, recipe: Recipe, done: dict[str, str]):
         tree = self.work / recipe.name
         if recipe.parent:
             parent = self.store.get(done[recipe.parent])
@@ -118,16 +128,13 @@ class Bootstrap:
         else:
             tree.mkdir()
             if recipe.root == "busybox":
-                trees.busybox(tree)
+                trees.busybox(tree, self._busybox())
             else:
                 debian.debootstrap(tree, SUITE, self.sources, EPOCH)
             layers = [self.store.write_layer(lambda w: w.add_tree(tree), mtime=EPOCH)]
             history = [self._history(recipe)]
         self.trees[recipe.name] = tree
-        image = self.store.commit({"created": CREATED, "config": recipe.config, "history": history}, layers)
-        self._tag(recipe, image.digest)
-        self.progress(f"{recipe.tags[0]}: built in {time.monotonic() - started:.1f} s, {image.digest[:19]}")
-        return image.digest
+        return self.store.commit({"created": CREATED, "config": recipe.config, "history": history}, layers)
 
     @staticmethod
     def _history(recipe: Recipe) -> dict:

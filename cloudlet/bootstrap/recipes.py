@@ -44,7 +44,7 @@ def _finish_python(tree: Path) -> None:
 
 
 RECIPES = {r.name: r for r in [
-    Recipe("busybox", ("busybox:latest", "busybox:1.35"), {"Env": [f"PATH={PATH}"], "Cmd": ["sh"]}, root="busybox"),
+    Recipe("busybox", ("busybox:latest", "busybox:1.37"), {"Env": [f"PATH={PATH}"], "Cmd": ["sh"]}, root="busybox"),
     Recipe("debian", ("debian:bookworm-slim", "debian:bookworm", "debian:12", "debian:latest"),
            {"Env": [f"PATH={PATH}"], "Cmd": ["bash"]}),
     Recipe("nginx", ("nginx:latest", "nginx:bookworm"),

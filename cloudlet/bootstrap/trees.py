@@ -30,17 +30,14 @@ def is_static(path: str) -> bool:
     return all(struct.unpack_from(order + "I", table, i * size)[0] != PT_INTERP for i in range(count))
 
 
-def busybox(tree: Path) -> None:
-    """/bin/busybox with a link per applet, and the users and dirs programs expect."""
-    source = shutil.which("busybox")
-    if source is None or not is_static(source):
-        # A dynamic one (Debian's `busybox`) would need a libc the image does not have.
-        raise RuntimeError("no static busybox found: `cloudlet setup` installs busybox-static")
+def busybox(tree: Path, source: Path) -> None:
+    """/bin/busybox (`source`, a static one: bootstrap/busybox.py) with a link per applet,
+    and the users and dirs programs expect."""
     for d in ("bin", "etc", "root", "tmp", "var/www", "home", "proc", "sys", "dev"):
         (tree / d).mkdir(parents=True, exist_ok=True)
     shutil.copy(source, tree / "bin/busybox")
     (tree / "bin/busybox").chmod(0o755)
-    applets = subprocess.run([source, "--list"], capture_output=True, text=True, check=True).stdout.split()
+    applets = subprocess.run([str(source), "--list"], capture_output=True, text=True, check=True).stdout.split()
     for name in applets:
         if name != "busybox" and not (tree / "bin" / name).exists():
             (tree / "bin" / name).symlink_to("busybox")

@@ -69,13 +69,28 @@ def up(host, port, data_dir, regions, no_profile, lifecycle_interval, metrics_in
 
 
 @cli.command()
+@click.option("--data-dir", type=click.Path(file_okay=False), help="State directory [default: /var/lib/cloudlet as root].")
+@click.option("--force", is_flag=True, help="Stop the data dir's containers, VMs and load balancers first.")
+@needs_root("its network is namespaces, devices, routes and firewall rules of the host")
+def down(data_dir, force):
+    """Stop `cloudlet up` and remove what it made on the host, once nothing of it runs."""
+    from pathlib import Path
+
+    from cloudlet.cli.down import down as run
+    from cloudlet.config import default_data_dir
+
+    run(Path(data_dir) if data_dir else default_data_dir(), force)
+
+
+@cli.command()
 @click.option("--yes", is_flag=True, help="Install missing Debian packages without asking.")
 @click.option("--registry", default="127.0.0.1:4566", show_default=True,
               help="Address of the registry podman and skopeo may use without TLS.")
 @click.option("--amis", is_flag=True, help="Also make the built-in AMIs (Debian's kernel, mmdebstrap: ~1 min once).")
+@click.option("--images", is_flag=True, help="With --amis: the container base images too, meanwhile (~1 min once).")
 @click.option("--data-dir", type=click.Path(file_okay=False),
               help="Where `cloudlet up` keeps its state; the AMIs go in its boot/ [default: /var/lib/cloudlet as root].")
-def setup(yes, registry, amis, data_dir):
+def setup(yes, registry, amis, images, data_dir):
     """Check the host programs cloudlet drives and apt-install the missing ones."""
     from cloudlet.cli.setup import build_amis, run
 
@@ -83,7 +98,7 @@ def setup(yes, registry, amis, data_dir):
     if status == 0 and amis:
         from cloudlet.config import default_data_dir
 
-        build_amis(data_dir or default_data_dir())
+        build_amis(data_dir or default_data_dir(), images=images)
     raise SystemExit(status)
 
 

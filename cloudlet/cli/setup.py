@@ -33,24 +33,44 @@ def cgroup_mode() -> str:
     return "v1"
 
 
-def build_amis(data_dir) -> None:
+def build_amis(data_dir, images: bool = False) -> None:
     """The kernel, its initramfs and the built-in AMIs' root disks, so that the first
-    RunInstances does not wait for them (each is made once, then found)."""
-    import time
+    RunInstances does not wait for them (each is made once, then found); with images, the
+    container base images too, made meanwhile, so that the first task starts in seconds."""
+    import threading
 
+    from cloudlet import progress
     from cloudlet.bootstrap import amis, kernel
     from cloudlet.config import boot_dir
 
+    failed: list[BaseException] = []
+    made = threading.Thread(target=_base_images, args=(data_dir, failed), daemon=True) if images else None
+    if made:
+        made.start()
     boot = boot_dir(data_dir)
     boot.mkdir(parents=True, exist_ok=True)
-    started = time.monotonic()
-    vmlinux = kernel.kernel(boot)
-    kernel.busybox_initramfs(vmlinux)
-    click.echo(f"  kernel               {vmlinux} ({time.monotonic() - started:.1f} s)")
+    with progress.step("kernel"):
+        vmlinux = kernel.kernel(boot)
+        kernel.busybox_initramfs(vmlinux)
+    click.echo(f"  kernel               {vmlinux}")
     for name in amis.DESCRIPTIONS:
-        started = time.monotonic()
-        disk = amis.root_disk(boot, name)
-        click.echo(f"  AMI {'cloudlet-' + name:<16} {disk} ({time.monotonic() - started:.1f} s)")
+        with progress.step(f"AMI cloudlet-{name}"):
+            disk = amis.root_disk(boot, name)
+        click.echo(f"  AMI {'cloudlet-' + name:<16} {disk}")
+    if made:
+        made.join()
+        if failed:
+            raise click.ClickException(f"the base images: {failed[0]}")
+
+
+def _base_images(data_dir, failed: list) -> None:
+    from cloudlet.bootstrap.images import bootstrap
+    from cloudlet.cli.engine_opts import engine
+
+    try:
+        bootstrap(engine(data_dir).images, progress=click.echo)
+    except Exception as e:  # said once the AMIs are made
+        failed.append(e)
 
 
 def run(assume_yes: bool, registry: str = "127.0.0.1:4566") -> int:
@@ -64,7 +84,7 @@ def run(assume_yes: bool, registry: str = "127.0.0.1:4566") -> int:
             return 1
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-        subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True, env=env)
+        subprocess.run(["apt-get", "install", "-y", "-q", *missing], check=True, env=env)
     for prog, pkg in sorted(PROGRAMS.items()):
         path = shutil.which(prog)
         click.echo(f"  {prog:<20} {path or 'MISSING'}  ({pkg})")
@@ -76,4 +96,13 @@ def run(assume_yes: bool, registry: str = "127.0.0.1:4566") -> int:
     if still:
         click.echo(f"still missing: {' '.join(still)}")
         return 1
+    if os.geteuid() == 0:  # the busybox image's binary, fetched now rather than at the first build
+        from cloudlet.bootstrap import busybox
+        from cloudlet.bootstrap.recipes import SUITE
+
+        try:
+            click.echo(f"  busybox image        {busybox.binary(SUITE)}  ({busybox.PACKAGE}, {busybox.SUITE})")
+        except RuntimeError as e:
+            click.echo(f"  busybox image        not fetched: {e}")
+            return 1
     return 0

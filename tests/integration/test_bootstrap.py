@@ -8,6 +8,7 @@ out tests one by one (`-n 2` without `--dist loadfile`); its steps are the funct
 """
 
 import contextlib
+import re
 import time
 import urllib.request
 
@@ -101,6 +102,9 @@ def test_bootstrap_four_images_and_run_them(tmp_path):
     try:
         out = home.cli("image", "bootstrap", timeout=540).stdout
         assert out.count(": built in") == 4, out
+        # each build a step of the terminal's progress: begun, then done, with its time
+        assert all(f"image {ref} ..." in out and re.search(rf"image {re.escape(ref)}: done in [0-9.]+ s", out)
+                   for ref in ("busybox:latest", "debian:bookworm-slim", "nginx:latest", "python:3.11")), out
         first = {name: home.engine().images.get(ref).digest for name, ref in
                  [("busybox", "busybox"), ("debian", "debian:12"), ("nginx", "nginx"), ("python", "python:3")]}
         check_tags_and_configs(home)

@@ -12,7 +12,7 @@ from cloudlet.agent.images import ImageStore
 from cloudlet.bootstrap import images
 from cloudlet.bootstrap.images import bootstrap
 
-pytestmark = pytest.mark.skipif(shutil.which("busybox") is None, reason="needs busybox (busybox-static)")
+pytestmark = pytest.mark.skipif(shutil.which("apt-get") is None, reason="needs apt-get (bootstrap/busybox.py)")
 
 
 def layer_files(store: ImageStore, ref: str) -> dict[str, tuple[tarfile.TarInfo, bytes | None]]:
@@ -47,9 +47,9 @@ def test_busybox_is_reproducible_and_cached(tmp_path):
     assert bootstrap(store, ["busybox"], progress=messages.append) == first
     assert messages == ["busybox:latest: cached"]
 
-    store.untag("busybox:1.35")
+    store.untag("busybox:1.37")
     assert bootstrap(store, ["busybox"]) == first
-    assert store.get("busybox:1.35").digest == first["busybox"]  # a tag removed by hand comes back
+    assert store.get("busybox:1.37").digest == first["busybox"]  # a tag removed by hand comes back
 
 
 def test_a_changed_recipe_or_a_lost_image_is_rebuilt(tmp_path, monkeypatch):
@@ -58,14 +58,14 @@ def test_a_changed_recipe_or_a_lost_image_is_rebuilt(tmp_path, monkeypatch):
     messages = []
     monkeypatch.setattr(images, "RECIPE_VERSION", images.RECIPE_VERSION + 1)
     assert bootstrap(store, ["busybox"], progress=messages.append) == first  # same content, same digest
-    assert messages[0] == "busybox:latest: building"
+    assert messages[0].startswith("busybox:latest: built in ")
 
     cache = json.loads((tmp_path / "bootstrap.json").read_text())
     cache["busybox"]["digest"] = "sha256:" + "0" * 64  # an image that is not in the store
     (tmp_path / "bootstrap.json").write_text(json.dumps(cache))
     messages.clear()
     assert bootstrap(store, ["busybox"], progress=messages.append) == first
-    assert messages[0] == "busybox:latest: building"
+    assert messages[0].startswith("busybox:latest: built in ")
     assert not list(tmp_path.glob("bootstrap-*"))  # the work directory is gone
 
 
