@@ -23,18 +23,32 @@ class ServerLock:
         try:
             fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = self._holder()
+            holder = _holder(self.path)
             os.close(self.fd)
             raise AlreadyRunning("cloudlet is already running on this data dir "
                                  f"(pid {holder.get('pid', '?')}, port {holder.get('port', '?')})") from None
-
-    def _holder(self) -> dict:
-        try:
-            return json.loads(Path(self.path).read_text() or "{}")
-        except ValueError:
-            return {}
 
     def own(self, port: int) -> None:
         """Say who holds it, once the API's port is bound."""
         os.ftruncate(self.fd, 0)
         os.pwrite(self.fd, json.dumps({"pid": os.getpid(), "port": port}).encode(), 0)
+
+
+def _holder(path: Path) -> dict:
+    try:
+        return json.loads(Path(path).read_text() or "{}")
+    except (ValueError, FileNotFoundError):
+        return {}
+
+
+def holder_pid(data_dir: Path) -> int | None:
+    """The pid of the `cloudlet up` holding data_dir's lock, if the process that the lock file
+    names has that file open: a pid written by an earlier server (the next one has the lock
+    before it writes its own) may be anyone's by now."""
+    path = Path(data_dir) / LOCK_NAME
+    pid = _holder(path).get("pid")
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir()) if isinstance(pid, int) else []
+        return pid if any(os.path.realpath(fd) == str(path.resolve()) for fd in fds) else None
+    except OSError:  # it is gone
+        return None

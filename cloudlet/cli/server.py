@@ -1,8 +1,10 @@
 """`cloudlet up`: open the state, make sure an admin account exists, serve every API."""
 
 import logging
+import os
 import signal
 import sys
+import threading
 from pathlib import Path
 
 import click
@@ -12,6 +14,7 @@ from cloudlet.store import Store
 from cloudlet.store.accounts import create_account, list_credentials
 
 ADMIN = "admin"
+_TERMINATED = threading.Event()  # stopped by SIGTERM (not by a crash): what it made may go
 
 
 def admin_credential(store):
@@ -92,7 +95,7 @@ def serve(host: str, port: int, data_dir, regions, write_profile: bool, lifecycl
         app = create_app(config, store)
         click.echo(f"cloudlet: listening on {config.endpoint}")
         # uvicorn stops on SIGTERM and then raises it again: as an exit, so that what follows runs
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        signal.signal(signal.SIGTERM, _terminated)
         try:
             listeners.serve(app, api_socket, [(instance_metadata_app(store, router_of(app.state.edge)), imds_socket),
                                               (task_metadata_app(app.state.edge), task_socket)])
@@ -100,3 +103,21 @@ def serve(host: str, port: int, data_dir, regions, write_profile: bool, lifecycl
             app.state.edge.provider("elbv2").close()  # its block of the hosts file goes; its proxies stay
     finally:
         stop_engine()
+        if _TERMINATED.is_set():
+            _clean_up_after(config.data_dir, lock)
+
+
+def _terminated(*_):
+    _TERMINATED.set()
+    sys.exit(0)
+
+
+def _clean_up_after(data_dir: Path, lock) -> None:
+    """Become `cloudlet down`'s clean-up (cli/down.py), the lock kept across exec: the
+    controllers' threads end here, so none makes a router again while the network goes (what
+    one was doing is cut off as by a crash: the state holds only what was done), and no other
+    server can take the data dir before it is gone."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.set_inheritable(lock.fd, True)
+    os.execv(sys.executable, [sys.executable, "-m", "cloudlet.cli.down", str(data_dir)])

@@ -16,6 +16,7 @@ import time
 
 from sqlalchemy import select, update
 
+from cloudlet.agent.network import NetworkError
 from cloudlet.ids import now
 from cloudlet.store import enis
 from cloudlet.store.schema import ec2_network_interfaces, ec2_vpc_objects, vpcs
@@ -39,6 +40,7 @@ class NetworkController(Loop):
         self.public_interface = public_interface
         self.metadata = {k: port for k, port in ((IMDS, imds_port), (TASK_METADATA, task_metadata_port)) if port}
         self._serving = False
+        self._refused: dict[str, str] = {}  # VPC -> why the host does not route it (said once)
         self.start("network-controller", POLL)
 
     def round(self) -> None:
@@ -61,10 +63,19 @@ class NetworkController(Loop):
             if (plan is None or not routers.devices(key)) and routers.remove(key, unless_plugged=plan is not None):
                 log.info("removed the router of %s: %s", key, "the VPC is gone" if plan is None else "nothing is plugged")
         live = [p for p in plans if p is not None and routers.devices(p.key)]
+        self._refused = {key: why for key, why in self._refused.items() if key in {p.key for p in live}}
         host_routed(live, defaults)
         for plan in live:
             started = time.monotonic()
-            changed = routers.apply(plan, self.public_pool, self.metadata, self.public_interface)
+            try:
+                changed = routers.apply(plan, self.public_pool, self.metadata, self.public_interface)
+            except NetworkError as e:  # this VPC's addresses routed elsewhere: the other VPCs go on
+                if self._refused.get(plan.key) != str(e):
+                    log.error("router of %s: %s", plan.key, e)
+                self._refused[plan.key] = str(e)
+                continue
+            if self._refused.pop(plan.key, None):
+                log.info("router of %s: its addresses are routed on this host now", plan.key)
             if changed:
                 log.info("router of %s (%d ports, %d groups): %s applied in %.0f ms", plan.key, len(plan.ports),
                          len(plan.groups), ", ".join(changed), (time.monotonic() - started) * 1000)

@@ -94,7 +94,7 @@ class Server:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(10)
+                self.proc.wait(30)  # it takes down its network too, when nothing of it runs
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()

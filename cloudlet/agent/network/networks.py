@@ -319,7 +319,15 @@ class Networks:
         return gone
 
     def destroy(self) -> None:
-        """Remove every bridge, router, namespace, route and rule this engine made (tests, uninstall)."""
+        """take_down(), and the user networks with it (tests, uninstall)."""
+        self.take_down()
+        with self.state.locked() as data:
+            data["networks"].clear()
+
+    def take_down(self) -> None:
+        """Remove from the host every bridge, router, namespace, route and rule this engine
+        made, by its state (`cloudlet down`); user networks stay defined, their bridges made
+        again when something joins them."""
         for cid in list(self.state.read()["endpoints"]):
             self.disconnect(cid)
         for eni in list(self.state.read()["ports"]):
@@ -331,7 +339,6 @@ class Networks:
         with self.state.locked() as data:
             for net in [self._default(), *data["networks"].values()]:
                 self._drop_bridge(net)
-            data["networks"].clear()
         rules.drop_table(self.settings.table)
 
     # -- files mounted into containers ------------------------------------------------

@@ -5,7 +5,7 @@ private ranges of the VPCs the host may reach."""
 
 import json
 
-from cloudlet.agent.network.host import ip, nft
+from cloudlet.agent.network.host import NetworkError, ip, nft
 
 ROUTE_PROTO = "211"  # marks the host routes an engine made, to find them again (with their device)
 
@@ -16,17 +16,30 @@ def _routes(link: str) -> set[str]:
 
 
 def route_public(table: str, pool: str, link: str, router: str, public: list[str], private: list[str],
-                 interface: str | None = None) -> None:
+                 interface: str | None = None, own: frozenset[str] = frozenset()) -> None:
     """The host's routes to a router (at router, over link): its public addresses, and its
     private ranges where the host may reach them (none overlapping a route of the host's).
     The public pool itself is unreachable but for these, so that no packet for an address
     no router has leaves by the default route. With interface (a LAN the pool is part of),
     the host answers ARP there for the router's public addresses, and what they send leaves
-    by it as it is, so that the LAN's other machines reach them too."""
+    by it as it is, so that the LAN's other machines reach them too.
+
+    own: the devices this engine made (its bridges, its routers' uplinks). Where the host
+    already routes (part of) the pool or a private range through any other device (another
+    cloudlet's left-overs, a VPN, a LAN), nothing is routed and NetworkError names it: its
+    addresses would otherwise go there, unreachable, and nobody told."""
+    mine = own | {link} | ({interface} if interface else set())
+    _refuse_foreign(pool, _elsewhere(pool, link, ("root",)) - mine)
+    private_free = []
+    for cidr in private:
+        found = _elsewhere(cidr, link, ("root", "match"))
+        _refuse_foreign(cidr, found - mine)
+        if not found:  # else another router of this engine's has it (plans.host_routed)
+            private_free.append(cidr)
     nft(f"add element ip {table} pool {{ {pool} }}\n"
         + (f'add element ip {table} public_interfaces {{ "{interface}" }}\n' if interface else ""))
     ip("route", "replace", "unreachable", pool, "proto", ROUTE_PROTO)
-    wanted = {f"{a}/32" for a in public} | {cidr for cidr in private if not _taken(cidr, link)}
+    wanted = {f"{a}/32" for a in public} | set(private_free)
     current = _routes(link)
     for dst in current - wanted:
         ip("route", "del", dst, "dev", link, "proto", ROUTE_PROTO, check=False)
@@ -50,14 +63,25 @@ def _unanswer(dst: str, interface: str | None) -> None:
         ip("neigh", "del", "proxy", dst[:-3], "dev", interface, check=False)
 
 
-def _taken(cidr: str, link: str) -> bool:
-    """Whether the host already routes (part of) cidr elsewhere than over link: another
-    router's range, a LAN's, a bridge's."""
-    for args in (("root", cidr), ("match", cidr)):
-        for r in json.loads(ip("-j", "route", "show", *args).stdout or "[]"):
-            if r["dst"] != "default" and r.get("dev") != link and r.get("type") != "unreachable":
-                return True
-    return False
+def _elsewhere(cidr: str, link: str, selectors: tuple[str, ...]) -> set[str]:
+    """The devices through which the host routes (with "root": part of; with "match": all
+    of) cidr, other than link and the default route; a route of no device (a blackhole) by
+    its type. Unreachable routes (public pools: this engine's, another's) route nothing."""
+    found = set()
+    for selector in selectors:
+        for r in json.loads(ip("-j", "route", "show", selector, cidr).stdout or "[]"):
+            if r["dst"] == "default" or r.get("type") == "unreachable":
+                continue
+            devices = {r["dev"]} if r.get("dev") else {h["dev"] for h in r.get("nexthops", []) if h.get("dev")}
+            found |= (devices or {r.get("type", "unicast")}) - {link}
+    return found
+
+
+def _refuse_foreign(cidr: str, devices: set[str]) -> None:
+    if devices:
+        raise NetworkError(f"{cidr} is already routed on this host through {', '.join(sorted(devices))}, which "
+                           f"this cloudlet did not make: its addresses would not reach their VPC (remove that "
+                           f"route, or choose other addresses: the VPC's CIDR, --vpc-pool, --public-pool)")
 
 
 def drop_pool_route(pool: str) -> None:

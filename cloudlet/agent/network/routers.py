@@ -246,16 +246,24 @@ class Routers:
         addresses = plan.public_addresses(), plan.cidrs if plan.host_routed else [], public_pool, public_interface
         parts = {"routes": repr(routes), "rules": repr((plan, metadata)), "public": repr(addresses)}
         done = self._applied.setdefault(plan.key, {})
-        if done.get("routes") != parts["routes"]:
+        changed = [part for part in parts if done.get(part) != parts[part]]
+        if "routes" in changed:
             apply_routes(name, plan, host_end)
-        if done.get("rules") != parts["rules"]:
+            done["routes"] = parts["routes"]
+        if "rules" in changed:
             load_rules(f"/run/netns/{name}", plan, uplink=UPLINK, host=host_end, metadata=metadata)
-        if done.get("public") != parts["public"]:
+            done["rules"] = parts["rules"]
+        if "public" in changed:  # last: refused while the host routes its addresses elsewhere
             with self.state.locked() as data:
                 data["public_pool"] = public_pool  # its route goes with the engine (Networks.destroy)
                 data["public_interface"] = public_interface  # its ARP answers go with the router
+                own = self.own_devices(data)
             public.route_public(self.settings.table, public_pool, self.uplink(index), router_end, *addresses[:2],
-                                public_interface)
-        changed = [part for part in parts if done.get(part) != parts[part]]
-        done.update(parts)
+                                public_interface, own)
+            done["public"] = parts["public"]
         return changed
+
+    def own_devices(self, data: dict) -> frozenset[str]:
+        """The host's devices this engine made, by its state: its bridges and its routers' uplinks."""
+        return frozenset([self.settings.bridge, *(n["bridge"] for n in data["networks"].values()),
+                          *(self.uplink(r["index"]) for r in data["routers"].values())])
