@@ -5,7 +5,8 @@ cloudlet's guest agent (guest/agent.sh: network, metadata, the key pair's key, u
 and an SSH server.
 
     busybox   busybox-static and Dropbear (with its libraries, from the host): the fastest
-    debian    Debian 12 from mmdebstrap, with OpenSSH and sudo; the key pair logs in as admin
+    debian    Debian 12 from mmdebstrap, with OpenSSH, sudo, curl and wget; the key pair logs
+              in as admin
 
     <boot>/amis/<name>-<hash>.qcow2     the disk, named by what went into it
 """
@@ -30,7 +31,10 @@ DESCRIPTIONS = {
     "debian": "cloudlet Debian 12 (bookworm): Debian's cloud kernel, OpenSSH; log in as admin",
 }
 LOGIN = {"busybox": "root", "debian": "admin"}
-DEBIAN_PACKAGES = ["openssh-server", "sudo", "iproute2", "e2fsprogs", "procps", "less", "ca-certificates"]
+# what scripts written for Debian's cloud images count on finding there (AWS's documentation
+# reads the metadata service with curl): no cloud-init, python or man pages
+DEBIAN_PACKAGES = ["openssh-server", "openssh-client", "sudo", "iproute2", "e2fsprogs", "procps", "less",
+                   "ca-certificates", "curl", "wget", "netbase", "iputils-ping"]
 
 
 _building = threading.Lock()  # one build at a time: instances starting together share it

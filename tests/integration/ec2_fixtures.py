@@ -76,6 +76,18 @@ def route_to(address: str) -> str:
     return f"ip route get {address}: {got.stdout or got.stderr}routes matching it:\n{near.stdout}"
 
 
+def assert_clock_right(run) -> None:
+    """The guest's clock is the host's to within 2 s (the SSH round trip allowed for), kept by a
+    clock source that does not fall behind while a busy host runs the guest late (jiffies, under
+    TCG); run(command): the command's output in the guest."""
+    source = run("cat /sys/devices/system/clocksource/clocksource0/current_clocksource").strip()
+    assert source in ("tsc", "kvm-clock"), source
+    before = time.time()
+    guest = int(run("date +%s"))
+    after = time.time()
+    assert before - 2 <= guest <= after + 2, f"host {before:.1f}..{after:.1f}, guest {guest}"
+
+
 def ssh(key: str, login: str, address: str, command: str, timeout: float = 90) -> str:
     return until_answers(["ssh", "-i", key, *SSH_OPTIONS, f"{login}@{address}", command], timeout=timeout,
                          explain=lambda: route_to(address))

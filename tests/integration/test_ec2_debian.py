@@ -1,16 +1,18 @@
 """The Debian AMI for real, made by `cloudlet setup --amis` as `make up` makes it, through
 boto3 and the host's ssh client: RunInstances with an ed25519 key pair and user-data, SSH in as
-admin (passwordless sudo, its hostname, the user-data's output, the root disk), then a stop and
-a start keep the root volume and do not run the user-data again."""
+admin (passwordless sudo, its hostname, the user-data's output, the root disk, curl and wget
+reading the metadata as AWS's documentation does), then a stop and a start keep the root volume
+and do not run the user-data again, and the guest's clock is the host's."""
 
 import subprocess
 import time
 
 import pytest
 
-from tests.integration.ec2_fixtures import WAIT, ami_id, ec2_server, key_pair, ssh
+from tests.integration.ec2_fixtures import WAIT, ami_id, assert_clock_right, ec2_server, key_pair, ssh
 
 pytestmark = [pytest.mark.root, pytest.mark.qemu]
+IMDS = "http://169.254.169.254/latest"
 USER_DATA = """#!/bin/sh
 echo ran >> /var/lib/hello
 echo hello from user-data
@@ -47,6 +49,13 @@ def test_debian_instance_over_ssh(server, tmp_path):
 
     assert admin(key, address, "hostname") == "ip-" + address.replace(".", "-") + "\n"
     assert admin(key, address, "findmnt -n -o SOURCE /") == "/dev/vda\n"
+    # what Debian's cloud images carry: AWS's documentation reads the metadata with curl
+    assert admin(key, address, f"curl -s {IMDS}/meta-data/instance-id") == iid
+    assert admin(key, address, f'TOKEN=$(curl -s -X PUT {IMDS}/api/token -H "X-aws-ec2-metadata-token-ttl-seconds: 60")'
+                 f' && curl -s -H "X-aws-ec2-metadata-token: $TOKEN" {IMDS}/meta-data/instance-id') == iid
+    assert admin(key, address, f"wget -qO- {IMDS}/meta-data/instance-id") == iid
+    assert admin(key, address, "ping -c 1 -W 5 127.0.0.1 >/dev/null && getent services ssh | tr -s ' '") \
+        == "ssh 22/tcp\n"  # ping has its capability; netbase's /etc/services
     assert admin(key, address, "cat /var/lib/hello") == "ran\n"  # user-data runs in the background
     assert admin(key, address, "test -s /var/log/cloudlet-user-data.log && cat /var/log/cloudlet-user-data.log") \
         == "hello from user-data\n"
@@ -62,6 +71,7 @@ def test_debian_instance_over_ssh(server, tmp_path):
     print(f"after a stop: StartInstances -> running {running:.1f} s, -> SSH answering {time.monotonic() - t0:.1f} s")
     admin(key, address, "! pgrep -f 'agent[.]sh user-data'")  # the agent's turn at it is over
     assert admin(key, address, "cat /var/lib/hello") == "ran\n"
+    assert_clock_right(lambda command: admin(key, address, command))
 
     ec2.terminate_instances(InstanceIds=[iid])
     ec2.get_waiter("instance_terminated").wait(InstanceIds=[iid], WaiterConfig=WAIT)

@@ -2,14 +2,15 @@
 the request's overrides: one boot (TCG is slow here) seen from the API and from the guest, over
 SSH with the template's key pair: its instance type, its user-data's work, its tags (a request
 tag over the template's, and AWS's aws:ec2launchtemplate:* ones), as the metadata service
-tells the guest."""
+tells the guest, and the guest's clock, the host's."""
 
 import base64
 import sys
 
 import pytest
 
-from tests.integration.ec2_fixtures import SSH_OPTIONS, WAIT, ami_id, key_pair, module_server, until_answers
+from tests.integration.ec2_fixtures import (SSH_OPTIONS, WAIT, ami_id, assert_clock_right, key_pair, module_server,
+                                             until_answers)
 
 pytestmark = [pytest.mark.root, pytest.mark.qemu]
 
@@ -57,6 +58,7 @@ def test_an_instance_from_a_template_boots_with_its_data(server, tmp_path):
         assert ssh(server, key, iid, f"wget -qO- {IMDS}/tags/instance/role").strip() == "web"
         memory_kib = int(ssh(server, key, iid, "awk '/MemTotal/ {print $2}' /proc/meminfo"))
         assert 700 * 1024 < memory_kib <= 1024 * 1024  # a t3.micro's 1 GiB, not the t3.small's 2
+        assert_clock_right(lambda command: ssh(server, key, iid, command))  # last: the guest has run a while
     finally:
         ec2.terminate_instances(InstanceIds=[iid])
         ec2.get_waiter("instance_terminated").wait(InstanceIds=[iid], WaiterConfig=WAIT)

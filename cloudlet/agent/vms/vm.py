@@ -112,8 +112,13 @@ class VMs:
         (d / "console.log").unlink(missing_ok=True)
         khz = _tsc_khz()
         vm = VM(vm_id, str(kernel), str(initrd) if initrd else None, memory_mib, vcpus,
-                # pcie_ports=native: microvm's ACPI tables do not hand hot-plug to the OS otherwise
-                " ".join(filter(None, ["console=ttyS0 reboot=t panic=-1 pcie_ports=native",
+                # pcie_ports=native: microvm's ACPI tables do not hand hot-plug to the OS otherwise.
+                # tsc=reliable: the clocksource watchdog checks the TSC (the host's own, under TCG)
+                # against jiffies, which lose ticks while a busy host runs a TCG guest late; it took
+                # the TSC for unstable and kept time with those jiffies, seconds a minute behind.
+                # (The wall clock is right at boot: the RTC, which -rtc's default keeps on the
+                # host's clock, or kvm-clock under KVM.)
+                " ".join(filter(None, ["console=ttyS0 reboot=t panic=-1 pcie_ports=native tsc=reliable",
                                        f"tsc_early_khz={khz}" if khz else "", cmdline])), accelerator(), tap)
         (d / "vm.json").write_text(json.dumps(asdict(vm)))
         args = ["nsenter", f"--net={netns}", "--"] if netns else []
