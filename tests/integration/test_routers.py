@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from engine_fixtures import EngineHome
 
+from cloudlet.agent.network import host
+from cloudlet.agent.network.host import NetworkError
 from cloudlet.agent.network.plans import AclEntry, Balancer, Port, Route, RouterPlan, Rule, Subnet
 from tests.hostcaps import need_binaries, need_root
 
@@ -241,3 +243,24 @@ def test_a_balancer_spreads_connections_and_keeps_the_client_address(net):
         for server in servers:
             server.kill()
             server.wait()
+
+
+def test_a_range_holding_the_host_s_dns_server_is_not_routed_from_the_host(net, tmp_path, monkeypatch):
+    """A tenant's VPC may name any range: one holding the host's DNS server would take the
+    host's own lookups, so the host routes it nowhere; a public pool holding it is refused."""
+    resolv = tmp_path / "resolv.conf"
+    resolv.write_text("nameserver 10.9.200.53\n")  # as if the host's resolver were in vpc-a's range
+    monkeypatch.setattr(host, "RESOLV_CONF", str(resolv))
+    routed = {}
+    for key, cidr, subnet, address in (("vpc-a", "10.9.0.0/16", SUBNET, "10.9.1.4"),
+                                       ("vpc-b", "10.8.0.0/16", "10.8.1.0/24", "10.8.1.4")):
+        net.routers.plug(key, f"eni-{key[-1] * 4}", cidr=subnet, address=address, mac=f"02:00:00:00:0f:1{key[-1]}")
+        net.routers.apply(RouterPlan(key, [cidr], [Subnet("s1", subnet, [])], [], {}), net.pool_for_test, METADATA)
+        routed[cidr] = subprocess.run(["ip", "route", "show", "proto", "211", cidr], capture_output=True,
+                                      text=True).stdout
+    assert routed["10.9.0.0/16"] == "" and "10.8.0.0/16" in routed["10.8.0.0/16"]
+    resolv.write_text(f"nameserver {net.pool_for_test.rsplit('.', 1)[0]}.9\n")
+    net.routers.plug("vpc-c", "eni-cccc", cidr="10.7.1.0/24", address="10.7.1.4", mac="02:00:00:00:0f:1c")
+    with pytest.raises(NetworkError, match="DNS server"):
+        net.routers.apply(RouterPlan("vpc-c", ["10.7.0.0/16"], [Subnet("s1", "10.7.1.0/24", [])], [], {}),
+                          net.pool_for_test, METADATA)

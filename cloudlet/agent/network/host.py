@@ -1,6 +1,7 @@
 """The host commands networking drives (`ip`, `nft`, sysctls), run and checked in one place."""
 
 import ctypes
+import ipaddress
 import os
 import subprocess
 import threading
@@ -26,6 +27,27 @@ def ip(*args: str, check: bool = True) -> subprocess.CompletedProcess:
 
 def nft(script: str, check: bool = True) -> subprocess.CompletedProcess:
     return run("nft", "-f", "-", input=script, check=check)
+
+
+RESOLV_CONF = "/etc/resolv.conf"
+
+
+def nameservers() -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    """The host's DNS servers: a range that holds one is never routed into a VPC, or the
+    host's own lookups would go to whoever has that address there."""
+    try:
+        lines = Path(RESOLV_CONF).read_text().splitlines()
+    except OSError:
+        return []
+    found = []
+    for line in lines:
+        words = line.split()
+        if len(words) >= 2 and words[0] == "nameserver":
+            try:
+                found.append(ipaddress.ip_address(words[1].split("%")[0]))
+            except ValueError:
+                continue
+    return found
 
 
 def link_exists(name: str) -> bool:

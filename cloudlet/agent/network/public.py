@@ -3,9 +3,10 @@ IPs, public IPs given at launch, NAT gateways'), the rest of the public pool unr
 optionally answered on a LAN by proxy ARP (`cloudlet up --public-interface`); and the
 private ranges of the VPCs the host may reach."""
 
+import ipaddress
 import json
 
-from cloudlet.agent.network.host import NetworkError, ip, nft
+from cloudlet.agent.network.host import NetworkError, ip, nameservers, nft
 
 ROUTE_PROTO = "211"  # marks the host routes an engine made, to find them again (with their device)
 
@@ -30,11 +31,16 @@ def route_public(table: str, pool: str, link: str, router: str, public: list[str
     addresses would otherwise go there, unreachable, and nobody told."""
     mine = own | {link} | ({interface} if interface else set())
     _refuse_foreign(pool, _elsewhere(pool, link, ("root",)) - mine)
+    servers = nameservers()
+    if held := _holding(pool, servers):
+        raise NetworkError(f"{pool} holds {held}, this host's DNS server: choose another --public-pool")
     private_free = []
     for cidr in private:
         found = _elsewhere(cidr, link, ("root", "match"))
         _refuse_foreign(cidr, found - mine)
-        if not found:  # else another router of this engine's has it (plans.host_routed)
+        # else another router of this engine's has it (plans.host_routed); and a range holding
+        # the host's DNS server (a tenant's VPC may name any range) stays the VPC's own
+        if not found and not _holding(cidr, servers):
             private_free.append(cidr)
     nft(f"add element ip {table} pool {{ {pool} }}\n"
         + (f'add element ip {table} public_interfaces {{ "{interface}" }}\n' if interface else ""))
@@ -75,6 +81,11 @@ def _elsewhere(cidr: str, link: str, selectors: tuple[str, ...]) -> set[str]:
             devices = {r["dev"]} if r.get("dev") else {h["dev"] for h in r.get("nexthops", []) if h.get("dev")}
             found |= (devices or {r.get("type", "unicast")}) - {link}
     return found
+
+
+def _holding(cidr: str, addresses: list) -> str | None:
+    net = ipaddress.ip_network(cidr, strict=False)
+    return next((str(a) for a in addresses if a.version == net.version and a in net), None)
 
 
 def _refuse_foreign(cidr: str, devices: set[str]) -> None:
