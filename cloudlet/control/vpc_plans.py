@@ -140,4 +140,5 @@ def host_routed(plans: list[RouterPlan], defaults: set[str]) -> None:
     nets = {p.key: [ipaddress.ip_network(c) for c in p.cidrs] for p in plans}
     for plan in plans:
         others = [n for key, ns in nets.items() if key != plan.key for n in ns]
-        plan.host_routed = plan.key in defaults or not any(a.overlaps(b) for a in nets[plan.key] for b in others)
+        plan.pooled = plan.key in defaults
+        plan.host_routed = plan.pooled or not any(a.overlaps(b) for a in nets[plan.key] for b in others)

@@ -13,7 +13,7 @@ from tests.integration.ec2_fixtures import SSH_OPTIONS, module_server, ssh, unti
 pytestmark = [pytest.mark.root, pytest.mark.qemu]
 
 
-server = module_server("walk", "10.192.0.0/12")
+server = module_server("walk", "10.192.0.0/14")  # 10.200/13 is test_cli_down's, 10.196/14 the README test's
 
 
 def ec2(server, *args: str) -> str:

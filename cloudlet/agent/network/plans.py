@@ -85,6 +85,7 @@ class RouterPlan:
     groups: dict[str, list[Rule]]
     extra_public: list[str] = field(default_factory=list)  # public addresses the router SNATs for (NAT gateways)
     host_routed: bool = True  # whether the host reaches its private addresses (they overlap no other router's)
+    pooled: bool = False  # a default VPC, its range from the host's pool: the operator's, not a tenant's choice
     balancers: list[Balancer] = field(default_factory=list)
 
     def public_addresses(self) -> list[str]:

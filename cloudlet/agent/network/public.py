@@ -17,7 +17,7 @@ def _routes(link: str) -> set[str]:
 
 
 def route_public(table: str, pool: str, link: str, router: str, public: list[str], private: list[str],
-                 interface: str | None = None, own: frozenset[str] = frozenset()) -> None:
+                 interface: str | None = None, own: frozenset[str] = frozenset(), strict: bool = False) -> None:
     """The host's routes to a router (at router, over link): its public addresses, and its
     private ranges where the host may reach them (none overlapping a route of the host's).
     The public pool itself is unreachable but for these, so that no packet for an address
@@ -26,9 +26,11 @@ def route_public(table: str, pool: str, link: str, router: str, public: list[str
     by it as it is, so that the LAN's other machines reach them too.
 
     own: the devices this engine made (its bridges, its routers' uplinks). Where the host
-    already routes (part of) the pool or a private range through any other device (another
-    cloudlet's left-overs, a VPN, a LAN), nothing is routed and NetworkError names it: its
-    addresses would otherwise go there, unreachable, and nobody told."""
+    already routes (part of) the pool, or with strict (a default VPC's range, from the
+    operator's pool) a private range, through any other device (another cloudlet's
+    left-overs, a VPN, a LAN), nothing is routed and NetworkError names it: its addresses
+    would otherwise go there, unreachable, and nobody told. A tenant's own range the host
+    routes elsewhere (another cloudlet's tenant may have the same) is only not routed."""
     mine = own | {link} | ({interface} if interface else set())
     _refuse_foreign(pool, _elsewhere(pool, link, ("root",)) - mine)
     servers = nameservers()
@@ -37,7 +39,8 @@ def route_public(table: str, pool: str, link: str, router: str, public: list[str
     private_free = []
     for cidr in private:
         found = _elsewhere(cidr, link, ("root", "match"))
-        _refuse_foreign(cidr, found - mine)
+        if strict:
+            _refuse_foreign(cidr, found - mine)
         # else another router of this engine's has it (plans.host_routed); and a range holding
         # the host's DNS server (a tenant's VPC may name any range) stays the VPC's own
         if not found and not _holding(cidr, servers):

@@ -259,7 +259,7 @@ class Routers:
                 data["public_interface"] = public_interface  # its ARP answers go with the router
                 own = self.own_devices(data)
             public.route_public(self.settings.table, public_pool, self.uplink(index), router_end, *addresses[:2],
-                                public_interface, own)
+                                public_interface, own, strict=plan.pooled)
             done["public"] = parts["public"]
         return changed
 
