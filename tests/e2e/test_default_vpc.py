@@ -4,6 +4,17 @@ security group, with filters and AWS's not-found errors."""
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.e2e.server import Server
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A server of this module's own: its VPC pool's /16s go one per account and region, and
+    the suite's shared server, with every module's accounts, may have used its pool up."""
+    srv = Server(tmp_path_factory.mktemp("default-vpc")).start()
+    yield srv
+    srv.stop()
+
 
 def test_default_vpc_subnets_and_group(server):
     ec2 = server.client("ec2", region="eu-west-1")
