@@ -83,7 +83,9 @@ def test_describe_tags_pages(ec2):
     ec2.create_tags(Resources=[kp["KeyPairId"]], Tags=[{"Key": f"k{n:02}", "Value": str(n)} for n in range(12)])
     seen, token = [], None
     while True:
-        page = ec2.describe_tags(MaxResults=5, **({"NextToken": token} if token else {}))
+        # this key pair's only: other modules tag their resources in the shared server's account
+        page = ec2.describe_tags(MaxResults=5, Filters=[{"Name": "resource-id", "Values": [kp["KeyPairId"]]}],
+                                 **({"NextToken": token} if token else {}))
         seen += [t["Key"] for t in page["Tags"]]
         token = page.get("NextToken")
         if not token:
