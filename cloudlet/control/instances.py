@@ -112,7 +112,10 @@ class InstanceController(Loop):
                 self._set(row, "pending", body, desired="running")
         elif row.desired == "stopped" and row.state in ("stopping", "pending", "running"):
             if self._exists(vm_id):
-                self.vms.stop(vm_id, force=body["_run"].get("force_stop", False))
+                # a guest still booting has no ACPI handler yet and nothing of its own to write out:
+                # the power button would only cost the whole grace period
+                force = body["_run"].get("force_stop", False) or row.state == "pending"
+                self.vms.stop(vm_id, force=force)
             self.instance_store.remove(instance_store_disk(vm_id))
             self._set(row, "stopped", body, StateTransitionReason=f"User initiated ({now()})")
         elif row.desired == "terminated":

@@ -4,7 +4,7 @@ their own whose instances go when the module is done, and instances that never b
 
 import pytest
 
-WAIT = {"Delay": 0.2, "MaxAttempts": 150}
+WAIT = {"Delay": 0.2, "MaxAttempts": 300}  # a loaded 2-core host: 60 s
 
 
 def account_fixtures(account: str, keys: str = "account", client: str = "ec2"):
