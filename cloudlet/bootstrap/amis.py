@@ -1,7 +1,7 @@
 """The built-in AMIs' root disks, made on this host: an ext4 file system in a qcow2 file,
 which each instance's root volume overlays (copy on write). Both boot through the
 initramfs of bootstrap/kernel.py, which hands over to busybox init on the disk; init runs
-cloudlet's guest agent (guest/agent.sh: network, metadata, the key pair's key, user-data)
+cloudlet's guest agent (guest_tree.py: network, metadata, the key pair's key, user-data)
 and an SSH server.
 
     busybox   busybox-static and Dropbear (with its libraries, from the host): the fastest
@@ -9,28 +9,30 @@ and an SSH server.
               in as admin
 
     <boot>/amis/<name>-<hash>.qcow2     the disk, named by what went into it
+    <boot>/amis/image-<hash>.qcow2      an OCI image's disk (image_amis.py), found here by its name
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 import threading
 from pathlib import Path
 
-from cloudlet.bootstrap import debian
+from cloudlet.bootstrap import debian, guest_tree, trees
 from cloudlet.hostdeps import PROGRAMS
 
-GUEST = Path(__file__).with_name("guest")
 ROOT_GIB = 8  # the file system's size, and the smallest root volume, as AWS's Debian AMIs
 DESCRIPTIONS = {
     "busybox": "cloudlet busybox: Debian's cloud kernel, busybox and Dropbear (boots in about a second)",
     "debian": "cloudlet Debian 12 (bookworm): Debian's cloud kernel, OpenSSH; log in as admin",
 }
 LOGIN = {"busybox": "root", "debian": "admin"}
+IMPORTED = re.compile(r"image-[0-9a-f]{12}")  # the names of images' disks (image_amis.py)
 # what scripts written for Debian's cloud images count on finding there (AWS's documentation
 # reads the metadata service with curl): no cloud-init, python or man pages
 DEBIAN_PACKAGES = ["openssh-server", "openssh-client", "sudo", "iproute2", "e2fsprogs", "procps", "less",
@@ -64,20 +66,10 @@ def _write(path: Path, text: str, mode: int = 0o644) -> None:
 
 
 def _guest_files(tree: Path, name: str) -> None:
-    """busybox init and cloudlet's agent: the same in both AMIs."""
-    (tree / "bin").mkdir(parents=True, exist_ok=True)
-    shutil.copy2(_program("busybox"), tree / "bin" / "busybox")
-    (tree / "sbin").mkdir(exist_ok=True)
-    (tree / "sbin" / "init").unlink(missing_ok=True)
-    (tree / "sbin" / "init").symlink_to("/bin/busybox")
-    shutil.copy2(GUEST / "inittab", tree / "etc" / "inittab")
-    _write(tree / "usr/lib/cloudlet/agent.sh", (GUEST / "agent.sh").read_text(), 0o755)
-    _write(tree / "etc/cloudlet/login", LOGIN[name] + "\n")
-    # the power button (a stop) shuts the guest down through init: processes end, the disk is synced
-    _write(tree / "etc/acpi/power", "#!/bin/sh\nexec /bin/busybox poweroff\n", 0o755)
-    _write(tree / "etc/acpid.conf", "PWRB power\nPWRF power\n")
-    for d in ("proc", "sys", "dev", "run", "tmp", "var/lib/cloudlet", "var/log"):
-        (tree / d).mkdir(parents=True, exist_ok=True)
+    """busybox (the host's) as /bin/busybox and /sbin/init, and cloudlet's agent."""
+    guest_tree.copy(tree, "/bin/busybox", Path(_program("busybox")))
+    guest_tree.link(tree, "/sbin/init", "/bin/busybox")
+    guest_tree.install(tree, LOGIN[name], "/bin/busybox")
 
 
 def _busybox_tree(tree: Path) -> None:
@@ -90,11 +82,9 @@ def _busybox_tree(tree: Path) -> None:
             (tree / applet).symlink_to("/bin/busybox")
     dropbear = _program("dropbear")
     shutil.copy2(dropbear, tree / "usr/sbin/dropbear")
-    for line in subprocess.run(["ldd", dropbear], capture_output=True, text=True, check=True).stdout.splitlines():
-        lib = next((part for part in line.split() if part.startswith("/")), None)
-        if lib:
-            (tree / lib.lstrip("/")).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(os.path.realpath(lib), tree / lib.lstrip("/"))
+    for lib in trees.libraries(dropbear):
+        (tree / lib.lstrip("/")).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(os.path.realpath(lib), tree / lib.lstrip("/"))
     _write(tree / "etc/passwd", "root:x:0:0:root:/root:/bin/sh\n")
     _write(tree / "etc/group", "root:x:0:\ntty:x:5:\n")
     _write(tree / "etc/shells", "/bin/sh\n")
@@ -111,19 +101,29 @@ def _debian_tree(tree: Path, epoch: int) -> None:
     _write(tree / "etc/fstab", "")
 
 
-def _digest(name: str) -> str:
-    h = hashlib.sha256(name.encode())
-    for f in sorted(GUEST.iterdir()):
-        h.update(f.read_bytes())
-    h.update(Path(__file__).read_bytes())
+def guest_digest(*extra: Path | bytes) -> str:
+    """12 hex digits of a hash of cloudlet's guest files, the modules that lay them out and
+    `extra` (files, or bytes): what names a disk, so that a change to any of them makes a new one."""
+    h = hashlib.sha256()
+    for part in [*sorted(guest_tree.GUEST.iterdir()), Path(__file__), Path(guest_tree.__file__), *extra]:
+        h.update(part if isinstance(part, bytes) else part.read_bytes())
     return h.hexdigest()[:12]
 
 
+def disk_path(boot_dir: Path, name: str) -> Path:
+    return boot_dir / "amis" / f"{name}.qcow2"
+
+
 def root_disk(boot_dir: Path, name: str) -> Path:
-    """The AMI's root disk, made once (a few seconds for busybox; mmdebstrap for debian)."""
+    """The AMI's root disk, made once (a few seconds for busybox; mmdebstrap for debian); an
+    image's (image_amis.py) only when it was made, and never a path: a name is a name."""
+    if IMPORTED.fullmatch(name):
+        if not disk_path(boot_dir, name).is_file():
+            raise AMIError(f"the root disk {name} is not on this host")
+        return disk_path(boot_dir, name)
     if name not in DESCRIPTIONS:
         raise AMIError(f"no built-in AMI {name!r}")
-    target = boot_dir / "amis" / f"{name}-{_digest(name)}.qcow2"
+    target = disk_path(boot_dir, f"{name}-{guest_digest(name.encode())}")
     with _building:
         if not target.exists():
             _build(target, name)
@@ -140,11 +140,17 @@ def _build(target: Path, name: str) -> None:
         else:
             _busybox_tree(tree)
         _guest_files(tree, name)
+        write_disk(tree, target, ROOT_GIB)
+
+
+def write_disk(tree: Path, target: Path, gib: int) -> None:
+    """An ext4 file system of gib GiB holding tree, as the qcow2 file target (whole or not at all)."""
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         raw = Path(tmp) / "root.raw"
         # the inode tables and journal are written (as zeros) now, so the guest's kernel has
         # no lazy initialisation to do, and qemu-img keeps the zeros out of the qcow2 file
         _run(["mkfs.ext4", "-q", "-L", "cloudlet-root", "-E", "lazy_itable_init=0,lazy_journal_init=0,root_owner=0:0",
-              "-d", str(tree), str(raw), f"{ROOT_GIB}G"])
+              "-d", str(tree), str(raw), f"{gib}G"])
         partial = Path(tmp) / "root.qcow2"
         _run(["qemu-img", "convert", "-f", "raw", "-O", "qcow2", str(raw), str(partial)])
         os.replace(partial, target)

@@ -93,8 +93,10 @@ def kernel(root: Path) -> Path:
 
 
 # The initramfs's init: the modules, then the root disk the kernel command line names
-# (cloudlet.root=), whose /sbin/init takes over (an AMI's, bootstrap/amis.py). Without one,
-# it says it runs and waits for the power button: a VM that boots only to init.
+# (cloudlet.root=), whose init takes over: cloudlet's own where the disk has one beside the
+# image's (an image's AMI, bootstrap/image_amis.py, whose /sbin/init may be the image's),
+# else /sbin/init (the built-in AMIs', bootstrap/amis.py). Without a disk, it says it runs
+# and waits for the power button: a VM that boots only to init.
 INIT = """#!/bin/busybox sh
 /bin/busybox --install -s /bin
 mount -t proc proc /proc
@@ -106,7 +108,9 @@ if [ -n "$ROOT" ]; then
     mkdir -p /newroot
     if mount -t ext4 "$ROOT" /newroot; then
         for d in proc sys dev; do mount --move /$d /newroot/$d; done
-        exec switch_root /newroot /sbin/init
+        init=/sbin/init
+        [ -e /newroot/usr/lib/cloudlet/bin/init ] && init=/usr/lib/cloudlet/bin/init
+        exec switch_root /newroot $init
     fi
     echo "cloudlet-init: cannot mount the root disk $ROOT"
 fi

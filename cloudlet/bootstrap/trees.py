@@ -30,6 +30,13 @@ def is_static(path: str) -> bool:
     return all(struct.unpack_from(order + "I", table, i * size)[0] != PT_INTERP for i in range(count))
 
 
+def libraries(program: str) -> list[str]:
+    """The shared libraries a dynamically linked program loads, its loader among them, as ldd names them."""
+    listing = subprocess.run(["ldd", program], capture_output=True, text=True, check=True).stdout
+    found = (next((part for part in line.split() if part.startswith("/")), None) for line in listing.splitlines())
+    return [lib for lib in found if lib]
+
+
 def busybox(tree: Path, source: Path) -> None:
     """/bin/busybox (`source`, a static one: bootstrap/busybox.py) with a link per applet,
     and the users and dirs programs expect."""

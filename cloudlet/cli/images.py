@@ -1,7 +1,8 @@
-"""Image commands: image ls/rm/prune, save, load, and `system prune`."""
+"""Image commands: image ls/rm/bootstrap/to-ami, save, load, and `system prune`."""
 
 import click
 
+from cloudlet.cli.aws import api_options
 from cloudlet.cli.engine_opts import data_dir_option, engine, fail_cleanly, needs_root
 
 
@@ -61,6 +62,20 @@ def image_bootstrap(names, data_dir):
             bootstrap(engine(data_dir).images, list(names) or None, progress=click.echo)
         except (ValueError, RuntimeError) as e:
             raise click.ClickException(str(e)) from None
+
+
+@image.command("to-ami")
+@click.argument("image_ref", metavar="IMAGE")
+@click.option("--name", help="The AMI's name [default: <repository>-<tag>-<12 hex of the image id>].")
+@api_options
+@data_dir_option
+@needs_root("the disk keeps the image's file owners, and the image's account is written into the server's store")
+def image_to_ami(image_ref, name, profile, region, endpoint_url, data_dir):
+    """Make IMAGE (this host's, an ECR repository's URI, or a base image's name) an AMI of
+    the caller's account whose instances run the image's own process; prints the AMI id."""
+    from cloudlet.cli.to_ami import to_ami
+
+    to_ami(image_ref, name, profile, region, endpoint_url, data_dir)
 
 
 @click.group()

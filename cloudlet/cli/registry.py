@@ -7,15 +7,15 @@ import click
 
 from cloudlet.cli.engine_opts import data_dir_option, engine
 
-_URI = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.[^/]+/(.+)$")
+ECR_URI = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.[^/]+/(.+)$")
 
 account_option = click.option("--account-id", help="Account whose registry to use [default: the admin account].")
 region_option = click.option("--region", default="us-east-1", show_default=True)
 
 
-def _target(text: str, account_id: str | None, region: str) -> tuple[str | None, str, str, str]:
+def ecr_target(text: str, account_id: str | None, region: str) -> tuple[str | None, str, str, str]:
     """(account, region, repository, tag) of `repo[:tag]` or a repository URI."""
-    m = _URI.match(text)
+    m = ECR_URI.match(text)
     if m:
         account_id, region, text = m.group(1), m.group(2), m.group(3)
     repo, sep, tag = text.rpartition(":")
@@ -34,7 +34,7 @@ def _registry(data_dir):
     return open_registry(Store(root / "state.db"), root), engine(data_dir).images
 
 
-def _open(data_dir, account_id: str | None, region: str):
+def open_scope(data_dir, account_id: str | None, region: str):
     """The registry, the engine's images and the account and region the command works in."""
     from cloudlet.cli.server import admin_credential
     from cloudlet.registry.registry import Scope
@@ -61,9 +61,9 @@ def push(image, target, account_id, region, data_dir):
     from cloudlet.registry import RegistryError
     from cloudlet.registry.local import push as push_image
 
-    account_id, region, repo, tag = _target(target, account_id, region)
+    account_id, region, repo, tag = ecr_target(target, account_id, region)
     try:
-        registry, images, scope = _open(data_dir, account_id, region)
+        registry, images, scope = open_scope(data_dir, account_id, region)
         digest = push_image(registry, images, image, scope, repo, tag)
     except (RegistryError, ImageError) as e:
         _fail(e)
@@ -81,10 +81,10 @@ def pull(source, account_id, region, data_dir):
     from cloudlet.registry import RegistryError
     from cloudlet.registry.local import pull as pull_image
 
-    account_id, region, repo, tag = _target(source, account_id, region)
+    account_id, region, repo, tag = ecr_target(source, account_id, region)
     try:
-        registry, images, scope = _open(data_dir, account_id, region)
-        digest = pull_image(registry, images, scope, repo, tag, source if _URI.match(source) else f"{repo}:{tag}")
+        registry, images, scope = open_scope(data_dir, account_id, region)
+        digest = pull_image(registry, images, scope, repo, tag, source if ECR_URI.match(source) else f"{repo}:{tag}")
     except (RegistryError, ImageError) as e:
         _fail(e)
     click.echo(f"{source}: digest: {digest}")

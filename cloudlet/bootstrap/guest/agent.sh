@@ -1,11 +1,15 @@
 #!/bin/sh
-# cloudlet's guest agent, in both built-in AMIs; busybox init runs it (see inittab):
+# cloudlet's guest agent, in every AMI; busybox init runs it (see inittab):
 #   agent.sh boot        once, before anything else: mounts, network, metadata, the login key
 #   agent.sh user-data   once after that, in the background: the instance's user-data, once
 #                        per instance (a new instance from an image made of this disk runs its own)
+#   agent.sh workload    once after boot too, in an OCI image's AMI: the image's own process
+#                        (/etc/cloudlet/workload, made by `cloudlet image to-ami`), on the console
 #   agent.sh ssh         the SSH server in the foreground (init restarts it)
 #   agent.sh put-token   (for nc) asks the metadata service for an IMDSv2 token
-PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+# An image's AMI keeps its busybox in /usr/lib/cloudlet/bin: last, so that the image's own
+# tools come first and busybox's fill the gaps.
+PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/usr/lib/cloudlet/bin
 IMDS=http://169.254.169.254/latest
 STATE=/var/lib/cloudlet
 LOGIN=$(cat /etc/cloudlet/login)  # the user a key pair logs in as
@@ -37,6 +41,10 @@ boot() {
     mount -t devpts -o gid=5,mode=620 devpts /dev/pts
     mount -t tmpfs -o mode=755 run /run
     mount -t tmpfs tmpfs /tmp
+    mkdir -p /dev/shm && mount -t tmpfs -o mode=1777 shm /dev/shm
+    # what programs expect of /dev besides the devices (an image's nginx logs to /dev/stdout)
+    for fd in stdin:0 stdout:1 stderr:2; do [ -e "/dev/${fd%:*}" ] || ln -s "/proc/self/fd/${fd#*:}" "/dev/${fd%:*}"; done
+    [ -e /dev/fd ] || ln -s /proc/self/fd /dev/fd
     for kv in $(cat /proc/cmdline); do
         case $kv in cloudlet.ip=*) IP=${kv#cloudlet.ip=};; cloudlet.gw=*) GW=${kv#cloudlet.gw=};;
                     cloudlet.dns=*) DNS=${kv#cloudlet.dns=};; cloudlet.root=*) ROOT=${kv#cloudlet.root=};; esac
@@ -78,6 +86,12 @@ user_data() {
     echo "cloudlet-init: user-data exited $?"
 }
 
+workload() {
+    [ -x /etc/cloudlet/workload ] || exit 0
+    /etc/cloudlet/workload
+    echo "cloudlet-init: the image's process exited $?"
+}
+
 ssh_server() {
     if [ -x /usr/sbin/sshd ]; then
         mkdir -p /run/sshd
@@ -85,13 +99,19 @@ ssh_server() {
         [ -e /etc/ssh/ssh_host_ed25519_key ] || ssh-keygen -q -t ed25519 -N "" -f /etc/ssh/ssh_host_ed25519_key
         exec /usr/sbin/sshd -D -e -o HostKey=/etc/ssh/ssh_host_ed25519_key
     fi
-    exec dropbear -F -E -R -s  # -R: host keys made when first asked for; -s: keys only, no passwords
+    if command -v dropbear >/dev/null; then
+        exec dropbear -F -E -R -s  # -R: host keys made when first asked for; -s: keys only, no passwords
+    fi
+    # an image's AMI may have no SSH server: said once, and init has nothing to restart
+    echo "cloudlet-init: no SSH server on this image (neither sshd nor dropbear)"
+    while :; do sleep 86400; done
 }
 
 case $1 in
     boot) boot;;
     user-data) user_data;;
+    workload) workload;;
     ssh) ssh_server;;
     put-token) put_token;;
-    *) echo "usage: $0 boot|user-data|ssh|put-token" >&2; exit 2;;
+    *) echo "usage: $0 boot|user-data|workload|ssh|put-token" >&2; exit 2;;
 esac

@@ -1,7 +1,9 @@
 """AMIs: the built-in ones this host makes from Debian packages (bootstrap/amis.py), in every
 region, and those an account makes: CreateImage (a snapshot of an instance's root volume),
-RegisterImage (from a snapshot), CopyImage (between regions). An image is pending until its
-snapshots are completed (the volume controller says so), then available."""
+RegisterImage (from a snapshot), CopyImage (between regions), and `cloudlet image to-ami`
+(import_disk: an OCI image's disk, bootstrap/image_amis.py, which its instances' root volumes
+overlay as they overlay a built-in AMI's). An image is pending until its snapshots are
+completed (the volume controller says so), then available; an imported one is available at once."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import json
 import re
 
 from cloudlet import ids
-from cloudlet.bootstrap.amis import DESCRIPTIONS, ROOT_GIB
+from cloudlet.bootstrap.amis import DESCRIPTIONS, IMPORTED, ROOT_GIB
 from cloudlet.control.volumes import attached
 from cloudlet.edge.errors import AWSError
 from cloudlet.ids import now
@@ -83,12 +85,12 @@ def launchable(db, region: str, ami: str) -> tuple[dict, int, dict[str, dict], d
         raise AWSError("InvalidAMIID.Unavailable", f"The image id '[{ami}]' is not available: it is "
                        f"{body['State']}")
     root, *others = body["BlockDeviceMappings"]
-    return {"snapshot": root["Ebs"]["SnapshotId"]}, root["Ebs"]["VolumeSize"], \
-        {m["DeviceName"]: m["Ebs"] for m in others}, body
+    source = {"base": body["_base"]} if body.get("_base") else {"snapshot": root["Ebs"]["SnapshotId"]}
+    return source, root["Ebs"]["VolumeSize"], {m["DeviceName"]: m["Ebs"] for m in others}, body
 
 
-def _check_name(db, name: str) -> None:
-    if not _NAME.match(name):
+def check_name(db, name: str) -> None:
+    if not _NAME.fullmatch(name):  # (match would let a newline at the end through)
         raise AWSError("InvalidAMIName.Malformed", f"AMI names must be between 3 and 128 characters long, and may "
                        f"contain letters, numbers, '(', ')', '.', '-', '/' and '_' ({name!r})")
     taken = db.one(table, table.c.name == name)
@@ -102,6 +104,20 @@ def _record(db, ctx, name: str, description: str, mappings: list[dict], **extra)
     body = {**_body(image, name, ctx.account_id, description, mappings, "pending"), **extra,
             "_snapshots": [m["Ebs"]["SnapshotId"] for m in mappings]}
     db.insert(table, image_id=image, name=name, state="pending", body=json.dumps(body), updated_at=now())
+    return image
+
+
+def import_disk(db, account_id: str, name: str, description: str, base: str, size: int) -> str:
+    """An AMI of the account (db: its scoped store) whose instances' root volumes overlay the
+    disk named base (bootstrap/image_amis.py: a name cloudlet gave, never a tenant's), available
+    at once; AWS's error for a malformed or taken name. Returns its id."""
+    if not IMPORTED.fullmatch(base):
+        raise ValueError(f"{base!r} is not the name of an image's disk")
+    check_name(db, name)
+    image = ids.resource_id("ami")
+    body = {**_body(image, name, account_id, description, [_mapping(volumes.ROOT_DEVICE, size)], "available"),
+            "_base": base, "_snapshots": []}
+    db.insert(table, image_id=image, name=name, state="available", body=json.dumps(body), updated_at=now())
     return image
 
 
@@ -141,7 +157,7 @@ class Images:
             if instance["state"] in ("shutting-down", "terminated"):
                 raise AWSError("IncorrectInstanceState", f"Instance '{iid}' is not in a state from which an image "
                                "can be made.")
-            _check_name(db, request["Name"])
+            check_name(db, request["Name"])
             reboot = not request.get("NoReboot") and instance["state"] in ("pending", "running") \
                 and instance["desired"] == "running"
             mappings = []
@@ -178,7 +194,7 @@ class Images:
         if not given or given[0].get("DeviceName") != root_name:
             raise AWSError("InvalidBlockDeviceMapping", f"The root device {root_name} needs an EBS snapshot.")
         with ctx.write() as db:
-            _check_name(db, request["Name"])
+            check_name(db, request["Name"])
             mappings = []
             for m in given:
                 if m["DeviceName"] != root_name and not volumes.DEVICE.match(m["DeviceName"]):
@@ -205,9 +221,12 @@ class Images:
                 body = json.loads(row["body"])
             if body["State"] != "available":
                 raise AWSError("IncorrectState", f"Image {source} is not available.")
-            sources = [({"snapshot": [source_region, m["Ebs"]["SnapshotId"]]}, m) for m in body["BlockDeviceMappings"]]
+            # an imported image's root disk is copied from its base, as a built-in one's is
+            sources = [({"base": body["_base"]} if i == 0 and body.get("_base") else
+                        {"snapshot": [source_region, m["Ebs"]["SnapshotId"]]}, m)
+                       for i, m in enumerate(body["BlockDeviceMappings"])]
         with ctx.write() as db:
-            _check_name(db, request["Name"])
+            check_name(db, request["Name"])
             mappings = []
             for origin, m in sources:
                 snap = snapshots.new_snapshot(db, ctx.account_id, origin, m["Ebs"]["VolumeSize"], "",
