@@ -31,13 +31,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.container_start import Cloudlet, memory_available, tear_down, timed
+from bench.container_start import Cloudlet, tear_down
 from bench.peers import Podman
 from cloudlet.agent.images import export_archive
 from cloudlet.agent.vms import VMs, accelerator
 from cloudlet.bootstrap import amis
 from cloudlet.bootstrap.images import bootstrap
 from cloudlet.bootstrap.kernel import busybox_initramfs, kernel
+from cloudlet.compare.measure import MIB, memory_available, rollup, timed
 from cloudlet.control.instances import INIT_MARKER
 from tests.e2e.server import Server
 from tests.integration.engine_fixtures import EngineHome
@@ -45,7 +46,6 @@ from tests.integration.engine_fixtures import EngineHome
 TYPES = {"busybox": "t3.nano", "debian": "t3.micro"}
 TIMEOUT = 180  # for each wait: a stuck boot fails its row instead of hanging the bench
 IDLE = 5
-MIB = 2 ** 20
 
 
 class Ec2:
@@ -162,16 +162,6 @@ def raw_vm(cloudlet: list[str], root: Path, scratch: Path):
     finally:
         proc.kill()
         proc.wait()
-
-
-def rollup(pids) -> tuple[int, int]:
-    """The processes' RSS and PSS, in bytes."""
-    rss = pss = 0
-    for pid in pids:
-        fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:])
-        rss += int(fields["Rss"].split()[0]) * 1024
-        pss += int(fields["Pss"].split()[0]) * 1024
-    return rss, pss
 
 
 def idle_instances(ec2: Ec2, count: int) -> tuple[float, float, float]:

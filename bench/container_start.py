@@ -31,25 +31,12 @@ from bench.peers import Podman, RawRunc
 from cloudlet.agent.engine import Engine, RunOptions
 from cloudlet.agent.images import export_archive
 from cloudlet.bootstrap.images import bootstrap
+from cloudlet.compare.measure import memory_available, pss, timed
 from tests.e2e.server import Server
 from tests.integration.engine_fixtures import EngineHome
 
 SLEEP = ["sleep", "86400"]
 CLOUDLET = str(Path(sys.executable).parent / "cloudlet")  # the venv's, as `make up` installs it
-
-
-def timed(runs: int, once, after=None) -> list[float]:
-    """Milliseconds per call of once(); after(result) cleans up, untimed."""
-    out = []
-    for i in range(runs + 1):
-        t0 = time.perf_counter()
-        result = once()
-        elapsed = (time.perf_counter() - t0) * 1000
-        if after:
-            after(result)
-        if i:  # the first call warms caches (page cache, unpacked layers)
-            out.append(elapsed)
-    return out
 
 
 def row(name: str, samples: list[float]) -> str:
@@ -73,25 +60,6 @@ class Cloudlet:
 
     def remove(self, cid: str) -> None:
         self.eng.remove(cid, force=True)
-
-
-def memory_available() -> int:
-    for line in Path("/proc/meminfo").read_text().splitlines():
-        if line.startswith("MemAvailable:"):
-            return int(line.split()[1]) * 1024
-    raise RuntimeError("no MemAvailable in /proc/meminfo")
-
-
-def pss(pids) -> int:
-    total = 0
-    for pid in pids:
-        try:
-            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Pss:"):
-                    total += int(line.split()[1]) * 1024
-        except (FileNotFoundError, ProcessLookupError):
-            pass
-    return total
 
 
 def density(name: str, count: int, start, processes, remove) -> str:

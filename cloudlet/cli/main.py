@@ -4,6 +4,7 @@ starting the CLI stays fast."""
 import click
 
 from cloudlet import __version__
+from cloudlet.cli.aws import api_options
 from cloudlet.cli.engine_opts import needs_root
 
 
@@ -133,9 +134,7 @@ def ecs():
 
 @ecs.command("register-task-definition")
 @click.argument("path", type=click.File("r"))
-@click.option("--profile", default=None, help="AWS profile [default: cloudlet if it exists, else the usual chain].")
-@click.option("--region", default=None)
-@click.option("--endpoint-url", default=None)
+@api_options
 def ecs_register_task_definition(path, profile, region, endpoint_url):
     """Register the task definition in PATH (- for standard input), the console's JSON accepted."""
     from cloudlet.cli.ecs import register
@@ -148,9 +147,7 @@ def ecs_register_task_definition(path, profile, region, endpoint_url):
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 @click.option("-i", "--identity", default=None, help="Private key file [default: <KeyName>.pem].")
 @click.option("-l", "--login", default=None, help="User [default: the one the AMI's init names].")
-@click.option("--profile", default=None, help="AWS profile [default: cloudlet if it exists, else the usual chain].")
-@click.option("--region", default=None)
-@click.option("--endpoint-url", default=None)
+@api_options
 @click.option("--data-dir", type=click.Path(file_okay=False),
               help="The state of the cloudlet on this host that runs the instance [default: /var/lib/cloudlet as root].")
 def ssh(instance_id, command, identity, login, profile, region, endpoint_url, data_dir):
@@ -158,6 +155,33 @@ def ssh(instance_id, command, identity, login, profile, region, endpoint_url, da
     from cloudlet.cli.ssh import ssh as run
 
     run(instance_id, identity, login, command, profile, region, endpoint_url, data_dir)
+
+
+@cli.command()
+@click.option("--image", default="nginx", show_default=True, help="The image both ways (a server: its first exposed port is asked).")
+@click.option("--runs", default=5, show_default=True, type=click.IntRange(1, 100), help="Starts of each kind.")
+@click.option("--parallel", default=3, show_default=True, type=click.IntRange(0, 10),
+              help="Also start this many at a time (0: only one at a time).")
+@click.option("--density", default=10, show_default=True, type=click.IntRange(0, 500),
+              help="Start up to this many idle instances of each kind (0: no density run).")
+@click.option("--quick", is_flag=True,
+              help="About a minute: at most 3 runs, no warm-up run, none at once, idle memory at 2 only, no density.")
+@click.option("--out", default="compare-report", show_default=True, type=click.Path(file_okay=False),
+              help="Where compare.json, the SVG plots and index.html go.")
+@api_options
+@click.option("--data-dir", type=click.Path(file_okay=False),
+              help="The state of the cloudlet on this host that runs them [default: /var/lib/cloudlet as root].")
+@needs_root("it reads the memory of the VMs' and containers' processes on this host")
+def compare(image, runs, parallel, density, quick, out, profile, region, endpoint_url, data_dir):
+    """Containers vs VMs, measured here: IMAGE as an ECS task and as an EC2 instance
+    (start, first response, memory, density, what each sees inside, speed), side by side."""
+    from pathlib import Path
+
+    from cloudlet.cli.compare import run
+    from cloudlet.compare.driver import Options
+
+    run(Options(image=image, runs=runs, parallel=parallel, density=density, quick=quick, profile=profile,
+                region=region, endpoint_url=endpoint_url, data_dir=data_dir), Path(out))
 
 
 def _engine_commands():
