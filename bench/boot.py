@@ -25,7 +25,6 @@ import argparse
 import contextlib
 import os
 import re
-import statistics
 import subprocess
 import tempfile
 import time
@@ -39,6 +38,7 @@ from cloudlet.bootstrap import amis
 from cloudlet.bootstrap.images import bootstrap
 from cloudlet.bootstrap.kernel import busybox_initramfs, kernel
 from cloudlet.compare.measure import MIB, memory_available, rollup, timed
+from cloudlet.compare.stats import median
 from cloudlet.control.instances import INIT_MARKER
 from tests.e2e.server import Server
 from tests.integration.engine_fixtures import EngineHome
@@ -208,7 +208,7 @@ def attempt(measure, *args):
 def line(name: str, result, unit: float = 1) -> str:
     if isinstance(result, str):
         return f"{name:<48}{result}"
-    return f"{name:<48}{min(result) / unit:>9.2f}{statistics.median(result) / unit:>10.2f}"
+    return f"{name:<48}{min(result) / unit:>9.2f}{median(result) / unit:>10.2f}"
 
 
 def memory_line(name: str, result) -> str:

@@ -20,7 +20,6 @@ measure containers, not veths.
 import argparse
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,7 @@ from cloudlet.agent.engine import Engine, RunOptions
 from cloudlet.agent.images import export_archive
 from cloudlet.bootstrap.images import bootstrap
 from cloudlet.compare.measure import memory_available, pss, timed
+from cloudlet.compare.stats import median, percentile
 from tests.e2e.server import Server
 from tests.integration.engine_fixtures import EngineHome
 
@@ -40,9 +40,7 @@ CLOUDLET = str(Path(sys.executable).parent / "cloudlet")  # the venv's, as `make
 
 
 def row(name: str, samples: list[float]) -> str:
-    s = sorted(samples)
-    p95 = s[min(len(s) - 1, round(len(s) * 0.95) - 1)]
-    return f"{name:<44}{s[0]:>9.1f}{statistics.median(s):>9.1f}{p95:>9.1f}"
+    return f"{name:<44}{min(samples):>9.1f}{median(samples):>9.1f}{percentile(samples, 95):>9.1f}"
 
 
 class Cloudlet:

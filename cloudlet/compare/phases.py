@@ -14,6 +14,11 @@ from cloudlet.compare.probe import END, SCRIPT, parse
 BOOT_TIMEOUT = 300  # a VM under TCG on a loaded host is slow; one that never comes up fails the run
 IDLE = 3  # seconds the instances idle before their memory is read
 RESERVE = 0.25  # density stops where MemAvailable falls under this share of the host's memory
+DENSITY_WAIT = 120  # ... or where one more does not come up in this long
+
+
+def _load() -> str:
+    return " ".join(open("/proc/loadavg").read().split()[:3])
 
 
 def answers(address: str, port: int) -> bool:
@@ -48,12 +53,12 @@ class Runner:
         self.live.update(dict.fromkeys(ids, kind))
         return ids
 
-    def up(self, kind, ident: str, t0: float) -> tuple[float, float, str]:
+    def up(self, kind, ident: str, t0: float, timeout: float = BOOT_TIMEOUT) -> tuple[float, float, str]:
         """Seconds from t0 until it ran, and until it first answered; its address."""
-        address = until(lambda: kind.address(ident), BOOT_TIMEOUT, 0.05, f"{ident} running")
+        address = until(lambda: kind.address(ident), timeout, 0.05, f"{ident} running")
         running = time.perf_counter() - t0
         ready = (lambda: answers(address, self.port)) if self.port else (lambda: printed(kind, ident))
-        until(ready, BOOT_TIMEOUT, 0.05, f"{ident} answering")
+        until(ready, max(1.0, timeout - running), 0.05, f"{ident} answering")
         return running, time.perf_counter() - t0, address
 
     def remove(self, kind, ids: list[str], wait: bool = True) -> None:
@@ -125,7 +130,13 @@ def density(runner: Runner, kind, limit: int, total_mib: int, progress=lambda n:
             t0 = time.perf_counter()
             [ident] = runner.launch(kind, 1)
             ids.append(ident)
-            runner.up(kind, ident, t0)
+            try:
+                runner.up(kind, ident, t0, DENSITY_WAIT)
+            except Timeout:  # the host's CPUs, not its memory, ran out first: that is the limit found
+                ids.pop()
+                runner.remove(kind, [ident])
+                why = f"number {len(ids) + 1} was not up within {DENSITY_WAIT} s (load average {_load()})"
+                break
             counts.append(len(ids))
             available.append(memory_available() / MIB)
             progress(len(ids))
