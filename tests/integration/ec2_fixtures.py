@@ -17,9 +17,13 @@ SSH_OPTIONS = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/
 
 def ec2_server(tmp_path_factory, name: str, pool: str, *programs: str, args: tuple[str, ...] = ()) -> Server:
     """args: more options of `cloudlet up`."""
+    return ec2_server_at(tmp_path_factory.mktemp(name), pool, *programs, args=args)
+
+
+def ec2_server_at(root, pool: str, *programs: str, args: tuple[str, ...] = ()) -> Server:
     need_root()
     need_binaries("qemu-system-x86_64", "qemu-img", "lz4", "busybox", "dropbear", "ssh", *programs)
-    return Server(tmp_path_factory.mktemp(name), args=("--vpc-pool", pool, *args)).start()
+    return Server(root, args=("--vpc-pool", pool, *args)).start()
 
 
 def module_server(name: str, pool: str, *args: str):

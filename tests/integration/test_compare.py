@@ -5,17 +5,34 @@ renders in Chromium with its plots."""
 
 import json
 import platform
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
 from cloudlet.compare.figures import COLOURS
 from tests import chromium
 from tests.hostcaps import need_binaries
-from tests.integration.ec2_fixtures import module_server
+from tests.integration.ec2_fixtures import ec2_server_at
 
 pytestmark = [pytest.mark.root, pytest.mark.runc, pytest.mark.qemu, pytest.mark.timeout(600)]
-server = module_server("compare", "100.64.0.0/12")
+
+
+@pytest.fixture(scope="module")
+def server():
+    # a short root: conmon's socket paths under the engine's runtime dir must fit in 108 bytes,
+    # which pytest's own tmp paths (popen-gw0/...) overrun
+    root = Path(tempfile.mkdtemp(prefix="cmp", dir="/tmp"))
+    srv = ec2_server_at(root, "100.64.0.0/12")
+    yield srv
+    srv.stop()
+    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -85,3 +102,27 @@ def test_nothing_is_left_running(report, server):
     assert states <= {"terminated"}
     assert not ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": ["cloudlet-compare"]}])[
         "SecurityGroups"]
+
+
+def test_ctrl_c_removes_what_it_started(report, server, tmp_path):
+    """Interrupted while its VMs start, the compare removes them and its security group."""
+    proc = subprocess.Popen([sys.executable, "-m", "cloudlet.cli.main", "compare", "--quick", "--out",
+                             str(tmp_path), "--data-dir", str(server.data_dir)], env=server.env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        seen = []
+        for line in proc.stdout:  # progress lines, as they come
+            seen.append(line)
+            if line.startswith("EC2 instance") and "starts" in line:
+                break
+        time.sleep(1)  # the first one launched and booting
+        ec2 = server.client("ec2")
+        assert any(i["State"]["Name"] in ("pending", "running")
+                   for r in ec2.describe_instances()["Reservations"] for i in r["Instances"]), "".join(seen)
+        proc.send_signal(signal.SIGINT)
+        rest = proc.communicate(timeout=180)[0]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode != 0 and "removing what the compare started: done" in rest, rest
+    test_nothing_is_left_running(report, server)
