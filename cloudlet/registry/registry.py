@@ -19,7 +19,8 @@ from cloudlet.agent.images.errors import InvalidManifest
 from cloudlet.config import engine_dir
 from cloudlet.ids import now
 from cloudlet.store import Store
-from cloudlet.store.schema import ecr_blobs, ecr_images, ecr_repositories, ecr_scans, ecr_tags, ecr_uploads
+from cloudlet.store.schema import (ecr_blobs, ecr_images, ecr_replications, ecr_repositories, ecr_scans, ecr_tags,
+                                   ecr_uploads)
 
 from . import errors, lifecycle, names
 from .errors import RegistryError
@@ -54,9 +55,10 @@ class Registry:
         self.store = store
         self.content = content
         self.keys = keys
-        # Called (scope, repo, digest) for each image newly pushed; whoever serves the
-        # registry decides whether it is scanned (the repository's or registry's settings) and how.
-        self.scan_on_push = None
+        # Called (scope, repo, digest, new, image) after each manifest pushed (new: not there
+        # before; image: a manifest, not an index); whoever serves the registry decides
+        # whether it is scanned and where it is replicated (the repository's or registry's settings).
+        self.pushed = None
         self._ingests: dict[str, Ingest] = {}  # uploads between requests, so bytes are hashed once
         # Uploads a full disk ended, so that a client retrying one (SDKs retry ECR's
         # LimitExceededException) hears why it is gone; the latest few suffice.
@@ -75,13 +77,20 @@ class Registry:
             raise errors.name_unknown(name, db.account_id)
         return row
 
+    def add_repository(self, db, arn: str, name: str, *, mutability: str = "MUTABLE", scan_on_push: bool = False,
+                       encryption: str = "AES256", kms_key: str | None = None) -> None:
+        """A new repository (ECR's defaults: what replication makes in a destination)."""
+        db.insert(ecr_repositories, name=name, arn=arn, created_at=now(), tag_mutability=mutability,
+                  scan_on_push=int(scan_on_push), encryption_type=encryption, kms_key=kms_key,
+                  data_key=self.keys.new_repository_key(db, kms_key))
+
     def catalog(self, scope: Scope) -> list[str]:
         with self.db(scope) as db:
             return [r["name"] for r in db.select(ecr_repositories, order_by=ecr_repositories.c.name)]
 
     def drop_repository(self, db, name: str) -> None:
         """Every row of a repository; the bytes go with the next garbage collection."""
-        for table in (ecr_tags, ecr_images, ecr_blobs, ecr_scans):
+        for table in (ecr_tags, ecr_images, ecr_blobs, ecr_scans, ecr_replications):
             db.delete(table, table.c.repository == name)
         db.delete(ecr_uploads, ecr_uploads.c.repository == name)
         db.delete(ecr_repositories, ecr_repositories.c.name == name)
@@ -246,8 +255,8 @@ class Registry:
                 db.delete(ecr_tags, ecr_tags.c.repository == repo, ecr_tags.c.tag == reference)
                 db.insert(ecr_tags, repository=repo, tag=reference, digest=digest)
         self.sync_holder()
-        if new and self.scan_on_push and isinstance(parsed, oci.Manifest):
-            self.scan_on_push(scope, repo, digest)
+        if self.pushed:
+            self.pushed(scope, repo, digest, new, isinstance(parsed, oci.Manifest))
         return digest
 
     def _check_references(self, db, repo: str, parsed) -> int:
@@ -300,8 +309,56 @@ class Registry:
                 db.delete(ecr_tags, ecr_tags.c.repository == repo, ecr_tags.c.tag == reference)
         self.sync_holder()
 
+    def copy_image(self, source: Scope, repo: str, digest: str, dest: Scope, repository_arn: str) -> None:
+        """The image (an index: with its manifests) and its tags, from one registry to the
+        same repository of another, made there with ECR's defaults if need be (replication);
+        the bytes stay where they are, the destination repository's key wraps their keys.
+        RegistryError when a tag cannot move there (its repository is immutable)."""
+        with self.db(source) as db:
+            images = self._closure(db, repo, digest)
+            tagged = [t["tag"] for t in db.select(ecr_tags, ecr_tags.c.repository == repo, ecr_tags.c.digest == digest)]
+        blobs = {d.digest: d.size for _, parsed in images if isinstance(parsed, oci.Manifest)
+                 for d in (parsed.config, *parsed.layers)}
+        with self.db(dest, write=True) as db:
+            if db.one(ecr_repositories, ecr_repositories.c.name == repo) is None:
+                self.add_repository(db, repository_arn, repo)
+            repository = self.repository(db, repo)
+            for blob, size in blobs.items():
+                self._link(db, repo, blob, size)
+            for row, _ in images:
+                if db.one(ecr_images, ecr_images.c.repository == repo, ecr_images.c.digest == row["digest"]) is None:
+                    db.insert(ecr_images, repository=repo, digest=row["digest"], media_type=row["media_type"],
+                              artifact_type=row["artifact_type"], subject=row["subject"], size=row["size"],
+                              pushed_at=now())
+            for tag in tagged:
+                current = db.one(ecr_tags, ecr_tags.c.repository == repo, ecr_tags.c.tag == tag)
+                if current and current["digest"] != digest and repository["tag_mutability"] == "IMMUTABLE":
+                    raise RegistryError("TAG_INVALID", f"tag {tag} is another image's in the destination's "
+                                        "immutable repository", 400)
+                db.delete(ecr_tags, ecr_tags.c.repository == repo, ecr_tags.c.tag == tag)
+                db.insert(ecr_tags, repository=repo, tag=tag, digest=digest)
+        self.sync_holder()
+
+    def _closure(self, db, repo: str, digest: str) -> list[tuple[dict, object]]:
+        """The rows and parsed manifests of the image and, for an index, of every manifest
+        under it, each once (a tenant's indexes may name one manifest many times, nested)."""
+        found: dict[str, tuple[dict, object]] = {}
+        todo = [digest]
+        while todo:
+            current = todo.pop()
+            if current in found:
+                continue
+            row = db.one(ecr_images, ecr_images.c.repository == repo, ecr_images.c.digest == current)
+            if row is None:
+                raise errors.manifest_unknown(current)
+            parsed = _parse(self.content.read(current), row["media_type"])[2]
+            found[current] = (row, parsed)
+            todo += [m.digest for m in parsed.manifests] if isinstance(parsed, oci.Index) else []
+        return list(found.values())
+
     @staticmethod
     def drop_image(db, repo: str, digest: str) -> None:
+        db.delete(ecr_replications, ecr_replications.c.repository == repo, ecr_replications.c.digest == digest)
         db.delete(ecr_scans, ecr_scans.c.repository == repo, ecr_scans.c.digest == digest)
         db.delete(ecr_tags, ecr_tags.c.repository == repo, ecr_tags.c.digest == digest)
         db.delete(ecr_images, ecr_images.c.repository == repo, ecr_images.c.digest == digest)

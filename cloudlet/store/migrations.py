@@ -529,6 +529,19 @@ STEPS: list[list[str]] = [
             body TEXT NOT NULL,
             PRIMARY KEY (account_id, region, name))""",
     ],
+    # 17: ECR replication, one row per image and destination
+    [
+        """CREATE TABLE ecr_replications (
+            account_id TEXT NOT NULL,
+            region TEXT NOT NULL,
+            repository TEXT NOT NULL,
+            digest TEXT NOT NULL,
+            destination_region TEXT NOT NULL,
+            destination_registry TEXT NOT NULL,
+            status TEXT NOT NULL,
+            failure_code TEXT,
+            PRIMARY KEY (account_id, region, repository, digest, destination_region, destination_registry))""",
+    ],
 ]
 
 

@@ -140,6 +140,21 @@ ecr_registry_settings = Table(
     Column("body", Text, nullable=False),
 )
 
+# Where each image pushed to a repository was replicated to, as
+# DescribeImageReplicationStatus reports it (in the source's account and region).
+ecr_replications = Table(
+    "ecr_replications",
+    metadata,
+    Column("account_id", String, primary_key=True),
+    Column("region", String, primary_key=True),
+    Column("repository", String, primary_key=True),
+    Column("digest", String, primary_key=True),
+    Column("destination_region", String, primary_key=True),
+    Column("destination_registry", String, primary_key=True),
+    Column("status", String, nullable=False),
+    Column("failure_code", String),
+)
+
 # Keys the server makes once and keeps (e.g. the one that signs registry tokens).
 secrets = Table(
     "secrets",

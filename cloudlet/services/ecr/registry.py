@@ -1,5 +1,5 @@
 """ECR's registry-wide settings (one registry per account and region): its policy, its
-replication configuration (stored and described; images are not replicated) and its
+replication configuration (which Replication follows on push) and its
 scanning configuration (which Scans honours on push)."""
 
 import json

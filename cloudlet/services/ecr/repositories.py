@@ -3,7 +3,6 @@
 import re
 
 from cloudlet.edge.errors import AWSError
-from cloudlet.registry.registry import now
 from cloudlet.services.common import pagination, tags
 from cloudlet.store.schema import ecr_images, ecr_repositories as table
 
@@ -58,11 +57,10 @@ class Repositories:
             if db.one(table, table.c.name == name):
                 raise AWSError("RepositoryAlreadyExistsException", f"The repository with name '{name}' already "
                                f"exists in the registry with id '{ctx.account_id}'")
-            db.insert(table, name=name, arn=arn, created_at=now(),
-                      tag_mutability=request.get("imageTagMutability") or "MUTABLE",
-                      scan_on_push=int(bool((request.get("imageScanningConfiguration") or {}).get("scanOnPush"))),
-                      encryption_type=kind, kms_key=kms_key,
-                      data_key=self.registry.keys.new_repository_key(db, kms_key))
+            self.registry.add_repository(
+                db, arn, name, mutability=request.get("imageTagMutability") or "MUTABLE",
+                scan_on_push=bool((request.get("imageScanningConfiguration") or {}).get("scanOnPush")),
+                encryption=kind, kms_key=kms_key)
             if tag_pairs:
                 tags.put(db, arn, RESOURCE_TYPE, tag_pairs)
             row = find(ctx, db, name)
