@@ -1,4 +1,4 @@
-"""CloudWatch Logs' resource policies, subscription filters and Insights queries (the
+"""CloudWatch Logs' resource policies, subscription filters, Insights queries and export tasks (the
 log_objects table): each a JSON body by kind, group and name, in the caller's account and region."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import json
 
 from cloudlet.store.schema import log_objects as table
 
-POLICY, SUBSCRIPTION_FILTER, QUERY = "policy", "subscription-filter", "query"  # the kinds
+POLICY, SUBSCRIPTION_FILTER, QUERY, EXPORT = "policy", "subscription-filter", "query", "export"  # the kinds
 
 
 def _where(kind: str, group: str, name: str | None = None) -> list:

@@ -1,7 +1,7 @@
 """CloudWatch Logs: log groups and streams, PutLogEvents, GetLogEvents, FilterLogEvents,
 retention (applied when events are read, and purged in the background); tags (tagging.py),
 metric filters (metric_filters.py), subscription filters (subscriptions.py), resource policies
-(policies.py) and Logs Insights queries (queries.py)."""
+(policies.py), Logs Insights queries (queries.py) and export tasks to the data dir (exports.py)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from cloudlet.store import logs as store_logs
 from cloudlet.store.schema import log_events, log_groups, log_streams
 
 from .errors import as_aws
+from .exports import ExportTasksAPI
 from .metric_filters import MetricFiltersAPI, filter_count
 from .patterns import compile_pattern
 from .policies import ResourcePoliciesAPI
@@ -39,7 +40,7 @@ def _group_name(request) -> str:
     return name.removesuffix(":*")
 
 
-class Logs(TaggingAPI, MetricFiltersAPI, SubscriptionFiltersAPI, ResourcePoliciesAPI, QueriesAPI):
+class Logs(TaggingAPI, MetricFiltersAPI, SubscriptionFiltersAPI, ResourcePoliciesAPI, QueriesAPI, ExportTasksAPI):
     def __init__(self, config, store):
         self.config = config
         self.store = store
