@@ -101,6 +101,31 @@ def test_sigterm_with_nothing_running_takes_the_network_down(tmp_path):
         wait(server, arn, "STOPPED")
 
 
+def unreachable(pool: str) -> bool:
+    return bool(subprocess.run(["ip", "route", "show", "proto", "211", "type", "unreachable", pool],
+                               capture_output=True, text=True).stdout.strip())
+
+
+def test_a_server_started_with_another_public_pool_gives_the_old_one_up(tmp_path):
+    with cloud(tmp_path, POOL_A) as server:
+        arn, ip = web(server)
+        old = server.public_pool
+        assert unreachable(old)
+        server.stop()  # the task runs on: its network, the pool's route with it, stays
+        assert unreachable(old) and answers(ip)
+        new = f"198.18.{random.randrange(256)}.0/24"
+        server.args = ("--vpc-pool", POOL_A, "--public-pool", new)
+        server.public_pool = new
+        server.start()
+        deadline = time.monotonic() + 30
+        while unreachable(old) or not unreachable(new):  # once the task's router is planned again
+            assert time.monotonic() < deadline, (routes(old), routes(new))
+            time.sleep(0.2)
+        assert answers(ip)
+        server.ecs.stop_task(cluster="shop", task=arn)
+        wait(server, arn, "STOPPED")
+
+
 @pytest.fixture
 def dummy():
     """A device of the host's, not cloudlet's, routing the first /16 the server's default

@@ -100,3 +100,10 @@ def _refuse_foreign(cidr: str, devices: set[str]) -> None:
 
 def drop_pool_route(pool: str) -> None:
     ip("route", "del", "unreachable", pool, "proto", ROUTE_PROTO, check=False)
+
+
+def drop_pool(table: str, pool: str) -> None:
+    """A pool given up for another: its route, and its place in the table's set of pools
+    (the addresses routed from it go with their routers' next plans)."""
+    drop_pool_route(pool)
+    nft(f"delete element ip {table} pool {{ {pool} }}\n", check=False)

@@ -255,6 +255,8 @@ class Routers:
             done["rules"] = parts["rules"]
         if "public" in changed:  # last: refused while the host routes its addresses elsewhere
             with self.state.locked() as data:
+                if data.get("public_pool") not in (None, public_pool):  # `cloudlet up` with another pool
+                    public.drop_pool(self.settings.table, data["public_pool"])
                 data["public_pool"] = public_pool  # its route goes with the engine (Networks.destroy)
                 data["public_interface"] = public_interface  # its ARP answers go with the router
                 own = self.own_devices(data)
