@@ -14,8 +14,12 @@ COLOURS = {"container": "#1f77b4", "vm": "#d62728", "host": "#7f7f7f"}
 PERF = [("cpu_s", "CPU loop (MD5 of 64 MiB)", "s", False),
         ("disk_write_mib_s", "disk write (64 MiB, fsync)", "MiB/s", True),
         ("disk_read_mib_s", "disk read (64 MiB, page cache)", "MiB/s", True),
-        ("rr_latency_ms", "request latency (median)", "ms", False),
-        ("throughput_req_s", "request throughput", "req/s", True)]
+        ("random_read_iops", "random 4 KiB reads (page cache)", "IOPS", True),
+        ("random_write_iops", "random 4 KiB writes (each flushed)", "IOPS", True),
+        ("rr_latency_ms", "request latency from the host (median)", "ms", False),
+        ("throughput_req_s", "request throughput from the host", "req/s", True),
+        ("peer_rr_latency_ms", "request latency between two of a kind (mean)", "ms", False),
+        ("peer_throughput_req_s", "request throughput between two of a kind", "req/s", True)]
 ISOLATION = [("kernel", "kernel"), ("seccomp", "seccomp mode"), ("seccomp_filters", "seccomp filters"),
              ("capabilities", "capabilities"), ("pids_visible", "PIDs visible"), ("mounts", "mounts"),
              ("syscalls_allowed", "syscalls its seccomp filter allows"), ("virtio_devices", "virtio devices")]
@@ -134,6 +138,10 @@ ROWS = [
     ("virtio devices", lambda k: iso_text(k, "virtio_devices"), True),
     ("CPU loop", lambda k: perf_text(k, "cpu_s"), True),
     ("disk write / read", lambda k: pair(k, "disk_write_mib_s", "disk_read_mib_s", perf_text), True),
-    ("request latency / throughput", lambda k: pair(k, "rr_latency_ms", "throughput_req_s", perf_text), True),
+    ("random read / write 4 KiB", lambda k: pair(k, "random_read_iops", "random_write_iops", perf_text), True),
+    ("requests from host: latency / rate", lambda k: pair(k, "rr_latency_ms", "throughput_req_s", perf_text),
+     True),
+    ("requests between two: latency / rate",
+     lambda k: pair(k, "peer_rr_latency_ms", "peer_throughput_req_s", perf_text), True),
     ("size", lambda k: size(k.get("size_bytes")), False),
 ]

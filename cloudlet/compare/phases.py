@@ -9,7 +9,7 @@ import time
 import urllib.request
 
 from cloudlet.compare.measure import MIB, Timeout, memory_available, pss, rollup, until
-from cloudlet.compare.probe import END, SCRIPT, parse
+from cloudlet.compare.probe import END, parse, script
 
 BOOT_TIMEOUT = 300  # a VM under TCG on a loaded host is slow; one that never comes up fails the run
 IDLE = 3  # seconds the instances idle before their memory is read
@@ -152,16 +152,21 @@ def density(runner: Runner, kind, limit: int, total_mib: int, progress=lambda n:
 
 
 def probe(runner: Runner, kind) -> dict:
-    """What the probe script sees and times inside one instance of the kind."""
-    [ident] = runner.launch(kind, 1, probe=SCRIPT)
+    """What the probe script sees and times inside one instance of the kind; for a server,
+    with a second instance of the kind, serving, as the peer its requests go to."""
+    ids = runner.launch(kind, 1) if runner.port else []
     try:
-        text = until(lambda: (out := kind.output(ident)) and END in out and out, BOOT_TIMEOUT, 0.2,
-                     f"{ident}'s probe output")
+        peer = runner.up(kind, ids[0], time.perf_counter())[2] if ids else None
+        [ident] = runner.launch(kind, 1, probe=script(peer, runner.port))
+        ids.append(ident)
+        try:
+            text = until(lambda: (out := kind.output(ident)) and END in out and out, BOOT_TIMEOUT, 0.2,
+                         f"{ident}'s probe output")
+        except Timeout:
+            raise RuntimeError(f"the probe in {ident} printed no end: {kind.output(ident)[-300:]!r}") from None
         return parse(text)
-    except Timeout:
-        raise RuntimeError(f"the probe in {ident} printed no end: {kind.output(ident)[-300:]!r}") from None
     finally:
-        runner.remove(kind, [ident])
+        runner.remove(kind, ids)
 
 
 def requests(address: str, port: int, seconds: float = 2.0) -> dict:

@@ -71,7 +71,11 @@ def test_the_vm_has_a_kernel_of_its_own_and_the_container_the_host_s(report):
     assert kinds["container"]["isolation"]["pids_visible"] < kinds["host"]["isolation"]["pids_visible"]
     for kind in ("container", "vm", "host"):
         assert kinds[kind]["perf"]["cpu_s"] > 0 and kinds[kind]["perf"]["disk_write_mib_s"] > 0
-    assert kinds["container"]["perf"]["rr_latency_ms"] > 0 and kinds["vm"]["perf"]["throughput_req_s"] > 0
+        assert kinds[kind]["perf"]["random_read_iops"] > 0 and kinds[kind]["perf"]["random_write_iops"] > 0
+    for kind in ("container", "vm"):  # from the host, and between two of a kind through the subnet
+        assert kinds[kind]["perf"]["rr_latency_ms"] > 0 and kinds[kind]["perf"]["throughput_req_s"] > 0
+        assert kinds[kind]["perf"]["peer_rr_latency_ms"] > 0 and kinds[kind]["perf"]["peer_throughput_req_s"] > 0
+    assert kinds["host"]["perf"]["peer_throughput_req_s"] is None
     assert 0 < kinds["container"]["size_bytes"] and 0 < kinds["vm"]["size_bytes"]
 
 

@@ -26,9 +26,11 @@ def isolation(kernel, seccomp, filters, caps, pids, mounts, virtio, devices):
             "pids_visible": pids, "mounts": mounts, "virtio_devices": virtio, "devices": devices}
 
 
-def perf(cpu, write, read, latency, throughput):
+def perf(cpu, write, read, latency, throughput, iops=(None, None), peer=None):
+    """iops: random reads and writes per second; peer: requests per second between two."""
     return {"cpu_s": cpu, "disk_write_mib_s": write, "disk_read_mib_s": read, "rr_latency_ms": latency,
-            "throughput_req_s": throughput}
+            "throughput_req_s": throughput, "random_read_iops": iops[0], "random_write_iops": iops[1],
+            "peer_rr_latency_ms": peer and 1000 / peer, "peer_throughput_req_s": peer}
 
 
 def instance(label, start, delay, parallel, memory, density, fit, speeds, seen, size):
@@ -52,14 +54,14 @@ def sample() -> dict:
         "kinds": {
             "container": instance("ECS task (runc container)", [0.41, 0.38, 0.45, 0.40, 0.52], 0.05, [0.6, 0.7, 0.8],
                                   [(1, 3.1, 5.2), (4, 2.9, 4.8)], [23000, 22995, 22990, 22986], 4900,
-                                  perf(0.2, 800.0, 2000.0, 0.4, 5000.0),
+                                  perf(0.2, 800.0, 2000.0, 0.4, 5000.0, (250_000.0, 3000.0), 2500.0),
                                   isolation("6.18.0-cloud", 2, 1, 14, 3, 20, 0, ["null", "zero", "urandom"]),
                                   190_000_000),
             "vm": instance("EC2 instance (QEMU microVM)", [2.1, 1.9, 2.4, 2.0, 2.2], 0.3, [5.1, 5.6, 6.0],
                            [(1, 180.0, 200.0), (4, 170.0, 190.0)], [23000, 22800, 22610, 22430], 121,
-                           perf(4.0, 100.0, 500.0, 3.0, 400.0),
+                           perf(4.0, 100.0, 500.0, 3.0, 400.0, (20_000.0, 900.0), 500.0),
                            isolation("6.1.0-28-cloud-amd64", 0, 0, 41, 40, 18, 2, ["vda", "ttyS0"]), 420_000_000),
-            "host": {"label": "this host, bare", "perf": perf(0.19, 900.0, 2100.0, None, None),
+            "host": {"label": "this host, bare", "perf": perf(0.19, 900.0, 2100.0, None, None, (300_000.0, 3500.0)),
                      "isolation": isolation("6.18.0-cloud", 0, 0, 41, 200, 40, 0, ["null", "sda"])},
         },
         "summary": {"host": {"cpu": "AMD EPYC 7B13", "cores": 2, "memory_mib": 24000, "kernel": "6.18.0-cloud"},
@@ -217,10 +219,12 @@ def test_terminal_table_has_every_row():
     for row in ("start median / p95", "first response median / p95", "idle PSS per instance",
                 "MemAvailable drop per instance", "density", "kernel", "seccomp mode / filters", "capabilities",
                 "PIDs visible", "mounts", "virtio devices", "CPU loop", "disk write / read",
-                "request latency / throughput", "size"):
+                "random read / write 4 KiB", "requests from host: latency / rate",
+                "requests between two: latency / rate", "size"):
         assert row in shown, row
     for figure in ("0.41 s / 0.52 s", "2.10 s / 2.40 s", "2.90 MiB (4 idle)", "3 started, ≈4,900 fit",
-                   "800 MiB/s / 2,000 MiB/s", "0.40 ms / 5,000 req/s", "this host, bare"):
+                   "800 MiB/s / 2,000 MiB/s", "0.40 ms / 5,000 req/s", "250,000 IOPS / 3,000 IOPS",
+                   "2.00 ms / 500 req/s", "this host, bare"):
         assert figure in shown, figure
 
 
