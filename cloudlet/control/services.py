@@ -39,6 +39,12 @@ def breaker_threshold(desired: int) -> int:
     return min(200, max(3, math.ceil(desired * 0.5)))
 
 
+def computed(desired: int, scale: dict) -> int:
+    """A task set's share of its service's desired count (its computedDesiredCount), rounded
+    up; rounded first to a millionth, so that 3 × 33.333333% is one task, not two."""
+    return math.ceil(round(desired * scale["value"] / 100, 6))
+
+
 class ServiceController(Loop):
     def __init__(self, store, on_tasks_changed):
         self.store = store
@@ -114,13 +120,15 @@ class Round:
             if task.get("startedBy") in by_id:  # counts toward the circuit breaker, as a task that failed
                 by_id[task["startedBy"]]["failedTasks"] += 1
             self._stop([task], f"Task failed ELB health checks in (target-group {group})")
-        if self.run_notes.get("launch") == "EC2":
+        if any(d.get("launchType") == "EC2" for d in self.body["deployments"] + self.body.get("taskSets", [])):
             self.instances = placeable(self.db, self.cluster["name"])
             active = {i.arn for i in self.instances}
             drained = [t for t in self.live() if t.get("containerInstanceArn") not in active]
             self._stop(drained, "Container instance is draining")
             if self.body["schedulingStrategy"] == "DAEMON" and self.body["status"] == "ACTIVE":
                 self.body["desiredCount"] = len(self.instances)
+        if self.body["deploymentController"]["type"] == "EXTERNAL":
+            return self._run_task_sets()
         deployments = self.body["deployments"]
         primary = deployments[0]
         desired = self.body["desiredCount"] if self.body["status"] == "ACTIVE" else 0
@@ -139,6 +147,41 @@ class Round:
             self._stop(sorted(self.live(primary), key=_pending_first)[:extra], "Scaling activity initiated by "
                        f"(deployment {primary['id']})")
         self._tidy(primary, desired)
+
+    def _run_task_sets(self) -> None:
+        """An EXTERNAL service: each task set keeps its share of the desired count running (none
+        once it is deleted, and goes when its last task has); no rollout of ECS's own."""
+        desired = self.body["desiredCount"] if self.body["status"] == "ACTIVE" else 0
+        for task_set in self.body["taskSets"]:
+            want = 0 if task_set["status"] == "DRAINING" else computed(desired, task_set["scale"])
+            task_set["computedDesiredCount"] = want
+            live = self.live(task_set)
+            self._launch(task_set, want - len(live))
+            if len(live) > want:
+                self._stop(sorted(live, key=_pending_first)[:len(live) - want],
+                           f"Scaling activity initiated by (task set {task_set['id']})")
+        kept = []
+        for task_set in self.body["taskSets"]:
+            live = self.live(task_set)
+            running = sum(1 for t in live if t["lastStatus"] == "RUNNING")
+            stable = running == task_set["computedDesiredCount"] == len(live) and all(map(self.healthy, live))
+            status = "STEADY_STATE" if stable else "STABILIZING"
+            if status != task_set["stabilityStatus"]:
+                task_set.update(stabilityStatus=status, stabilityStatusAt=now())
+            task_set.update(runningCount=running, pendingCount=len(live) - running)
+            if task_set["status"] != "DRAINING" or any(
+                    t.get("startedBy") == task_set["id"] and t["lastStatus"] != "STOPPED" for t in self.tasks):
+                kept.append(task_set)
+            else:  # gone with its last task
+                for notes in ("definitions", "networks", "providers", "balancers"):
+                    self.run_notes.get(notes, {}).pop(task_set["id"], None)
+        self.body["taskSets"] = kept
+        self.body["runningCount"] = sum(s["runningCount"] for s in kept)
+        self.body["pendingCount"] = sum(s["pendingCount"] for s in kept)
+        steady = all(s["stabilityStatus"] == "STEADY_STATE" for s in kept)
+        if steady and not self.run_notes.get("steady"):
+            self.event("has reached a steady state.")
+        self.run_notes["steady"] = steady
 
     def _count_failures(self) -> None:
         seen = set(self.run_notes.setdefault("seen", []))
@@ -182,12 +225,14 @@ class Round:
         definition = self.run_notes["definitions"][deployment["id"]]
         group = f"service:{self.body['serviceName']}"
         hosts = [None] * count
-        if self.run_notes.get("launch") == "EC2":
+        if deployment["launchType"] == "EC2":
             hosts = self._place(definition, group, count)
             if not hosts:
                 return
-        started = [new_task(self.db, self.cluster, definition, self.run_notes["network"],
-                            provider=self.run_notes.get("provider"), overrides={}, group=group,
+        # a task set has its own network and provider; a deployment the service's
+        network = self.run_notes.get("networks", {}).get(deployment["id"]) or self.run_notes["network"]
+        provider = self.run_notes.get("providers", {}).get(deployment["id"], self.run_notes.get("provider"))
+        started = [new_task(self.db, self.cluster, definition, network, provider=provider, overrides={}, group=group,
                             started_by=deployment["id"], instance_arn=host.arn if host else None)
                    for host in hosts]
         count = len(started)

@@ -60,9 +60,9 @@ def test_services_refused(ecs, network, kw, expected):
 
 @pytest.mark.parametrize("kw, words", [
     ({"taskDefinition": None}, "A task definition is required for a service that uses the ECS deployment controller."),
-    # EXTERNAL takes no task definition (its task sets have them), CODE_DEPLOY does: neither is here
-    ({"taskDefinition": None, "deploymentController": {"type": "EXTERNAL"}}, "The EXTERNAL deployment controller is "
-     "not supported here: cloudlet has no task sets and no CodeDeploy deployments. Use the ECS deployment controller."),
+    # an EXTERNAL service's task sets have its network (tests/e2e/test_ecs_task_sets.py); there is no CodeDeploy
+    ({"taskDefinition": None, "deploymentController": {"type": "EXTERNAL"}},
+     "networkConfiguration of a service of the EXTERNAL deployment controller is given by its task sets"),
     ({"deploymentController": {"type": "CODE_DEPLOY"}}, "The CODE_DEPLOY deployment controller is not supported"),
     ({"schedulingStrategy": "DAEMON", "launchType": "EC2", "networkConfiguration": None},
      "The daemon scheduling strategy does not support a desired count for services."),

@@ -3,7 +3,8 @@ tasks answering their task id, registered by the service controller as ip target
 at the ALB's public addresses; the deployment completes only once its targets are healthy,
 requests spread over the tasks, a rolling update to a new task definition under continuous
 requests fails none (old tasks drain, DEACTIVATING, before they stop), a task failing its
-health checks is stopped and replaced, and deleting the service drains and stops them all."""
+health checks is stopped and replaced, and deleting the service drains and stops them all.
+Then an EXTERNAL service's task sets move the traffic from blue to green."""
 
 import threading
 import time
@@ -140,4 +141,45 @@ def test_deleting_the_service_drains_and_stops_its_tasks(cloud, alb):
     cloud.ecs.delete_service(cluster="shop", service="web", force=True)
     until(lambda: service(cloud, "web")["status"] == "INACTIVE")
     assert cloud.ecs.list_tasks(cluster="shop", family="behind")["taskArns"] == []
+    until(lambda: health(alb["elb"], alb["group"]) == {}, timeout=20)
+
+
+def task_set(cloud, name: str) -> dict:
+    return cloud.ecs.describe_task_sets(cluster="shop", service="sets", taskSets=[name])["taskSets"][0]
+
+
+def steady(cloud, name: str, running: int):
+    return lambda: (s := task_set(cloud, name))["stabilityStatus"] == "STEADY_STATE" and s["runningCount"] == running
+
+
+def test_task_sets_move_the_traffic_from_blue_to_green(cloud, alb):
+    """An external controller's blue/green: each task set's tasks registered in the group it
+    names, traffic on both while both are scaled up, on green alone once blue is at 0."""
+    behind = [{"targetGroupArn": alb["group"], "containerName": "web", "containerPort": 80}]
+    cloud.ecs.create_service(cluster="shop", serviceName="sets", desiredCount=2,
+                             deploymentController={"type": "EXTERNAL"})
+    try:
+        sets = {}
+        for version in ("blue", "green"):
+            sets[version] = cloud.ecs.create_task_set(
+                cluster="shop", service="sets", taskDefinition=definition(cloud, version), launchType="FARGATE",
+                networkConfiguration=alb["network"], loadBalancers=behind, scale={"value": 100, "unit": "PERCENT"},
+            )["taskSet"]["id"]
+            if version == "blue":
+                cloud.ecs.update_service_primary_task_set(cluster="shop", service="sets", primaryTaskSet=sets["blue"])
+            until(steady(cloud, sets[version], 2), timeout=90)
+            until(lambda: list(health(alb["elb"], alb["group"]).values()).count("healthy") == 2 * len(sets),
+                  timeout=60)
+            answered = {(get(alb["publics"][0]) or "FAILED").split()[0] for _ in range(40)}
+            assert answered == set(sets), answered  # both once green is up, no failure on the way
+        cloud.ecs.update_service_primary_task_set(cluster="shop", service="sets", primaryTaskSet=sets["green"])
+        assert service(cloud, "sets")["taskDefinition"] == task_set(cloud, sets["green"])["taskDefinition"]
+        cloud.ecs.update_task_set(cluster="shop", service="sets", taskSet=sets["blue"], scale={"value": 0})
+        until(steady(cloud, sets["blue"], 0), timeout=60)  # its tasks drained from the group, then stopped
+        assert {get(alb["publics"][0]).split()[0] for _ in range(20)} == {"green"}
+        cloud.ecs.delete_task_set(cluster="shop", service="sets", taskSet=sets["blue"])
+        until(lambda: [s["id"] for s in service(cloud, "sets")["taskSets"]] == [sets["green"]], timeout=30)
+    finally:
+        cloud.ecs.delete_service(cluster="shop", service="sets", force=True)
+    until(lambda: service(cloud, "sets")["status"] == "INACTIVE", timeout=60)
     until(lambda: health(alb["elb"], alb["group"]) == {}, timeout=20)

@@ -15,13 +15,14 @@ from .capacity_providers import CapacityProviders
 from .clusters import Clusters
 from .instances import ContainerInstances
 from .services import Services
+from .task_sets import TaskSets
 from .tagging import tagged_resource_type
 from .taskdefs import TaskDefinitions
 from .task_metadata import TaskMetadata
 from .tasks import Tasks
 
 
-class ECS(Clusters, CapacityProviders, TaskDefinitions, Tasks, Services, ContainerInstances, AccountSettings,
+class ECS(Clusters, CapacityProviders, TaskDefinitions, Tasks, Services, TaskSets, ContainerInstances, AccountSettings,
           ArnTagging):
     def __init__(self, config, store):
         self.config = config

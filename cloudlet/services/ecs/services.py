@@ -15,6 +15,7 @@ from cloudlet.store.schema import ecs_services as table
 
 from . import balancers, taskdefs
 from .common import find_cluster, invalid
+from .task_sets import external, external_fields, update_external
 from .tasks import launch_of, network_of
 
 _NAME = re.compile(r"^[a-zA-Z0-9_-]{1,255}$")
@@ -40,13 +41,14 @@ def new_deployment(definition: dict, desired: int, network_config, launch: str) 
             "rolloutStateReason": "ECS deployment ecs-svc in progress."}
 
 
-def _check_controller(request) -> None:
-    """Only ECS's own deployment controller: EXTERNAL deploys through task sets and CODE_DEPLOY
-    through CodeDeploy, neither of which cloudlet has; a service of theirs would never run a task."""
+def _controller(request) -> str:
+    """ECS's own deployment controller, or EXTERNAL (task sets); CODE_DEPLOY deploys through
+    CodeDeploy, which cloudlet has not, and a service of its would never run a task."""
     kind = (request.get("deploymentController") or {}).get("type") or "ECS"
-    if kind != "ECS":
-        raise invalid(f"The {kind} deployment controller is not supported here: cloudlet has no task sets and no "
-                      "CodeDeploy deployments. Use the ECS deployment controller.")
+    if kind == "CODE_DEPLOY":
+        raise invalid("The CODE_DEPLOY deployment controller is not supported here: cloudlet has no CodeDeploy. Use "
+                      "the ECS or the EXTERNAL deployment controller.")
+    return kind
 
 
 def find_service(db, cluster: str, ref: str) -> dict:
@@ -62,11 +64,16 @@ class Services:
         name = request["serviceName"]
         if not _NAME.match(name):
             raise invalid("Service name must be 1-255 letters, numbers, hyphens and underscores.")
-        _check_controller(request)
-        if not request.get("taskDefinition"):
+        controller = _controller(request)
+        if controller == "ECS" and not request.get("taskDefinition"):
             raise invalid("A task definition is required for a service that uses the ECS deployment controller.")
         strategy = request.get("schedulingStrategy") or "REPLICA"
         desired = request.get("desiredCount")
+        if controller == "EXTERNAL":
+            if strategy == "DAEMON":
+                raise invalid("The DAEMON scheduling strategy is not supported with the EXTERNAL deployment "
+                              "controller.")
+            desired = desired or 0  # only the service's name is required: its task sets' scale does the rest
         if strategy == "REPLICA" and desired is None:
             raise invalid("desiredCount is required for services with the REPLICA scheduling strategy.")
         if strategy == "DAEMON":
@@ -80,35 +87,19 @@ class Services:
             existing = db.one(table, table.c.cluster == cluster["name"], table.c.name == name)
             if existing is not None and existing["status"] != "INACTIVE":
                 raise invalid("Creation of service was not idempotent.")
-            definition = json.loads(taskdefs.find(db, request["taskDefinition"], active_only=True)["body"])
-            launch, provider = launch_of(request, cluster)
-            if launch == "FARGATE" and strategy == "DAEMON":
-                raise invalid("The DAEMON scheduling strategy does not support the FARGATE launch type.")
-            if launch == "FARGATE" and "FARGATE" not in definition["compatibilities"]:
-                raise invalid("Task definition does not support launch_type FARGATE.")
-            network = network_of(db, request, definition, self.config.vpc_pool, launch)
-            behind = balancers.check(db, request.get("loadBalancers"), definition)
-            grace = balancers.grace(request.get("healthCheckGracePeriodSeconds"), behind)
             arn = ctx.arn("ecs", f"service/{cluster['name']}/{name}")
-            deployment = new_deployment(definition, desired, request.get("networkConfiguration"), launch)
             body = {
-                "serviceArn": arn, "serviceName": name, "clusterArn": cluster["arn"], "loadBalancers": behind,
-                "serviceRegistries": [], "status": "ACTIVE", "desiredCount": desired, "runningCount": 0,
-                "pendingCount": 0, "launchType": launch, "platformVersion": "1.4.0", "platformFamily": "Linux",
-                "taskDefinition": definition["taskDefinitionArn"],
+                "serviceArn": arn, "serviceName": name, "clusterArn": cluster["arn"], "serviceRegistries": [],
+                "status": "ACTIVE", "desiredCount": desired, "runningCount": 0, "pendingCount": 0,
                 "deploymentConfiguration": _deployment_config(request.get("deploymentConfiguration")),
-                "deployments": [deployment], "events": [], "createdAt": now(),
-                "placementConstraints": request.get("placementConstraints") or [],
-                "placementStrategy": request.get("placementStrategy") or [],
-                "networkConfiguration": request.get("networkConfiguration"), "schedulingStrategy": strategy,
-                "deploymentController": {"type": "ECS"}, "createdBy": ctx.caller_arn,
+                "events": [], "createdAt": now(), "placementConstraints": request.get("placementConstraints") or [],
+                "placementStrategy": request.get("placementStrategy") or [], "schedulingStrategy": strategy,
+                "deploymentController": {"type": controller}, "createdBy": ctx.caller_arn,
                 "enableECSManagedTags": bool(request.get("enableECSManagedTags")),
                 "propagateTags": request.get("propagateTags") or "NONE", "enableExecuteCommand": False,
-                "_run": {"network": network, "provider": provider, "launch": launch,
-                         "definitions": {deployment["id"]: definition}, "balancers": {deployment["id"]: behind}},
             }
-            if grace is not None:
-                body["healthCheckGracePeriodSeconds"] = grace
+            body.update(self._deployed(db, request, cluster, strategy, desired) if controller == "ECS" else
+                        external_fields(db, request))
             if existing is None:
                 db.insert(table, cluster=cluster["name"], name=name, status="ACTIVE", body=json.dumps(body),
                           updated_at=now())
@@ -120,14 +111,46 @@ class Services:
         self.wake_controller()
         return {"service": public(body)}
 
+    def _deployed(self, db, request, cluster: dict, strategy: str, desired: int) -> dict:
+        """The fields of a service of ECS's own controller: its first deployment and what it runs."""
+        definition = json.loads(taskdefs.find(db, request["taskDefinition"], active_only=True)["body"])
+        launch, provider = launch_of(request, cluster)
+        if launch == "FARGATE" and strategy == "DAEMON":
+            raise invalid("The DAEMON scheduling strategy does not support the FARGATE launch type.")
+        if launch == "FARGATE" and "FARGATE" not in definition["compatibilities"]:
+            raise invalid("Task definition does not support launch_type FARGATE.")
+        network = network_of(db, request, definition, self.config.vpc_pool, launch)
+        behind = balancers.check(db, request.get("loadBalancers"), definition)
+        grace = balancers.grace(request.get("healthCheckGracePeriodSeconds"), behind)
+        deployment = new_deployment(definition, desired, request.get("networkConfiguration"), launch)
+        fields = {"loadBalancers": behind, "launchType": launch, "platformVersion": "1.4.0", "platformFamily": "Linux",
+                  "taskDefinition": definition["taskDefinitionArn"], "deployments": [deployment],
+                  "networkConfiguration": request.get("networkConfiguration"),
+                  "_run": {"network": network, "provider": provider, "launch": launch,
+                           "definitions": {deployment["id"]: definition}, "balancers": {deployment["id"]: behind}}}
+        if grace is not None:
+            fields["healthCheckGracePeriodSeconds"] = grace
+        return fields
+
     def update_service(self, ctx, request):
-        _check_controller(request)
         with ctx.write() as db:
             cluster = find_cluster(db, request.get("cluster"))
             row = find_service(db, cluster["name"], request["service"])
             body = json.loads(row["body"])
             if body["status"] != "ACTIVE":
                 raise AWSError("ServiceNotActiveException", "Service was not ACTIVE.")
+            if request.get("deploymentController") and request["deploymentController"].get("type") != \
+                    body["deploymentController"]["type"]:
+                raise invalid("The deployment controller of a service cannot be changed here.")
+            if external(body):
+                update_external(body, request)
+                if request.get("deploymentConfiguration"):
+                    body["deploymentConfiguration"] = _deployment_config(request["deploymentConfiguration"],
+                                                                         body["deploymentConfiguration"])
+                db.update(table, table.c.cluster == cluster["name"], table.c.name == row["name"], body=json.dumps(body),
+                          updated_at=now())
+                self.wake_controller()
+                return {"service": public(body)}
             if request.get("desiredCount") is not None and body["schedulingStrategy"] == "REPLICA":
                 if request["desiredCount"] < 0:
                     raise invalid("desiredCount can't be negative.")

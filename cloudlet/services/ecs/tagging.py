@@ -3,6 +3,7 @@ missing cluster are ClusterNotFoundException, of a missing service ServiceNotFou
 anything else missing InvalidParameterException.
 An ARN of another account or region names nothing here, whether it exists there or not."""
 
+import json
 import re
 
 from cloudlet.edge.errors import AWSError
@@ -13,7 +14,7 @@ from .common import find_cluster, invalid
 from .services import find_service
 
 _ARN = re.compile(r"arn:aws:ecs:(?P<region>[a-z0-9-]+):(?P<account>[0-9]{12}):(?P<kind>cluster|service|task|"
-                  r"task-definition|capacity-provider)/(?P<path>[^\s]+)")
+                  r"task-definition|capacity-provider|task-set)/(?P<path>[^\s]+)")
 
 
 def tagged_resource_type(db, arn: str) -> str:
@@ -31,6 +32,13 @@ def tagged_resource_type(db, arn: str) -> str:
         if not ours or not cluster:
             raise AWSError("ServiceNotFoundException", "Service not found.")
         find_service(db, find_cluster(db, cluster)["name"], name)
+    elif kind == "task-set":
+        cluster, service, set_id = (path.split("/") + ["", "", ""])[:3]
+        if not ours or not service:
+            raise AWSError("ServiceNotFoundException", "Service not found.")
+        body = json.loads(find_service(db, find_cluster(db, cluster)["name"], service)["body"])
+        if not any(s["taskSetArn"] == arn for s in body.get("taskSets", [])):
+            raise invalid("The specified resource is not valid.")
     elif kind == "capacity-provider":
         if not ours or active(db, path) is None:
             raise invalid("The specified resource is not valid.")
