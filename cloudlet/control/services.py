@@ -120,14 +120,14 @@ class Round:
             if task.get("startedBy") in by_id:  # counts toward the circuit breaker, as a task that failed
                 by_id[task["startedBy"]]["failedTasks"] += 1
             self._stop([task], f"Task failed ELB health checks in (target-group {group})")
-        if any(d.get("launchType") == "EC2" for d in self.body["deployments"] + self.body.get("taskSets", [])):
+        if any(self._launch_type(d) == "EC2" for d in self.body["deployments"] + self.body.get("taskSets", [])):
             self.instances = placeable(self.db, self.cluster["name"])
             active = {i.arn for i in self.instances}
             drained = [t for t in self.live() if t.get("containerInstanceArn") not in active]
             self._stop(drained, "Container instance is draining")
             if self.body["schedulingStrategy"] == "DAEMON" and self.body["status"] == "ACTIVE":
                 self.body["desiredCount"] = len(self.instances)
-        if self.body["deploymentController"]["type"] == "EXTERNAL":
+        if self.body.get("deploymentController", {}).get("type") == "EXTERNAL":
             return self._run_task_sets()
         deployments = self.body["deployments"]
         primary = deployments[0]
@@ -225,7 +225,7 @@ class Round:
         definition = self.run_notes["definitions"][deployment["id"]]
         group = f"service:{self.body['serviceName']}"
         hosts = [None] * count
-        if deployment["launchType"] == "EC2":
+        if self._launch_type(deployment) == "EC2":
             hosts = self._place(definition, group, count)
             if not hosts:
                 return
@@ -240,6 +240,10 @@ class Round:
         self.changed = True
         ids = " ".join(f"(task {t['taskArn'].rsplit('/', 1)[1]})" for t in started)
         self.event(f"has started {count} tasks: {ids}.")
+
+    def _launch_type(self, deployment: dict) -> str | None:
+        """A task set's launch type; a deployment's, or its service's for one recorded without."""
+        return deployment.get("launchType") or self.run_notes.get("launch")
 
     def _place(self, definition: dict, group: str, count: int) -> list:
         constraints = self.body["placementConstraints"] + definition.get("placementConstraints", [])
