@@ -1,7 +1,7 @@
 """What cloudlet's application load balancer costs on real HTTP traffic, beside the same
 HAProxy configuration run by hand and the targets reached directly, in the same run:
 
-    .venv/bin/python -m bench.elb [--seconds 10] [--connections 32]
+    .venv/bin/python -m bench.elb [--seconds 10] [--connections 32] [--rounds 3]
 
 Three FARGATE tasks run nginx (the bootstrap image; busybox httpd only if nginx cannot be
 built here, and the output says so), each with a public IP, behind an internet-facing ALB
@@ -34,6 +34,7 @@ from pathlib import Path
 from bench.container_start import tear_down
 from bench.scaling import until
 from cloudlet.bootstrap.images import bootstrap
+from cloudlet.compare.stats import median
 from tests.e2e.server import Server
 from tests.integration.engine_fixtures import EngineHome
 
@@ -207,6 +208,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     home = EngineHome()
     scratch = Path(tempfile.mkdtemp(prefix="clbench", dir="/var/tmp"))
@@ -225,21 +227,32 @@ def main():
         until(lambda: set(stack.health().values()) == {"healthy"}, 60, 0.2)
         address = stack.public_address()
         peer = hand_run(stack.directory(), scratch)
-        until(lambda: get(f"http://{address}:{PEER_PORT}/id") in ("one", "two", "three"), 10, 0.2)
+        try:
+            # its servers start down and come up after the checks pass, as they did for the ALB
+            until(lambda: get(f"http://{address}:{PEER_PORT}/id") in ("one", "two", "three"), 30, 0.2)
+        except RuntimeError:
+            log = (scratch / "peer" / "haproxy.log").read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"the hand-run HAProxy did not answer on :{PEER_PORT} (exit {peer.poll()}): {log}")
 
         if note:
             print(note)
         print(f"{image} on 3 FARGATE tasks, {os.cpu_count()} cores; wrk -t 2 -c {args.connections} "
-              f"-d {args.seconds}s --latency from the host, GET /")
+              f"-d {args.seconds}s --latency from the host, GET /; {args.rounds} rounds, the three in turn "
+              "each round, medians shown (two cores shared by wrk, the proxies and nginx swing from run to run)")
         wrk(f"http://{address}/", 2, args.connections)  # warm-up: nginx workers, connection tracking
-        figures = {"cloudlet ALB (public address, :80)": wrk(f"http://{address}/", args.seconds, args.connections),
-                   "peer A: hand-run HAProxy, same cfg (:8080)": wrk(f"http://{address}:{PEER_PORT}/",
-                                                                     args.seconds, args.connections),
-                   "peer B: direct to one task (its public IP)": wrk(f"http://{tasks['one']['public']}/",
-                                                                     args.seconds, args.connections)}
-        print(f"{'':<46}{'req/s':>10}{'p99 ms':>9}")
+        urls = {"cloudlet ALB (public address, :80)": f"http://{address}/",
+                "peer A: hand-run HAProxy, same cfg (:8080)": f"http://{address}:{PEER_PORT}/",
+                "peer B: direct to one task (its public IP)": f"http://{tasks['one']['public']}/"}
+        runs: dict[str, list] = {name: [] for name in urls}
+        for _ in range(args.rounds):
+            for name, url in urls.items():
+                runs[name].append(wrk(url, args.seconds, args.connections))
+        figures = {name: (median([r for r, _, _ in got]), median([p for _, p, _ in got]),
+                          "; ".join(e for _, _, e in got if e)) for name, got in runs.items()}
+        print(f"{'':<46}{'req/s':>10}{'p99 ms':>9}   req/s of each round")
         for name, (rate, p99, errors) in figures.items():
-            print(f"{name:<46}{rate:>10.0f}{p99:>9.2f}" + (f"  ({errors})" if errors else ""))
+            print(f"{name:<46}{rate:>10.0f}{p99:>9.2f}   {' '.join(f'{r:.0f}' for r, _, _ in runs[name])}"
+                  + (f"  ({errors})" if errors else ""))
         alb, hand, direct = (rate for rate, _, _ in figures.values())
         print(f"ALB / hand-run HAProxy: {alb / hand:.2f}x (goal >= 0.9x: {'met' if alb >= 0.9 * hand else 'missed'})")
         print(f"ALB / direct: {alb / direct:.2f}x; hand-run HAProxy / direct: {hand / direct:.2f}x")
