@@ -60,6 +60,17 @@ class Cloudlet:
         self.eng.remove(cid, force=True)
 
 
+# issue 17's goals: cloudlet's median against a peer's, at most this many times it
+GOALS = [("cloudlet run --rm --network none (up)", "podman run --rm --network none", 0.5),
+         ("cloudlet run --rm --network none (up)", "runc run (raw)", 2.0),
+         ("cloudlet run --rm (up, bridge)", "podman run --rm (bridge)", 0.4)]
+
+
+def goal(ours: str, mine: float, theirs: str, peer: float, limit: float) -> str:
+    ratio = mine / peer
+    return f"  {ours} / {theirs}: {ratio:.2f}x (goal <= {limit}x: {'met' if ratio <= limit else 'missed'})"
+
+
 def density(name: str, count: int, start, processes, remove) -> str:
     """Start `count` idle containers, measure, remove them."""
     before = memory_available()
@@ -117,16 +128,22 @@ def main():
         print(row("runc run -d (raw)", timed(runs, runc.start, runc.remove)), flush=True)
 
         print(f"{'run --rm busybox true, end to end':<44}{'min':>9}{'median':>9}{'p95':>9}")
-        print(row("cloudlet run --rm (up, bridge)", timed(
-            runs, lambda: cl.cli("run", "--rm", "busybox", "true"))), flush=True)
-        print(row("cloudlet run --rm --network none (up)", timed(
-            runs, lambda: cl.cli("run", "--rm", "--network", "none", "busybox", "true"))), flush=True)
-        print(row("cloudlet run --rm --network none (local)", timed(
-            runs, lambda: cl.cli("run", "--rm", "--network", "none", "busybox", "true", local=True))), flush=True)
+        measures = {"cloudlet run --rm (up, bridge)": lambda: cl.cli("run", "--rm", "busybox", "true"),
+                    "cloudlet run --rm --network none (up)":
+                        lambda: cl.cli("run", "--rm", "--network", "none", "busybox", "true"),
+                    "cloudlet run --rm --network none (local)":
+                        lambda: cl.cli("run", "--rm", "--network", "none", "busybox", "true", local=True)}
         if podman:
-            print(row("podman run --rm (bridge)", timed(runs, lambda: podman.run_true(None))), flush=True)
-            print(row("podman run --rm --network none", timed(runs, lambda: podman.run_true("none"))), flush=True)
-        print(row("runc run (raw)", timed(runs, runc.run_true)), flush=True)
+            measures["podman run --rm (bridge)"] = lambda: podman.run_true(None)
+            measures["podman run --rm --network none"] = lambda: podman.run_true("none")
+        measures["runc run (raw)"] = runc.run_true
+        end_to_end = {}
+        for name, measure in measures.items():
+            end_to_end[name] = timed(runs, measure)
+            print(row(name, end_to_end[name]), flush=True)
+        for ours, theirs, limit in GOALS:
+            if theirs in end_to_end:
+                print(goal(ours, median(end_to_end[ours]), theirs, median(end_to_end[theirs]), limit))
 
         print(f"{'idle containers (sleep), no network':<30}{'count':>6}{'ms each':>10}"
               f"{'MiB each':>14}{'PSS MiB':>12}")
