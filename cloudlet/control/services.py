@@ -164,7 +164,11 @@ class Round:
         for task_set in self.body["taskSets"]:
             live = self.live(task_set)
             running = sum(1 for t in live if t["lastStatus"] == "RUNNING")
-            stable = running == task_set["computedDesiredCount"] == len(live) and all(map(self.healthy, live))
+            # a task it stopped that still drains from its target groups still takes requests
+            draining = any(t.get("startedBy") == task_set["id"] and t["lastStatus"] != "STOPPED" and t not in live
+                           for t in self.tasks)
+            stable = running == task_set["computedDesiredCount"] == len(live) and not draining and \
+                all(map(self.healthy, live))
             status = "STEADY_STATE" if stable else "STABILIZING"
             if status != task_set["stabilityStatus"]:
                 task_set.update(stabilityStatus=status, stabilityStatusAt=now())
