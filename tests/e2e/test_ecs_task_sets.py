@@ -120,6 +120,13 @@ def test_a_client_token_makes_one_task_set_and_tags_are_kept(ecs, service):
         {"team", "stage"}
 
 
+def test_a_service_holds_at_most_twenty_task_sets(ecs, service):
+    for _ in range(20):
+        create(ecs, service, "blue", scale={"value": 0})
+    assert code(create, ecs, service, "blue") == "LimitExceededException"
+    assert len(sets(ecs, service)["taskSets"]) == 20
+
+
 def test_what_ecs_refuses(ecs, service):
     ecs.create_service(cluster=CLUSTER, serviceName="own-controller", taskDefinition="blue", desiredCount=0,
                        launchType="EC2")

@@ -29,6 +29,9 @@ PRIMARY_FIELDS = ("taskDefinition", "launchType", "capacityProviderStrategy", "p
                   "networkConfiguration")
 
 
+# cloudlet's own bound (AWS documents none): every set is in its service's record, which the
+# service controller reads every round for all tenants
+MAX_TASK_SETS = 20
 # what a service of the EXTERNAL controller leaves to its task sets
 _SET_BY_TASK_SETS = ("loadBalancers", "networkConfiguration", "launchType", "capacityProviderStrategy",
                      "platformVersion")
@@ -127,6 +130,9 @@ class TaskSets:
             token = request.get("clientToken")
             if token and token in run.setdefault("tokens", {}):
                 return {"taskSet": public(self._find(body, run["tokens"][token]))}
+            if len(body["taskSets"]) >= MAX_TASK_SETS:
+                raise AWSError("LimitExceededException", f"A service can have at most {MAX_TASK_SETS} task sets: "
+                               "delete one first.")
             definition = json.loads(taskdefs.find(db, request["taskDefinition"], active_only=True)["body"])
             launch, provider = launch_of(request, cluster)
             if launch == "FARGATE" and "FARGATE" not in definition["compatibilities"]:
