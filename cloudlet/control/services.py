@@ -164,17 +164,15 @@ class Round:
         for task_set in self.body["taskSets"]:
             live = self.live(task_set)
             running = sum(1 for t in live if t["lastStatus"] == "RUNNING")
-            # a task it stopped that still drains from its target groups still takes requests
-            draining = any(t.get("startedBy") == task_set["id"] and t["lastStatus"] != "STOPPED" and t not in live
-                           for t in self.tasks)
-            stable = running == task_set["computedDesiredCount"] == len(live) and not draining and \
+            unstopped = [t for t in self.tasks if t.get("startedBy") == task_set["id"] and t["lastStatus"] != "STOPPED"]
+            # beyond the live ones, tasks it stopped that still drain from its groups: they still take requests
+            stable = running == task_set["computedDesiredCount"] == len(live) == len(unstopped) and \
                 all(map(self.healthy, live))
             status = "STEADY_STATE" if stable else "STABILIZING"
             if status != task_set["stabilityStatus"]:
                 task_set.update(stabilityStatus=status, stabilityStatusAt=now())
             task_set.update(runningCount=running, pendingCount=len(live) - running)
-            if task_set["status"] != "DRAINING" or any(
-                    t.get("startedBy") == task_set["id"] and t["lastStatus"] != "STOPPED" for t in self.tasks):
+            if task_set["status"] != "DRAINING" or unstopped:
                 kept.append(task_set)
             else:  # gone with its last task
                 for notes in ("definitions", "networks", "providers", "balancers"):

@@ -1,7 +1,7 @@
-"""What the ECS operations share: error shapes, names and ARNs of clusters."""
+"""What the ECS operations share: error shapes, names and ARNs of clusters, finding a service."""
 
 from cloudlet.edge.errors import AWSError
-from cloudlet.store.schema import ecs_clusters
+from cloudlet.store.schema import ecs_clusters, ecs_services
 
 DEFAULT_CLUSTER = "default"
 
@@ -26,4 +26,12 @@ def find_cluster(db, ref: str | None) -> dict:
     row = db.one(ecs_clusters, ecs_clusters.c.name == name)
     if row is None or row["status"] != "ACTIVE":
         raise AWSError("ClusterNotFoundException", "Cluster not found.")
+    return row
+
+
+def find_service(db, cluster: str, ref: str) -> dict:
+    name = ref.rsplit("/", 1)[-1]
+    row = db.one(ecs_services, ecs_services.c.cluster == cluster, ecs_services.c.name == name)
+    if row is None or row["status"] == "INACTIVE":
+        raise AWSError("ServiceNotFoundException", "Service not found.")
     return row

@@ -14,9 +14,9 @@ from cloudlet.services.common import pagination, tags
 from cloudlet.store.schema import ecs_services as table
 
 from . import balancers, taskdefs
-from .common import find_cluster, invalid
+from .common import find_cluster, find_service, invalid
 from .task_sets import external, external_fields, update_external
-from .tasks import launch_of, network_of
+from .tasks import check_launch, launch_of, network_of
 
 _NAME = re.compile(r"^[a-zA-Z0-9_-]{1,255}$")
 
@@ -30,6 +30,12 @@ def _deployment_config(given: dict | None, current: dict | None = None) -> dict:
     if config["maximumPercent"] < 100 or config["maximumPercent"] <= config["minimumHealthyPercent"]:
         raise invalid("maximumPercent must be at least 100 and greater than minimumHealthyPercent.")
     return config
+
+
+def _configure(body: dict, request) -> None:
+    if request.get("deploymentConfiguration"):
+        body["deploymentConfiguration"] = _deployment_config(request["deploymentConfiguration"],
+                                                             body["deploymentConfiguration"])
 
 
 def new_deployment(definition: dict, desired: int, network_config, launch: str) -> dict:
@@ -49,14 +55,6 @@ def _controller(request) -> str:
         raise invalid("The CODE_DEPLOY deployment controller is not supported here: cloudlet has no CodeDeploy. Use "
                       "the ECS or the EXTERNAL deployment controller.")
     return kind
-
-
-def find_service(db, cluster: str, ref: str) -> dict:
-    name = ref.rsplit("/", 1)[-1]
-    row = db.one(table, table.c.cluster == cluster, table.c.name == name)
-    if row is None or row["status"] == "INACTIVE":
-        raise AWSError("ServiceNotFoundException", "Service not found.")
-    return row
 
 
 class Services:
@@ -117,8 +115,7 @@ class Services:
         launch, provider = launch_of(request, cluster)
         if launch == "FARGATE" and strategy == "DAEMON":
             raise invalid("The DAEMON scheduling strategy does not support the FARGATE launch type.")
-        if launch == "FARGATE" and "FARGATE" not in definition["compatibilities"]:
-            raise invalid("Task definition does not support launch_type FARGATE.")
+        check_launch(definition, launch)
         network = network_of(db, request, definition, self.config.vpc_pool, launch)
         behind = balancers.check(db, request.get("loadBalancers"), definition)
         grace = balancers.grace(request.get("healthCheckGracePeriodSeconds"), behind)
@@ -144,53 +141,50 @@ class Services:
                 raise invalid("The deployment controller of a service cannot be changed here.")
             if external(body):
                 update_external(body, request)
-                if request.get("deploymentConfiguration"):
-                    body["deploymentConfiguration"] = _deployment_config(request["deploymentConfiguration"],
-                                                                         body["deploymentConfiguration"])
-                db.update(table, table.c.cluster == cluster["name"], table.c.name == row["name"], body=json.dumps(body),
-                          updated_at=now())
-                self.wake_controller()
-                return {"service": public(body)}
-            if request.get("desiredCount") is not None and body["schedulingStrategy"] == "REPLICA":
-                if request["desiredCount"] < 0:
-                    raise invalid("desiredCount can't be negative.")
-                body["desiredCount"] = request["desiredCount"]
-            if request.get("deploymentConfiguration"):
-                body["deploymentConfiguration"] = _deployment_config(request["deploymentConfiguration"],
-                                                                     body["deploymentConfiguration"])
-            if request.get("networkConfiguration"):
-                definition = json.loads(taskdefs.find(db, body["taskDefinition"])["body"])
-                body["_run"]["network"] = network_of(db, request, definition, self.config.vpc_pool, body["launchType"])
-                body["networkConfiguration"] = request["networkConfiguration"]
-            changed = request.get("taskDefinition") and \
-                taskdefs.find(db, request["taskDefinition"], active_only=True)["arn"] != body["taskDefinition"]
-            rebalance = request.get("loadBalancers") is not None  # ECS deploys a changed configuration
-            if changed or request.get("forceNewDeployment") or request.get("networkConfiguration") or rebalance:
-                definition = json.loads(taskdefs.find(db, request.get("taskDefinition") or body["taskDefinition"],
-                                                      active_only=True)["body"])
-                if body["launchType"] == "FARGATE" and "FARGATE" not in definition["compatibilities"]:
-                    raise invalid("Task definition does not support launch_type FARGATE.")
-                # the new definition must still have the containers and ports the service is behind
-                body["loadBalancers"] = balancers.check(
-                    db, request["loadBalancers"] if rebalance else body["loadBalancers"], definition)
-                for d in body["deployments"]:
-                    d["status"] = "ACTIVE"
-                deployment = new_deployment(definition, body["desiredCount"], body["networkConfiguration"],
-                                            body["launchType"])
-                body["deployments"].insert(0, deployment)
-                body["taskDefinition"] = definition["taskDefinitionArn"]
-                body["_run"]["definitions"][deployment["id"]] = definition
-                body["_run"].setdefault("balancers", {})[deployment["id"]] = body["loadBalancers"]
-            grace = balancers.grace(request.get("healthCheckGracePeriodSeconds"), body["loadBalancers"],
-                                    body.get("healthCheckGracePeriodSeconds"))
-            body.pop("healthCheckGracePeriodSeconds", None)
-            if grace is not None:
-                body["healthCheckGracePeriodSeconds"] = grace
-            body["deployments"][0]["desiredCount"] = body["desiredCount"]
+                _configure(body, request)
+            else:
+                self._redeploy(db, body, request)
             db.update(table, table.c.cluster == cluster["name"], table.c.name == row["name"], body=json.dumps(body),
                       updated_at=now())
         self.wake_controller()
         return {"service": public(body)}
+
+    def _redeploy(self, db, body: dict, request) -> None:
+        """UpdateService of a service of ECS's own controller: its count, network, grace period,
+        and a new deployment where its task definition, network or load balancers change."""
+        if request.get("desiredCount") is not None and body["schedulingStrategy"] == "REPLICA":
+            if request["desiredCount"] < 0:
+                raise invalid("desiredCount can't be negative.")
+            body["desiredCount"] = request["desiredCount"]
+        _configure(body, request)
+        if request.get("networkConfiguration"):
+            definition = json.loads(taskdefs.find(db, body["taskDefinition"])["body"])
+            body["_run"]["network"] = network_of(db, request, definition, self.config.vpc_pool, body["launchType"])
+            body["networkConfiguration"] = request["networkConfiguration"]
+        changed = request.get("taskDefinition") and \
+            taskdefs.find(db, request["taskDefinition"], active_only=True)["arn"] != body["taskDefinition"]
+        rebalance = request.get("loadBalancers") is not None  # ECS deploys a changed configuration
+        if changed or request.get("forceNewDeployment") or request.get("networkConfiguration") or rebalance:
+            definition = json.loads(taskdefs.find(db, request.get("taskDefinition") or body["taskDefinition"],
+                                                  active_only=True)["body"])
+            check_launch(definition, body["launchType"])
+            # the new definition must still have the containers and ports the service is behind
+            body["loadBalancers"] = balancers.check(
+                db, request["loadBalancers"] if rebalance else body["loadBalancers"], definition)
+            for d in body["deployments"]:
+                d["status"] = "ACTIVE"
+            deployment = new_deployment(definition, body["desiredCount"], body["networkConfiguration"],
+                                        body["launchType"])
+            body["deployments"].insert(0, deployment)
+            body["taskDefinition"] = definition["taskDefinitionArn"]
+            body["_run"]["definitions"][deployment["id"]] = definition
+            body["_run"].setdefault("balancers", {})[deployment["id"]] = body["loadBalancers"]
+        grace = balancers.grace(request.get("healthCheckGracePeriodSeconds"), body["loadBalancers"],
+                                body.get("healthCheckGracePeriodSeconds"))
+        body.pop("healthCheckGracePeriodSeconds", None)
+        if grace is not None:
+            body["healthCheckGracePeriodSeconds"] = grace
+        body["deployments"][0]["desiredCount"] = body["desiredCount"]
 
     def delete_service(self, ctx, request):
         with ctx.write() as db:

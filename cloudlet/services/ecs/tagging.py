@@ -10,8 +10,7 @@ from cloudlet.edge.errors import AWSError
 from cloudlet.store.schema import ecs_task_definitions, ecs_tasks
 
 from .capacity_providers import active
-from .common import find_cluster, invalid
-from .services import find_service
+from .common import find_cluster, find_service, invalid
 
 _ARN = re.compile(r"arn:aws:ecs:(?P<region>[a-z0-9-]+):(?P<account>[0-9]{12}):(?P<kind>cluster|service|task|"
                   r"task-definition|capacity-provider|task-set)/(?P<path>[^\s]+)")

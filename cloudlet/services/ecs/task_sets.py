@@ -21,8 +21,8 @@ from cloudlet.services.common import tags
 from cloudlet.store.schema import ecs_services as table
 
 from . import balancers, taskdefs
-from .common import find_cluster, invalid
-from .tasks import launch_of, network_of
+from .common import find_cluster, find_service, invalid
+from .tasks import check_launch, launch_of, network_of
 
 # what the primary task set gives the service it belongs to
 PRIMARY_FIELDS = ("taskDefinition", "launchType", "capacityProviderStrategy", "platformVersion", "loadBalancers",
@@ -99,11 +99,7 @@ def update_external(body: dict, request) -> None:
 class TaskSets:
     def _external_service(self, db, request) -> tuple[dict, dict]:
         cluster = find_cluster(db, request.get("cluster"))
-        name = request["service"].rsplit("/", 1)[-1]
-        row = db.one(table, table.c.cluster == cluster["name"], table.c.name == name)
-        if row is None or row["status"] == "INACTIVE":
-            raise AWSError("ServiceNotFoundException", "Service not found.")
-        body = json.loads(row["body"])
+        body = json.loads(find_service(db, cluster["name"], request["service"])["body"])
         if not external(body):
             raise invalid("Amazon ECS only supports task set management on services configured to use external "
                           "deployment controllers.")
@@ -135,8 +131,7 @@ class TaskSets:
                                "delete one first.")
             definition = json.loads(taskdefs.find(db, request["taskDefinition"], active_only=True)["body"])
             launch, provider = launch_of(request, cluster)
-            if launch == "FARGATE" and "FARGATE" not in definition["compatibilities"]:
-                raise invalid("Task definition does not support launch_type FARGATE.")
+            check_launch(definition, launch)
             network = network_of(db, request, definition, self.config.vpc_pool, launch)
             behind = balancers.check(db, request.get("loadBalancers"), definition)
             scale = _scale(request.get("scale"))
@@ -169,43 +164,42 @@ class TaskSets:
         self.wake_controller()
         return {"taskSet": public(task_set)}
 
-    def update_task_set(self, ctx, request):
+    def _change(self, ctx, request, member: str, change) -> dict:
+        """The task set request[member] names, changed by change(body, task_set) and saved."""
         with ctx.write() as db:
             cluster, body = self._external_service(db, request)
-            task_set = self._find(body, request["taskSet"])
-            if task_set["status"] == "DRAINING":
-                raise invalid("The task set is being deleted and cannot be updated.")
-            task_set.update(scale=_scale(request["scale"]), updatedAt=now(),
-                            computedDesiredCount=computed(body["desiredCount"], _scale(request["scale"])))
+            task_set = self._find(body, request[member])
+            change(body, task_set)
             self._save(db, cluster, body)
         self.wake_controller()
         return {"taskSet": public(task_set)}
 
+    def update_task_set(self, ctx, request):
+        def rescale(body: dict, task_set: dict) -> None:
+            if task_set["status"] == "DRAINING":
+                raise invalid("The task set is being deleted and cannot be updated.")
+            scale = _scale(request["scale"])
+            task_set.update(scale=scale, updatedAt=now(), computedDesiredCount=computed(body["desiredCount"], scale))
+        return self._change(ctx, request, "taskSet", rescale)
+
     def update_service_primary_task_set(self, ctx, request):
-        with ctx.write() as db:
-            cluster, body = self._external_service(db, request)
-            task_set = self._find(body, request["primaryTaskSet"])
+        def make_primary(body: dict, task_set: dict) -> None:
             if task_set["status"] == "DRAINING":
                 raise invalid("A task set that is being deleted cannot be the primary task set.")
             for other in body["taskSets"]:
                 if other["status"] == "PRIMARY":
                     other.update(status="ACTIVE", updatedAt=now())
             task_set.update(status="PRIMARY", updatedAt=now())
-            self._save(db, cluster, body)
-        return {"taskSet": public(task_set)}
+        return self._change(ctx, request, "primaryTaskSet", make_primary)
 
     def delete_task_set(self, ctx, request):
-        with ctx.write() as db:
-            cluster, body = self._external_service(db, request)
-            task_set = self._find(body, request["taskSet"])
+        def drain(body: dict, task_set: dict) -> None:
             if (task_set["computedDesiredCount"] or task_set["runningCount"] or task_set["pendingCount"]) and \
                     not request.get("force"):
                 raise invalid("The task set cannot be deleted while it has tasks or is scaled above 0: scale it "
                               "to 0 first, or delete it with force.")
             task_set.update(status="DRAINING", computedDesiredCount=0, updatedAt=now())
-            self._save(db, cluster, body)
-        self.wake_controller()
-        return {"taskSet": public(task_set)}
+        return self._change(ctx, request, "taskSet", drain)
 
     def describe_task_sets(self, ctx, request):
         with ctx.read() as db:

@@ -38,6 +38,12 @@ def launch_of(request, cluster: dict) -> tuple[str, str | None]:
     return request.get("launchType") or "EC2", None
 
 
+def check_launch(definition: dict, launch: str) -> None:
+    """A task definition runs on FARGATE only if it says it is compatible."""
+    if launch == "FARGATE" and "FARGATE" not in definition["compatibilities"]:
+        raise invalid("Task definition does not support launch_type FARGATE.")
+
+
 def _ec2_refusal(what: str, name: str, look_up):
     """ECS's answer when EC2 refuses what awsvpcConfiguration names: EC2's message inside its own."""
     try:
@@ -98,8 +104,7 @@ class Tasks:
             row = taskdefs.find(db, request["taskDefinition"], active_only=True)
             definition = json.loads(row["body"])
             launch, provider = launch_of(request, cluster)
-            if launch == "FARGATE" and "FARGATE" not in definition["compatibilities"]:
-                raise invalid("Task definition does not support launch_type FARGATE.")
+            check_launch(definition, launch)
             network = network_of(db, request, definition, self.config.vpc_pool, launch)
             overrides = request.get("overrides") or {}
             check_overrides(definition, overrides)
