@@ -238,11 +238,7 @@ class Registry:
             repository = self.repository(db, repo)
             size = self._check_references(db, repo, parsed)
             if not by_digest:
-                current = db.one(ecr_tags, ecr_tags.c.repository == repo, ecr_tags.c.tag == reference)
-                if current and current["digest"] != digest and repository["tag_mutability"] == "IMMUTABLE":
-                    raise RegistryError("TAG_INVALID", f"The image tag '{reference}' already exists in the "
-                                        f"'{repo}' repository and cannot be overwritten because the repository "
-                                        "is immutable.", 400, ecr="ImageTagAlreadyExistsException")
+                self._check_tag(db, repository, reference, digest)
             self.content.write(body, expected_digest=digest)
             new = db.one(ecr_images, ecr_images.c.repository == repo, ecr_images.c.digest == digest) is None
             if new:
@@ -252,12 +248,26 @@ class Registry:
                 db.insert(ecr_images, repository=repo, digest=digest, media_type=media_type, size=size,
                           artifact_type=artifact, subject=subject, pushed_at=now())
             if not by_digest:
-                db.delete(ecr_tags, ecr_tags.c.repository == repo, ecr_tags.c.tag == reference)
-                db.insert(ecr_tags, repository=repo, tag=reference, digest=digest)
+                self._put_tag(db, repo, reference, digest)
         self.sync_holder()
         if self.pushed:
             self.pushed(scope, repo, digest, new, isinstance(parsed, oci.Manifest))
         return digest
+
+    @staticmethod
+    def _check_tag(db, repository: dict, tag: str, digest: str) -> None:
+        """An immutable repository's tag stays on its image."""
+        repo = repository["name"]
+        current = db.one(ecr_tags, ecr_tags.c.repository == repo, ecr_tags.c.tag == tag)
+        if current and current["digest"] != digest and repository["tag_mutability"] == "IMMUTABLE":
+            raise RegistryError("TAG_INVALID", f"The image tag '{tag}' already exists in the '{repo}' repository "
+                                "and cannot be overwritten because the repository is immutable.", 400,
+                                ecr="ImageTagAlreadyExistsException")
+
+    @staticmethod
+    def _put_tag(db, repo: str, tag: str, digest: str) -> None:
+        db.delete(ecr_tags, ecr_tags.c.repository == repo, ecr_tags.c.tag == tag)
+        db.insert(ecr_tags, repository=repo, tag=tag, digest=digest)
 
     def _check_references(self, db, repo: str, parsed) -> int:
         """Every blob (manifests: config and layers) or manifest (indexes) it names must be
@@ -331,12 +341,8 @@ class Registry:
                               artifact_type=row["artifact_type"], subject=row["subject"], size=row["size"],
                               pushed_at=now())
             for tag in tagged:
-                current = db.one(ecr_tags, ecr_tags.c.repository == repo, ecr_tags.c.tag == tag)
-                if current and current["digest"] != digest and repository["tag_mutability"] == "IMMUTABLE":
-                    raise RegistryError("TAG_INVALID", f"tag {tag} is another image's in the destination's "
-                                        "immutable repository", 400)
-                db.delete(ecr_tags, ecr_tags.c.repository == repo, ecr_tags.c.tag == tag)
-                db.insert(ecr_tags, repository=repo, tag=tag, digest=digest)
+                self._check_tag(db, repository, tag, digest)
+                self._put_tag(db, repo, tag, digest)
         self.sync_holder()
 
     def _closure(self, db, repo: str, digest: str) -> list[tuple[dict, object]]:
