@@ -18,8 +18,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import quote
 
-from sqlalchemy import select
-
 from cloudlet.edge.errors import AWSError
 from cloudlet.store import log_objects
 from cloudlet.store import logs as store_logs
@@ -66,14 +64,10 @@ class ExportTasksAPI:
         created = store_logs.now_ms()
         with ctx.read() as db, as_aws():
             retention = store_logs.group(db, group)["retention_days"]
-            query = select(log_events).where(
-                log_events.c.account_id == db.account_id, log_events.c.region == db.region,
-                log_events.c.log_group == group, log_events.c.timestamp >= start, log_events.c.timestamp < end,
-                log_events.c.log_stream.startswith(stream_prefix, autoescape=True))
-            if retention:
-                query = query.where(log_events.c.timestamp >= created - retention * 86400 * 1000)
+            where = [log_events.c.timestamp >= start, log_events.c.timestamp < end,
+                     log_events.c.log_stream.startswith(stream_prefix, autoescape=True)]
             by_stream: dict[str, list[bytes]] = {}
-            for r in db.conn.execute(query.order_by(log_events.c.timestamp, log_events.c.seq)):
+            for r in self._events(db, group, where, retention):  # the provider's: in order, retention applied
                 by_stream.setdefault(r.log_stream, []).append(_line(r.timestamp, r.message))
         top = self._exports(ctx) / _part(bucket)
         where = top.joinpath(*(_part(p) for p in prefix.split("/") if p), task_id)
