@@ -1,5 +1,11 @@
 """What container instances have left for EC2 tasks, counted from the tasks placed on them
-(never stored), for placement and for DescribeContainerInstances alike."""
+(never stored), for placement and for DescribeContainerInstances alike.
+
+Every RunTask reads all of its cluster's instances and live tasks; parsing their JSON bodies
+was most of what a placement cost (a thousand instances: tens of milliseconds). What placement
+needs of a body is kept by the body's text (its length and hash, never the text: Python's
+string hash is keyed per process, so a tenant cannot make two bodies collide), and a body
+is parsed again only once its text changed."""
 
 from __future__ import annotations
 
@@ -9,6 +15,10 @@ from cloudlet.store.schema import ecs_container_instances as table
 from cloudlet.store.schema import ecs_tasks
 
 from .placement import Instance, Need
+
+_MOST = 20_000  # entries in each memo; past it, it starts again (bodies of tasks long stopped)
+_instances: dict[tuple[int, int], tuple] = {}
+_tasks: dict[tuple[int, int], tuple] = {}
 
 
 def task_need(body: dict) -> tuple[int, int, set[int]]:
@@ -43,32 +53,52 @@ def live_tasks(db, cluster: str) -> list[dict]:
     return [json.loads(r["body"]) for r in rows]
 
 
-def usage(tasks: list[dict]) -> dict[str, dict]:
-    """Per container instance ARN: cpu, memory, ports, task groups and counts its tasks take."""
+def _memo(memo: dict, text: str, make):
+    key = (len(text), hash(text))
+    found = memo.get(key)
+    if found is None:
+        if len(memo) >= _MOST:
+            memo.clear()
+        found = memo[key] = make(json.loads(text))
+    return found
+
+
+def _placed(body: dict) -> tuple:
+    cpu, memory, ports = task_need(body)
+    running = body["lastStatus"] == "RUNNING"
+    return body.get("containerInstanceArn"), cpu, memory, frozenset(ports), body["group"], running
+
+
+def usage(db, cluster: str) -> dict[str, dict]:
+    """Per container instance ARN: cpu, memory, ports, task groups and counts its live tasks take."""
     out: dict[str, dict] = {}
-    for t in tasks:
-        arn = t.get("containerInstanceArn")
+    for text in db.column(ecs_tasks.c.body, ecs_tasks.c.cluster == cluster, ecs_tasks.c.last_status != "STOPPED"):
+        arn, cpu, memory, ports, group, running = _memo(_tasks, text, _placed)
         if not arn:
             continue
-        cpu, memory, ports = task_need(t)
         u = out.setdefault(arn, {"cpu": 0, "memory": 0, "ports": set(), "groups": {}, "running": 0, "pending": 0})
         u["cpu"] += cpu
         u["memory"] += memory
         u["ports"] |= ports
-        u["groups"][t["group"]] = u["groups"].get(t["group"], 0) + 1
-        u["running" if t["lastStatus"] == "RUNNING" else "pending"] += 1
+        u["groups"][group] = u["groups"].get(group, 0) + 1
+        u["running" if running else "pending"] += 1
     return out
+
+
+def _capacity(body: dict) -> tuple:
+    reg = registered(body)
+    return (body["containerInstanceArn"], body["ec2InstanceId"], reg["CPU"], reg["MEMORY"],
+            frozenset(int(p) for p in reg.get("PORTS", set())), {a["name"]: a.get("value") for a in body["attributes"]})
 
 
 def placeable(db, cluster: str) -> list[Instance]:
     """The cluster's ACTIVE instances with what remains on them, for control/placement.py."""
-    used = usage(live_tasks(db, cluster))
+    used = usage(db, cluster)
     out = []
-    for row in db.select(table, table.c.cluster == cluster, table.c.status == "ACTIVE"):
-        body = json.loads(row["body"])
-        reg = registered(body)
-        u = used.get(body["containerInstanceArn"], {"cpu": 0, "memory": 0, "ports": set(), "groups": {}})
-        out.append(Instance(body["containerInstanceArn"], body["ec2InstanceId"], reg["CPU"] - u["cpu"],
-                            reg["MEMORY"] - u["memory"], {int(p) for p in reg.get("PORTS", set())} | u["ports"],
-                            {a["name"]: a.get("value") for a in body["attributes"]}, dict(u["groups"])))
+    for text in db.column(table.c.body, table.c.cluster == cluster, table.c.status == "ACTIVE"):
+        arn, ec2_id, cpu, memory, ports, attributes = _memo(_instances, text, _capacity)
+        u = used.get(arn, {"cpu": 0, "memory": 0, "ports": set(), "groups": {}})
+        # fresh objects: placement takes what it places from them
+        out.append(Instance(arn, ec2_id, cpu - u["cpu"], memory - u["memory"], set(ports) | u["ports"],
+                            dict(attributes), dict(u["groups"])))
     return out

@@ -109,7 +109,7 @@ class ContainerInstances:
         with ctx.read() as db:
             cluster = find_cluster(db, request.get("cluster"))
             found, failures = self._instances(db, cluster["name"], request["containerInstances"])
-            used = usage(live_tasks(db, cluster["name"]))
+            used = usage(db, cluster["name"])
         return {"containerInstances": [self._describe_instance(body, used) for _, body in found], "failures": failures}
 
     def list_container_instances(self, ctx, request):
@@ -142,7 +142,7 @@ class ContainerInstances:
                 body["status"] = status
                 body["version"] += 1
                 db.update(table, table.c.instance_id == row["instance_id"], status=status, body=json.dumps(body))
-            used = usage(live_tasks(db, cluster["name"]))
+            used = usage(db, cluster["name"])
         self.wake_controller()
         return {"containerInstances": [self._describe_instance(body, used) for _, body in found], "failures": failures}
 
@@ -153,7 +153,7 @@ class ContainerInstances:
             if not found:
                 raise invalid("The referenced container instance was not found.")
             row, body = found[0]
-            used = usage(live_tasks(db, cluster["name"])).get(body["containerInstanceArn"])
+            used = usage(db, cluster["name"]).get(body["containerInstanceArn"])
             if used and not request.get("force"):
                 raise invalid("The specified container instance has tasks; deregister it with force, or stop them.")
             body.update(status="INACTIVE", agentConnected=False)
