@@ -44,7 +44,10 @@ class NetworkController(Loop):
         self.start("network-controller", POLL)
 
     def round(self) -> None:
-        self._nat_gateways()
+        try:
+            self._nat_gateways()
+        except Exception:  # the routers' rules matter more: a new port is closed until they are applied
+            log.exception("NAT gateways")
         routers = self.networks.routers
         keys = routers.keys()
         if keys and not self._serving:
@@ -73,6 +76,9 @@ class NetworkController(Loop):
                 if self._refused.get(plan.key) != str(e):
                     log.error("router of %s: %s", plan.key, e)
                 self._refused[plan.key] = str(e)
+                continue
+            except Exception:  # one router's failure must not keep the others' new ports closed
+                log.exception("router of %s", plan.key)
                 continue
             if self._refused.pop(plan.key, None):
                 log.info("router of %s: its addresses are routed on this host now", plan.key)
