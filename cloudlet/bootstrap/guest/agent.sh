@@ -28,12 +28,17 @@ token() {
     case $TOKEN in ""|*[!0-9a-f.]*) TOKEN=; return 1;; esac
 }
 md() { timeout 10 busybox wget -q -O - --header "X-aws-ec2-metadata-token: $TOKEN" "$IMDS/$1" 2>/dev/null; }
-identity() {  # a token and the instance id, retried: a busy host may be slow to answer
-    for try in 1 2 3 4 5 6; do
-        token && ID=$(md meta-data/instance-id) && return 0
+# a token and the instance id, retried for a minute (cloud-init waits as long for EC2's):
+# a busy host may be slow to answer, or to open the way to it
+identity() {
+    end=$(( $(cut -d. -f1 /proc/uptime) + 60 ))
+    until token && ID=$(md meta-data/instance-id); do
+        if [ "$(cut -d. -f1 /proc/uptime)" -ge "$end" ]; then
+            echo "cloudlet-init: no answer from the metadata service ($IMDS) in 60 s"
+            return 1
+        fi
         sleep 1
     done
-    return 1
 }
 
 boot() {
