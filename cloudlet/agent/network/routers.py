@@ -247,13 +247,8 @@ class Routers:
         parts = {"routes": repr(routes), "rules": repr((plan, metadata)), "public": repr(addresses)}
         done = self._applied.setdefault(plan.key, {})
         changed = [part for part in parts if done.get(part) != parts[part]]
-        if "routes" in changed:
-            apply_routes(name, plan, host_end)
-            done["routes"] = parts["routes"]
-        if "rules" in changed:
-            load_rules(f"/run/netns/{name}", plan, uplink=UPLINK, host=host_end, metadata=metadata)
-            done["rules"] = parts["rules"]
-        if "public" in changed:  # last: refused while the host routes its addresses elsewhere
+
+        def public_routes():
             with self.state.locked() as data:
                 if data.get("public_pool") not in (None, public_pool):  # `cloudlet up` with another pool
                     public.drop_pool(self.settings.table, data["public_pool"])
@@ -262,7 +257,20 @@ class Routers:
                 own = self.own_devices(data)
             public.route_public(self.settings.table, public_pool, self.uplink(index), router_end, *addresses[:2],
                                 public_interface, own, strict=plan.pooled)
-            done["public"] = parts["public"]
+
+        steps = {"routes": lambda: apply_routes(name, plan, host_end),
+                 "rules": lambda: load_rules(f"/run/netns/{name}", plan, uplink=UPLINK, host=host_end,
+                                             metadata=metadata),
+                 "public": public_routes}  # last: refused while the host routes its addresses elsewhere
+        failed = None
+        for part in changed:
+            try:  # each part on its own: a route that cannot be made must not keep a new port's rules away
+                steps[part]()
+                done[part] = parts[part]
+            except NetworkError as e:
+                failed = failed or e
+        if failed:
+            raise failed
         return changed
 
     def own_devices(self, data: dict) -> frozenset[str]:
