@@ -4,9 +4,10 @@ the same busybox image.
     .venv/bin/python -m bench.container_start [--runs 50] [--density 100,500]
 
 1. Start: from the call until the container's process runs (a detached `sleep`: each
-   tool returns once it has started it), then `run --rm true` end to end, as a user
-   types it. cloudlet's CLI goes to a `cloudlet up` this bench starts (its fork server),
-   and once more with CLOUDLET_LOCAL=1 (everything in the one process).
+   tool returns once it has started it); where cloudlet's goes, step by step (the
+   client's own time, then each step the engine marks); then `run --rm true` end to
+   end, as a user types it. cloudlet's CLI goes to a `cloudlet up` this bench starts
+   (its fork server), and once more with CLOUDLET_LOCAL=1 (everything in the one process).
 2. Density: N idle containers (`sleep`), and the host memory each costs: the drop of
    MemAvailable per container, and the proportional set size (PSS) of its processes
    on the host (conmon and the container's own).
@@ -29,6 +30,7 @@ from pathlib import Path
 from bench.peers import Podman, RawRunc
 from cloudlet.agent.engine import Engine, RunOptions
 from cloudlet.agent.images import export_archive
+from cloudlet.agent.steps import recording
 from cloudlet.bootstrap.images import bootstrap
 from cloudlet.compare.measure import memory_available, pss, timed
 from cloudlet.compare.stats import median, percentile
@@ -89,6 +91,23 @@ def density(name: str, count: int, start, processes, remove) -> str:
             remove(i)
 
 
+def breakdown(runs: int, cl: Cloudlet) -> dict[str, list[float]]:
+    """Milliseconds of each step the engine marks (agent/steps.py) in a detached start
+    through its API, with what the marks leave out as "the rest of the engine"."""
+    samples: dict[str, list[float]] = {}
+    for i in range(runs + 1):  # the first warms the caches, as timed() does
+        with recording() as marks:
+            t0 = time.perf_counter()
+            cid = cl.start_api()
+            total = time.perf_counter() - t0
+        cl.remove(cid)
+        marks["the rest of the engine (records, events)"] = total - sum(marks.values())
+        marks["engine API, total"] = total
+        for name, seconds in marks.items() if i else ():
+            samples.setdefault(name, []).append(seconds * 1000)
+    return samples
+
+
 def cloudlet_pids(eng: Engine, cid: str) -> list[int]:
     conmon = int((eng.runtime.containers / cid / "conmon.pid").read_text())
     return [conmon, eng.runtime.state(cid).pid]
@@ -126,6 +145,12 @@ def main():
             print(row("podman run -d --network none", timed(runs, lambda: podman.start("none"), podman.remove)))
             print(row("podman run -d (bridge)", timed(runs, lambda: podman.start(None), podman.remove)), flush=True)
         print(row("runc run -d (raw)", timed(runs, runc.start, runc.remove)), flush=True)
+
+        print(f"{'where a detached start goes (no network)':<44}{'min':>9}{'median':>9}{'p95':>9}")
+        print(row("client and fork server (image --help, up)", timed(runs, lambda: cl.cli("image", "--help"))))
+        print(row("client alone (image --help, local)", timed(runs, lambda: cl.cli("image", "--help", local=True))))
+        for name, samples in breakdown(runs, cl).items():
+            print(row(f"  {name}", samples), flush=True)
 
         print(f"{'run --rm busybox true, end to end':<44}{'min':>9}{'median':>9}{'p95':>9}")
         measures = {"cloudlet run --rm (up, bridge)": lambda: cl.cli("run", "--rm", "busybox", "true"),

@@ -9,6 +9,7 @@ from cloudlet.agent.images.errors import WHERE_IMAGES_COME_FROM
 from cloudlet.agent.network import Attachment, Networks, PortMapping, Settings
 from cloudlet.agent.runtime import (ContainerNotFound, ContainerSpec, ContainerState, Resources, Runtime,
                                     VolumeMount)
+from cloudlet.agent.steps import step
 
 from .options import RunOptions
 
@@ -57,21 +58,24 @@ class Engine:
         """A container, not started. attachment: a network namespace to join that someone
         else connected (an ECS task's, shared by its containers), instead of one of its own."""
         try:
-            image = self.images.get(opts.image)
-            layers = self.images.layer_dirs(image)
+            with step("image lookup"):
+                image = self.images.get(opts.image)
+                layers = self.images.layer_dirs(image)
         except ImageError as e:
             raise EngineError(f"{e} ({WHERE_IMAGES_COME_FROM})") from None
         cid = secrets.token_hex(16)
         name = opts.name or f"{opts.image.split('/')[-1].split(':')[0]}-{cid[:6]}"
-        if any(rec.name == name for rec in self.runtime.records()):
-            raise EngineError(f"the container name {name!r} is already in use")
+        with step("name check"):
+            if any(rec.name == name for rec in self.runtime.records()):
+                raise EngineError(f"the container name {name!r} is already in use")
         userns = (cid if opts.userns is True else opts.userns) or None
         owns_network = attachment is None
         if owns_network:
             # its network namespace belongs to its user namespace, for `exec` to enter both
             in_userns = self.runtime.user_namespace(userns) if userns and opts.network not in ("none", "host") else None
-            attachment = self.networks.connect(cid, name, opts.network, ports=opts.ports, aliases=opts.aliases,
-                                               userns=in_userns)
+            with step("network"):
+                attachment = self.networks.connect(cid, name, opts.network, ports=opts.ports, aliases=opts.aliases,
+                                                   userns=in_userns)
         labels = {**opts.labels, IMAGE_LABEL: opts.image, NETWORK_LABEL: opts.network}
         spec = ContainerSpec(
             id=cid, name=name, layers=[str(p) for p in layers], image_config=image.config.runtime,

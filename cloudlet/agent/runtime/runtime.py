@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ..snapshots import Snapshotter
+from ..steps import step
 from . import oci
 from .cgroups import PARENT, Cgroup
 from .errors import ContainerConflict, ContainerError, ContainerNotFound, OCIError
@@ -106,17 +107,20 @@ class Runtime:
                 host_id, pin = self.id_ranges.claim(spec.userns)
                 spec = dataclasses.replace(spec, uid_map=maps(host_id), gid_map=maps(host_id))
             owner = host_root(spec.uid_map, spec.gid_map)
-            rootfs = self.snapshots.prepare(spec.id, spec.layers, owner=owner, userns=pin)
-            user = resolve_user(rootfs, spec.user or spec.image_config.get("User"))
-            mounts = prepare_mounts(spec, rootfs=rootfs, bundle=bundle, volumes_root=self.volumes, owner=owner)
+            with step("overlay mount"):
+                rootfs = self.snapshots.prepare(spec.id, spec.layers, owner=owner, userns=pin)
+            with step("user and mounts"):
+                user = resolve_user(rootfs, spec.user or spec.image_config.get("User"))
+                mounts = prepare_mounts(spec, rootfs=rootfs, bundle=bundle, volumes_root=self.volumes, owner=owner)
             rlimits, warnings = clamp_rlimits(spec.ulimits)
             for w in warnings:
                 log.warning("container %s: %s", spec.id, w)
             check_policy(spec.restart_policy, spec.max_retries)
             cgroups_path = f"/{PARENT}/{spec.id}"
-            config = oci.build_config(spec, rootfs=str(rootfs), user=user, mounts=mounts,
-                                      rlimits=rlimits, cgroups_path=cgroups_path, userns_path=pin)
-            oci.write_json(bundle / "config.json", config)
+            with step("OCI config (seccomp profile)"):
+                config = oci.build_config(spec, rootfs=str(rootfs), user=user, mounts=mounts,
+                                          rlimits=rlimits, cgroups_path=cgroups_path, userns_path=pin)
+                oci.write_json(bundle / "config.json", config)
             rec = Record(id=spec.id, name=spec.name or spec.id, created_at=now(),
                          cgroups_path=cgroups_path, stop_signal=oci.stop_signal(spec),
                          stop_timeout=spec.stop_timeout, labels=dict(spec.labels), warnings=warnings,
@@ -172,7 +176,8 @@ class Runtime:
         self.snapshots.prepare(cid, rec.layers, owner=tuple(rec.rootfs_owner) if rec.rootfs_owner else None,
                                userns=self._userns_of(rec))
         try:
-            pid = self._launch(rec, bundle)
+            with step("conmon and runc create"):
+                pid = self._launch(rec, bundle)
         except OCIError as e:
             if "already exists" not in str(e):
                 raise
@@ -186,7 +191,8 @@ class Runtime:
         rec.started_at = now()
         rec.save(bundle)
         try:
-            self.runc.start(cid)
+            with step("runc start"):
+                self.runc.start(cid)
         except ContainerError:
             self.runc.kill(cid, 9)
             self.wait(cid, timeout=5)
