@@ -58,7 +58,8 @@ class Metadata:
         return expiry.isdigit() and int(expiry) > time.time() and \
             hmac.compare_digest(signature, self._sign(f"{instance_id}.{expiry}"))
 
-    async def handle(self, request: Request) -> Response:
+    def handle(self, request: Request) -> Response:
+        # not async: Starlette runs a plain function off the event loop, and this one reads the store
         response = self._answer(request)
         if response.status_code >= 400 and response.status_code != 404:
             log.warning("metadata: %s %s from %s refused (%d)", request.method, request.url.path,
