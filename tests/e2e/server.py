@@ -5,7 +5,6 @@ import contextlib
 import dataclasses
 import json
 import os
-import random
 import signal
 import socket
 import subprocess
@@ -18,6 +17,7 @@ import boto3
 import pytest
 from botocore.config import Config as BotoConfig
 
+from tests import ranges
 from tests.hostcaps import need_binaries, need_root
 
 
@@ -66,7 +66,7 @@ class Server:
             args += ["--regions", self.regions]
         args += self.args
         if "--public-pool" not in self.args:  # public addresses are routed on the host: one pool each
-            args += ["--public-pool", f"198.{random.randrange(18, 20)}.{random.randrange(256)}.0/24"]
+            args += ["--public-pool", ranges.public_pool()]
         self.log = open(self.root / "server.log", "ab")
         self.proc = subprocess.Popen(args, env=self.env(), stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout

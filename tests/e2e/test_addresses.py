@@ -4,9 +4,9 @@ DescribeNetworkInterfaces and DescribeInstances show as addresses come and go, a
 refusals. Instances here never boot: they are associated while stopped, as AWS allows
 (tests/unit/test_addresses.py covers what a running instance's launch-time IP does)."""
 
-import random
 import re
 
+from tests import ranges
 from tests.e2e.errors import code
 from tests.e2e.instance_helpers import WAIT, account_fixtures, instance, stopped
 from tests.e2e.server import Server
@@ -250,7 +250,7 @@ def test_a_vpc_without_an_internet_gateway(ec2):
 
 def test_no_address_left(tmp_path):
     """A public pool of five addresses: the sixth Elastic IP is AddressLimitExceeded."""
-    pool = f"198.{random.randrange(18, 20)}.{random.randrange(256)}.{8 * random.randrange(32)}/29"
+    pool = ranges.public_pool(29)
     srv = Server(tmp_path, args=("--public-pool", pool)).start()
     try:
         ec2 = srv.client("ec2")

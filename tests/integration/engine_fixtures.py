@@ -4,7 +4,6 @@ test (or a running cloudlet) uses, and a teardown that removes everything it mad
 import contextlib
 import json
 import os
-import random
 import secrets
 import shutil
 import subprocess
@@ -16,15 +15,15 @@ from pathlib import Path
 from cloudlet.agent.engine import Engine
 from cloudlet.agent.network import Settings
 from cloudlet.agent.vms import VMs
+from tests import ranges
 from tests.hostcaps import need_binaries, need_root
 
 
 def unique_settings() -> Settings:
     tag = secrets.token_hex(3)
-    second, third = random.randrange(150, 200), random.randrange(0, 256)
-    return Settings(table=f"clt{tag}", bridge=f"ct{tag}0", subnet=f"10.{second}.{third}.0/25",
-                    pool=f"10.{second}.{third}.128/25", user_prefix=28,
-                    link_pool=f"169.254.{random.randrange(192, 224)}.{random.randrange(4) * 64}/26")
+    subnet, pool = ranges.engine_subnet()
+    return Settings(table=f"clt{tag}", bridge=f"ct{tag}0", subnet=subnet, pool=pool, user_prefix=28,
+                    link_pool=ranges.link_pool())
 
 
 class EngineHome:

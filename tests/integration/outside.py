@@ -4,10 +4,11 @@ internet (there is none here) and for the host's LAN. Traffic to it is forwarded
 the host, as traffic to the internet would be, never delivered to the host itself."""
 
 import contextlib
-import random
 import secrets
 import subprocess
 import sys
+
+from tests import ranges
 
 
 @contextlib.contextmanager
@@ -15,7 +16,7 @@ def outside_namespace():
     """(namespace, its address, the host's address on the link)."""
     tag = secrets.token_hex(3)
     ns, host_end = f"cl-out-{tag}", f"clo{tag}"
-    base = random.randrange(64) * 4
+    base = ranges.outside_link()
     host_ip, outside_ip = f"198.51.100.{base + 1}", f"198.51.100.{base + 2}"
     subprocess.run(["ip", "netns", "add", ns], check=True)
     try:

@@ -7,7 +7,6 @@ did not make is refused, naming the device, and the host's route is left as it w
 The pool 10.200.0.0/13 is this module's alone: one half per server."""
 
 import contextlib
-import random
 import secrets
 import subprocess
 import time
@@ -17,6 +16,7 @@ from pathlib import Path
 import pytest
 from engine_fixtures import busybox_home
 
+from tests import ranges
 from tests.e2e.server import Server
 from tests.integration.ecs_fixtures import HTTPD, address, register, run, wait
 
@@ -27,7 +27,7 @@ POOL_A, POOL_B = "10.204.0.0/14", "10.200.0.0/14"  # default VPCs take the top /
 @contextlib.contextmanager
 def cloud(tmp_path: Path, pool: str):
     with busybox_home("nft", "ip") as home:
-        public_pool = f"198.19.{random.randrange(256)}.0/24"
+        public_pool = ranges.public_pool()
         server = Server(tmp_path, args=("--vpc-pool", pool, "--public-pool", public_pool))
         server.data_dir, server.home_, server.public_pool = home.data_dir, home, public_pool
         server.start()
@@ -113,7 +113,7 @@ def test_a_server_started_with_another_public_pool_gives_the_old_one_up(tmp_path
         assert unreachable(old)
         server.stop()  # the task runs on: its network, the pool's route with it, stays
         assert unreachable(old) and answers(ip)
-        new = f"198.18.{random.randrange(256)}.0/24"
+        new = ranges.public_pool()
         server.args = ("--vpc-pool", POOL_A, "--public-pool", new)
         server.public_pool = new
         server.start()

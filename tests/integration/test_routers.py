@@ -3,7 +3,9 @@ network namespaces reach each other only as their groups say, statefully; ACLs a
 stateless and ordered; a port cannot spoof its address; public addresses are 1:1 NAT; two
 routers with the same addresses are worlds apart; everything goes when the engine does."""
 
+import json
 import subprocess
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,7 @@ from engine_fixtures import EngineHome
 from cloudlet.agent.network import host
 from cloudlet.agent.network.host import NetworkError
 from cloudlet.agent.network.plans import AclEntry, Balancer, Port, Route, RouterPlan, Rule, Subnet
+from tests import ranges
 from tests.hostcaps import need_binaries, need_root
 
 pytestmark = [pytest.mark.root, pytest.mark.netns]
@@ -24,7 +27,7 @@ def net():
     need_binaries("ip", "nft", "busybox")
     home = EngineHome()
     networks = home.engine().networks
-    pool = f"198.19.{sum(map(int, home.settings.link_pool.split('.')[2:3])) % 256}.0/24"
+    pool = ranges.public_pool()
     networks.pool_for_test = pool
     yield networks
     networks.destroy()
@@ -187,6 +190,27 @@ def test_a_router_made_again_while_its_old_namespace_lingers(net):
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_an_engine_whose_link_pool_overlaps_another_s_makes_no_router(net):
+    """Two engines on one host with the same link pool: the second's router would take the
+    first's uplink address, and with it the mark and routing table of the first's way back.
+    It is refused, and the first router keeps its own."""
+    a, pa = plug(net, "vpc-a", "eni-aaaa", SUBNET, "10.9.1.4", "02:00:00:00:0f:01")
+    other = EngineHome()
+    (other.data_dir / "engine" / "net" / "settings.json").write_text(
+        json.dumps({**asdict(other.settings), "link_pool": net.settings.link_pool}))
+    try:
+        second = other.engine().networks
+        with pytest.raises(NetworkError, match="another engine on this host has a link pool overlapping"):
+            second.routers.plug("vpc-b", "eni-bbbb", cidr=SUBNET, address="10.9.1.5", mac="02:00:00:00:0f:02")
+        assert second.routers.keys() == [] and not list(Path("/run/netns").glob(f"{other.settings.table}-*"))
+        host_end = net.routers.link_addresses(net.routers.index("vpc-a"))[0]
+        holders = subprocess.run(["ip", "-o", "-4", "addr", "show", "to", f"{host_end}/32"], capture_output=True,
+                                 text=True).stdout.split()
+        assert holders[1] == net.routers.uplink(net.routers.index("vpc-a"))
+    finally:
+        other.destroy()
 
 
 # answers each connection with its name and the address it came from, until killed

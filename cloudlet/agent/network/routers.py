@@ -104,6 +104,12 @@ class Routers:
         rules.ensure_table(self.settings.table)
         ip("link", "del", link, check=False)  # left by a router made halfway, or one still going
         ip("netns", "del", ns, check=False)
+        # the address is also the mark and routing table of the way back: on a second device
+        # (another engine's, of an overlapping link pool) one of the two routers would lose it
+        holders = ip("-o", "-4", "addr", "show", "to", f"{host_end}/32").stdout.split()
+        if holders:
+            raise NetworkError(f"{host_end}, the uplink address of router {index}, is on {holders[1]} already: "
+                               f"another engine on this host has a link pool overlapping {self.settings.link_pool}")
         ip("netns", "add", ns)
         path = f"/run/netns/{ns}"
         # a router forwards; it answers ARP for its ports' subnets; it has no IPv6 of its own
