@@ -2,8 +2,10 @@
 uses: VPCs become bridges on this one host), the built-in AMIs, and SSH into an instance,
 retried until its SSH server answers (it starts once the guest's init has run)."""
 
+import json
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -80,6 +82,19 @@ def route_to(address: str) -> str:
     return f"ip route get {address}: {got.stdout or got.stderr}routes matching it:\n{near.stdout}"
 
 
+def network_report(server) -> str:
+    """What a guest that gets no answer from the metadata service needs explained: what the
+    server's network controller said, and what each of its routers enforces."""
+    said = [line for line in server.read_log().splitlines() if "cloudlet.control.network" in line]
+    table = json.loads((server.data_dir / "engine" / "net" / "settings.json").read_text())["table"]
+    parts = ["the network controller said:", *said[-15:]]
+    for ns in sorted(Path("/run/netns").glob(f"{table}-vpc*")):
+        rules = subprocess.run(["ip", "netns", "exec", ns.name, "nft", "list", "ruleset"], capture_output=True,
+                               text=True)
+        parts += [f"{ns.name}:", rules.stdout[-3000:] or rules.stderr]
+    return "\n".join(parts)
+
+
 def assert_clock_right(run) -> None:
     """The guest's clock is the host's to within 2 s (the SSH round trip allowed for), kept by a
     clock source that does not fall behind while a busy host runs the guest late (jiffies, under
@@ -92,6 +107,6 @@ def assert_clock_right(run) -> None:
     assert before - 2 <= guest <= after + 2, f"host {before:.1f}..{after:.1f}, guest {guest}"
 
 
-def ssh(key: str, login: str, address: str, command: str, timeout: float = 90) -> str:
+def ssh(key: str, login: str, address: str, command: str, timeout: float = 90, server=None) -> str:
     return until_answers(["ssh", "-i", key, *SSH_OPTIONS, f"{login}@{address}", command], timeout=timeout,
-                         explain=lambda: route_to(address))
+                         explain=lambda: route_to(address) + (network_report(server) if server else ""))

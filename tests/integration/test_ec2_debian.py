@@ -28,8 +28,8 @@ def server(tmp_path_factory):
     srv.stop()  # removes any VM left
 
 
-def admin(key: str, address: str, command: str) -> str:
-    return ssh(key, "admin", address, command)
+def admin(key: str, address: str, command: str, server=None) -> str:
+    return ssh(key, "admin", address, command, server=server)
 
 
 def test_debian_instance_over_ssh(server, tmp_path):
@@ -43,7 +43,7 @@ def test_debian_instance_over_ssh(server, tmp_path):
     ec2.get_waiter("instance_running").wait(InstanceIds=[iid], WaiterConfig=WAIT)
     running = time.monotonic() - t0
     address = ec2.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]["PrivateIpAddress"]
-    assert admin(key, address, "sudo -n true 2>&1 && echo ok") == "ok\n"
+    assert admin(key, address, "sudo -n true 2>&1 && echo ok", server) == "ok\n"
     answering = time.monotonic() - t0
     print(f"\nRunInstances -> running {running:.1f} s, -> SSH answering {answering:.1f} s")
 

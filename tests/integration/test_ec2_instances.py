@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.integration.ec2_fixtures import WAIT, ami_id, module_server
+from tests.integration.ec2_fixtures import WAIT, ami_id, module_server, network_report
 
 pytestmark = [pytest.mark.root, pytest.mark.qemu]
 
@@ -24,7 +24,7 @@ def ec2(server):
     return server.client("ec2")
 
 
-def test_an_instance_boots_and_goes_through_its_states(ec2):
+def test_an_instance_boots_and_goes_through_its_states(ec2, server):
     ami = ami_id(ec2)
     reservation = ec2.run_instances(ImageId=ami, InstanceType="t3.micro", MinCount=1, MaxCount=1,
                                     UserData="echo hi", TagSpecifications=[
@@ -38,7 +38,7 @@ def test_an_instance_boots_and_goes_through_its_states(ec2):
     deadline = time.monotonic() + 30  # the init asks 169.254.169.254 who it is
     while f"cloudlet-init: metadata says instance {iid}" not in (
             console := ec2.get_console_output(InstanceId=iid)["Output"]):
-        assert time.monotonic() < deadline, console[-2000:]
+        assert time.monotonic() < deadline, console[-2000:] + network_report(server)
         time.sleep(0.5)
     address = ec2.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]["PrivateIpAddress"]
     assert subprocess.run(["busybox", "ping", "-c", "1", "-W", "5", address]).returncode == 0  # on its subnet
