@@ -1,24 +1,27 @@
 """What container instances have left for EC2 tasks, counted from the tasks placed on them
 (never stored), for placement and for DescribeContainerInstances alike.
 
-Every RunTask reads all of its cluster's instances and live tasks; parsing their JSON bodies
-was most of what a placement cost (a thousand instances: tens of milliseconds). What placement
-needs of a body is kept by the body's text (its length and hash, never the text: Python's
-string hash is keyed per process, so a tenant cannot make two bodies collide), and a body
-is parsed again only once its text changed."""
+Every RunTask needs all of its cluster's instances and live tasks; reading and parsing their
+JSON bodies was most of what a placement cost (a thousand instances: tens of milliseconds).
+The cluster's instances are kept whole, by the cluster's fleet stamp, which every change to
+them renews in its own transaction. What placement needs of a live task is kept by the
+body's text (its length and hash, never the text: Python's string hash is keyed per process,
+so a tenant cannot make two bodies collide), and a body is parsed again only once its text
+changed."""
 
 from __future__ import annotations
 
 import json
+import secrets
 
 from cloudlet.store.schema import ecs_container_instances as table
-from cloudlet.store.schema import ecs_tasks
+from cloudlet.store.schema import ecs_clusters, ecs_tasks
 
 from .placement import Instance, Need
 
-_MOST = 20_000  # entries in each memo; past it, it starts again (bodies of tasks long stopped)
-_instances: dict[tuple[int, int], tuple] = {}
+_MOST = 20_000  # entries in the memo of tasks; past it, it starts again (bodies of tasks long stopped)
 _tasks: dict[tuple[int, int], tuple] = {}
+_fleets: dict[tuple[str, str, str], tuple[str, list[tuple]]] = {}  # cluster -> (stamp, capacities)
 
 
 def task_need(body: dict) -> tuple[int, int, set[int]]:
@@ -91,12 +94,29 @@ def _capacity(body: dict) -> tuple:
             frozenset(int(p) for p in reg.get("PORTS", set())), {a["name"]: a.get("value") for a in body["attributes"]})
 
 
-def placeable(db, cluster: str) -> list[Instance]:
-    """The cluster's ACTIVE instances with what remains on them, for control/placement.py."""
-    used = usage(db, cluster)
+def fleet_changed(db, cluster: str) -> None:
+    """Call in the transaction that changes the cluster's container instances. A random stamp,
+    not a counter: one a rolled-back transaction showed is never shown again."""
+    db.update(ecs_clusters, ecs_clusters.c.name == cluster, fleet_stamp=secrets.token_hex(8))
+
+
+def _fleet(db, cluster: dict) -> list[tuple]:
+    key = (db.account_id, db.region, cluster["name"])
+    kept = _fleets.get(key)
+    if kept and cluster["fleet_stamp"] and kept[0] == cluster["fleet_stamp"]:
+        return kept[1]
+    texts = db.column(table.c.body, table.c.cluster == cluster["name"], table.c.status == "ACTIVE")
+    capacities = [_capacity(json.loads(text)) for text in texts]
+    _fleets[key] = cluster["fleet_stamp"], capacities
+    return capacities
+
+
+def placeable(db, cluster: dict) -> list[Instance]:
+    """The cluster's ACTIVE instances with what remains on them, for control/placement.py.
+    cluster: its row, read in the caller's transaction."""
+    used = usage(db, cluster["name"])
     out = []
-    for text in db.column(table.c.body, table.c.cluster == cluster, table.c.status == "ACTIVE"):
-        arn, ec2_id, cpu, memory, ports, attributes = _memo(_instances, text, _capacity)
+    for arn, ec2_id, cpu, memory, ports, attributes in _fleet(db, cluster):
         u = used.get(arn, {"cpu": 0, "memory": 0, "ports": set(), "groups": {}})
         # fresh objects: placement takes what it places from them
         out.append(Instance(arn, ec2_id, cpu - u["cpu"], memory - u["memory"], set(ports) | u["ports"],

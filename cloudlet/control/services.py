@@ -121,7 +121,7 @@ class Round:
                 by_id[task["startedBy"]]["failedTasks"] += 1
             self._stop([task], f"Task failed ELB health checks in (target-group {group})")
         if any(self._launch_type(d) == "EC2" for d in self.body["deployments"] + self.body.get("taskSets", [])):
-            self.instances = placeable(self.db, self.cluster["name"])
+            self.instances = placeable(self.db, self.cluster)
             active = {i.arn for i in self.instances}
             drained = [t for t in self.live() if t.get("containerInstanceArn") not in active]
             self._stop(drained, "Container instance is draining")

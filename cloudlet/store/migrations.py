@@ -542,6 +542,10 @@ STEPS: list[list[str]] = [
             failure_code TEXT,
             PRIMARY KEY (account_id, region, repository, digest, destination_region, destination_registry))""",
     ],
+    # 18: a stamp of each ECS cluster's container instances, for placement's cache of them
+    [
+        "ALTER TABLE ecs_clusters ADD COLUMN fleet_stamp TEXT NOT NULL DEFAULT ''",
+    ],
 ]
 
 

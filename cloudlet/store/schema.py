@@ -293,6 +293,9 @@ ecs_clusters = Table(
     Column("capacity_providers", Text, nullable=False),
     Column("default_strategy", Text, nullable=False),
     Column("created_at", String, nullable=False),
+    # new at every change to the cluster's container instances: placement keeps what it read
+    # of them while the stamp it read them under holds (control/capacity.py)
+    Column("fleet_stamp", String, nullable=False, default=""),
 )
 
 # A revision's body is the TaskDefinition as DescribeTaskDefinition returns it (JSON).

@@ -70,6 +70,16 @@ def test_registration_filters_draining_and_failures(server):
     assert drained["status"] == "DRAINING"
     none_left = ecs.run_task(cluster="fleet-api", taskDefinition=big, launchType="EC2")
     assert none_left["failures"][0]["reason"] == "No Container Instances were found in your cluster."
+    # placement keeps the cluster's instances between calls: a new one counts at once
+    roomy = ecs.register_container_instance(
+        cluster="fleet-api", instanceIdentityDocument=json.dumps({"instanceId": "i-roomy", "instanceType": "m5.large"}),
+        totalResources=[{"name": "CPU", "type": "INTEGER", "integerValue": 2048},
+                        {"name": "MEMORY", "type": "INTEGER", "integerValue": 1024}])["containerInstance"]
+    placed = ecs.run_task(cluster="fleet-api", taskDefinition=big, launchType="EC2")
+    assert [t["containerInstanceArn"] for t in placed["tasks"]] == [roomy["containerInstanceArn"]]
+    ecs.deregister_container_instance(cluster="fleet-api", containerInstance=roomy["containerInstanceArn"], force=True)
+    gone = ecs.run_task(cluster="fleet-api", taskDefinition=fits, launchType="EC2")
+    assert gone["failures"][0]["reason"] == "No Container Instances were found in your cluster."
     # force: the task started above may still be on its way to STOPPED
     ecs.deregister_container_instance(cluster="fleet-api", containerInstance=small["containerInstanceArn"], force=True)
     with pytest.raises(ClientError) as err:

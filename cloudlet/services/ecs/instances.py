@@ -10,7 +10,7 @@ import os
 import secrets
 
 from cloudlet.config import zones
-from cloudlet.control.capacity import live_tasks, placeable, registered, usage
+from cloudlet.control.capacity import fleet_changed, live_tasks, placeable, registered, usage
 from cloudlet.control.placement import PlacementError, member_of
 from cloudlet.ids import now
 from cloudlet.services.common import pagination
@@ -61,6 +61,7 @@ def register(db, cluster: dict, *, cpu: int, memory: int, ec2_instance_id: str |
             "registeredAt": now(), "attachments": [], "tags": []}
     db.delete(table, table.c.instance_id == instance_id)
     db.insert(table, cluster=cluster["name"], instance_id=instance_id, status="ACTIVE", body=json.dumps(body))
+    fleet_changed(db, cluster["name"])
     return body
 
 
@@ -116,7 +117,7 @@ class ContainerInstances:
         with ctx.read() as db:
             cluster = find_cluster(db, request.get("cluster"))
             rows = db.select(table, table.c.cluster == cluster["name"])
-            instances = {i.arn: i for i in placeable(db, cluster["name"])}
+            instances = {i.arn: i for i in placeable(db, cluster)}
         status = request.get("status")
         bodies = [json.loads(r["body"]) for r in rows if r["status"] != "INACTIVE" and
                   (not status or r["status"] == status)]
@@ -142,6 +143,7 @@ class ContainerInstances:
                 body["status"] = status
                 body["version"] += 1
                 db.update(table, table.c.instance_id == row["instance_id"], status=status, body=json.dumps(body))
+            fleet_changed(db, cluster["name"])
             used = usage(db, cluster["name"])
         self.wake_controller()
         return {"containerInstances": [self._describe_instance(body, used) for _, body in found], "failures": failures}
@@ -158,6 +160,7 @@ class ContainerInstances:
                 raise invalid("The specified container instance has tasks; deregister it with force, or stop them.")
             body.update(status="INACTIVE", agentConnected=False)
             db.update(table, table.c.instance_id == row["instance_id"], status="INACTIVE", body=json.dumps(body))
+            fleet_changed(db, cluster["name"])
             if used:
                 for t in live_tasks(db, cluster["name"]):
                     if t.get("containerInstanceArn") == body["containerInstanceArn"]:

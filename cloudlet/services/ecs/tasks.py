@@ -133,7 +133,7 @@ class Tasks:
             overrides = request.get("overrides") or {}
             check_overrides(definition, overrides)
             group = request.get("group") or f"family:{definition['family']}"
-            by_id = {i.arn.rsplit("/", 1)[1]: i for i in placeable(db, cluster["name"])}
+            by_id = {i.arn.rsplit("/", 1)[1]: i for i in placeable(db, cluster)}
             tasks, failures = [], []
             for ref in refs:
                 instance = by_id.get(ref.rsplit("/", 1)[-1])
@@ -153,7 +153,7 @@ class Tasks:
 
     def _place(self, db, cluster: dict, definition: dict, group: str, count: int, request) -> tuple[list, list]:
         """Container instances for `count` EC2 tasks, and ECS's failures for those left over."""
-        instances = placeable(db, cluster["name"])
+        instances = placeable(db, cluster)
         if not instances:
             return [], [{"arn": cluster["arn"], "reason": "No Container Instances were found in your cluster."}]
         constraints = (request.get("placementConstraints") or []) + definition.get("placementConstraints", [])
