@@ -49,14 +49,16 @@ class Server:
     def _own_engine_settings(self) -> None:
         """Network names and ranges of its own for the engine, unless a test's EngineHome gave
         them (as root, a server that runs a task must not touch `cloudlet0` or `ip cloudlet`)."""
-        net = self.data_dir / "engine" / "net"
-        if (net / "settings.json").exists():
-            return
-        from tests.integration.engine_fixtures import unique_settings
+        from tests.integration.engine_fixtures import settings_ranges, unique_settings
 
-        net.mkdir(parents=True, exist_ok=True)
-        (net / "settings.json").write_text(json.dumps(dataclasses.asdict(unique_settings())))
-        self.owns_engine = True
+        net = self.data_dir / "engine" / "net"
+        if not (net / "settings.json").exists():
+            settings = unique_settings()
+            net.mkdir(parents=True, exist_ok=True)
+            (net / "settings.json").write_text(json.dumps(dataclasses.asdict(settings)))
+            self.owns_engine, self.held_ranges = True, settings_ranges(settings)
+        for kind, value in getattr(self, "held_ranges", []):  # started again after a stop
+            ranges.hold(kind, value)
 
     def start(self, timeout: float = 60.0) -> "Server":
         self._own_engine_settings()
@@ -65,8 +67,10 @@ class Server:
         if self.regions:
             args += ["--regions", self.regions]
         args += self.args
+        self.own_public_pool = None
         if "--public-pool" not in self.args:  # public addresses are routed on the host: one pool each
-            args += ["--public-pool", ranges.public_pool()]
+            self.own_public_pool = ranges.public_pool()
+            args += ["--public-pool", self.own_public_pool]
         self.log = open(self.root / "server.log", "ab")
         self.proc = subprocess.Popen(args, env=self.env(), stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
@@ -100,6 +104,8 @@ class Server:
                 self.proc.wait()
         if getattr(self, "log", None):
             self.log.close()
+        if getattr(self, "own_public_pool", None):
+            ranges.release("public", self.own_public_pool)
         if (self.data_dir / "elb").is_dir():  # load balancers' proxies outlive the server by design
             from cloudlet.agent.lb.proxy import Proxy
 
@@ -117,6 +123,8 @@ class Server:
             vms = VMs(self.data_dir / "vms")  # instances' VMs outlive the server by design
             for vm in vms.list():
                 vms.remove(vm.id)
+            for kind, value in self.held_ranges:
+                ranges.release(kind, value)
 
     def profile(self) -> dict:
         creds = configparser.ConfigParser()

@@ -2,6 +2,7 @@
 test (or a running cloudlet) uses, and a teardown that removes everything it made."""
 
 import contextlib
+import ipaddress
 import json
 import os
 import secrets
@@ -21,9 +22,16 @@ from tests.hostcaps import need_binaries, need_root
 
 def unique_settings() -> Settings:
     tag = secrets.token_hex(3)
-    subnet, pool = ranges.engine_subnet()
-    return Settings(table=f"clt{tag}", bridge=f"ct{tag}0", subnet=subnet, pool=pool, user_prefix=28,
+    subnet, pool = ipaddress.ip_network(ranges.engine_subnet()).subnets(1)
+    # a letter before the bridge's index: the names made of its stem (uplinks <stem>r<n>, user
+    # networks <stem><n>) never run into those of an engine whose tag ends in digits
+    return Settings(table=f"clt{tag}", bridge=f"ct{tag}n0", subnet=str(subnet), pool=str(pool), user_prefix=28,
                     link_pool=ranges.link_pool())
+
+
+def settings_ranges(settings: Settings) -> list[tuple[str, str]]:
+    """The (kind, range) of tests/ranges.py an engine of these settings holds."""
+    return [("link", settings.link_pool), ("subnet", str(ipaddress.ip_network(settings.subnet).supernet(1)))]
 
 
 class EngineHome:
@@ -64,6 +72,8 @@ class EngineHome:
             vms.remove(vm.id)
         eng.networks.destroy()
         shutil.rmtree(self.data_dir, ignore_errors=True)
+        for kind, value in settings_ranges(self.settings):
+            ranges.release(kind, value)
         if errors:
             raise errors[0]
 

@@ -16,7 +16,8 @@ def outside_namespace():
     """(namespace, its address, the host's address on the link)."""
     tag = secrets.token_hex(3)
     ns, host_end = f"cl-out-{tag}", f"clo{tag}"
-    base = ranges.outside_link()
+    link = ranges.outside_link()
+    base = int(link.split(".")[3].split("/")[0])
     host_ip, outside_ip = f"198.51.100.{base + 1}", f"198.51.100.{base + 2}"
     subprocess.run(["ip", "netns", "add", ns], check=True)
     try:
@@ -29,6 +30,7 @@ def outside_namespace():
     finally:
         subprocess.run(["ip", "link", "del", host_end], capture_output=True)
         subprocess.run(["ip", "netns", "del", ns], check=True)
+        ranges.release("outside", link)
 
 
 LISTEN = """import socket, sys

@@ -34,6 +34,7 @@ def net():
     assert not [p for p in Path("/run/netns").glob(f"{home.settings.table}-*")]
     assert subprocess.run(["ip", "route", "show", "proto", "211", pool], capture_output=True, text=True).stdout == ""
     home.destroy()
+    ranges.release("public", pool)
 
 
 def in_ns(netns: str, *args: str, timeout: float = 10) -> subprocess.CompletedProcess:
