@@ -56,6 +56,9 @@ class TaskController(Loop):
         self.engine = engine
         self.public_pool = public_pool  # where assignPublicIp's addresses come from
         self.network_changed = network_changed  # the network controller enforces a new port's groups
+        # the same, waiting until it has (the ECS provider gives the network controller's own):
+        # a task runs only once its routes and rules are in place, as AWS starts it once its ENI is
+        self.network_settled = network_changed
         self.sources = Sources(store, engine, registry, parameters)
         self._busy: set[tuple] = set()
         self._lock = threading.Lock()
@@ -166,7 +169,7 @@ class TaskController(Loop):
             except (NetworkError, AddressError) as e:
                 self._fail(body, f"ResourceInitializationError: the task's network could not be set up: {e}")
                 return
-            self.network_changed()
+            self.network_settled()
             address = eni["PrivateIpAddress"]
             net.update(ip=address, eni=eni["NetworkInterfaceId"], vpc=eni["VpcId"])
             attachment = body["attachments"][0]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 
 from sqlalchemy import select, update
@@ -41,9 +42,30 @@ class NetworkController(Loop):
         self.metadata = {k: port for k, port in ((IMDS, imds_port), (TASK_METADATA, task_metadata_port)) if port}
         self._serving = False
         self._refused: dict[str, str] = {}  # VPC -> why the host does not route it (said once)
+        self._rounds = threading.Condition()
+        self._begun = self._ended = 0  # rounds
         self.start("network-controller", POLL)
 
+    def settled(self, timeout: float) -> bool:
+        """Wait for a round that begins after this call to end: a port plugged before it is then
+        routed and filtered (or its router's failure logged). Whether one ended in time."""
+        with self._rounds:
+            target = self._begun + 1  # one under way may have read the state before the plug
+        self.wake()
+        with self._rounds:
+            return self._rounds.wait_for(lambda: self._ended >= target, timeout)
+
     def round(self) -> None:
+        with self._rounds:
+            self._begun += 1
+        try:
+            self._round()
+        finally:
+            with self._rounds:
+                self._ended = self._begun
+                self._rounds.notify_all()
+
+    def _round(self) -> None:
         try:
             self._nat_gateways()
         except Exception:  # the routers' rules matter more: a new port is closed until they are applied

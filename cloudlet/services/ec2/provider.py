@@ -39,4 +39,9 @@ class EC2(Regions, KeyPairs, Tagging, VpcCore, SecurityGroups, SecurityGroupRule
                                                     config.imds_port, config.task_metadata_port,
                                                     config.public_interface)
         config.network_changed = self.network_controller.wake
+        # and once now, for what was plugged before anyone could wake it: a task that an ECS
+        # request started while this provider was being made would wait for the next poll
+        # for its routes (the host's to it among them: meanwhile, traffic to it left by the
+        # default route)
+        self.network_controller.wake()
         self.metrics = EC2Metrics(store, self.controller.vms, config.metrics_interval)
