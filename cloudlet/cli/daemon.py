@@ -29,17 +29,21 @@ def _restart_loop(root: Path, stop: threading.Event) -> None:
 
 
 def start(data_dir: Path):
-    """Start both; returns what stops them. Returns once the fork server listens, so that
-    the first command after `cloudlet up` is ready is a warm one too."""
+    """Start both; returns (listening, stop): listening() returns once the fork server listens
+    (or is given up on), which `cloudlet up` waits for before it says it is ready, so that the
+    first command after that is a warm one too; the fork server imports meanwhile."""
     socket_path = data_dir / SOCKET_NAME
     socket_path.unlink(missing_ok=True)
     server = subprocess.Popen([sys.executable, "-m", "cloudlet.cli.forkserver", str(socket_path)],
                               stdin=subprocess.DEVNULL)
-    deadline = time.monotonic() + READY_WITHIN
-    while not socket_path.exists() and server.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.02)
-    if not socket_path.exists():
-        log.warning("the engine's fork server is not listening: engine commands run without it")
+
+    def listening():
+        deadline = time.monotonic() + READY_WITHIN
+        while not socket_path.exists() and server.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if not socket_path.exists():
+            log.warning("the engine's fork server is not listening: engine commands run without it")
+
     stop = threading.Event()
     threading.Thread(target=_restart_loop, args=(engine_dir(data_dir), stop), daemon=True,
                      name="restart-policies").start()
@@ -48,4 +52,4 @@ def start(data_dir: Path):
         stop.set()
         server.terminate()
         server.wait(10)
-    return shutdown
+    return listening, shutdown

@@ -49,10 +49,6 @@ def serve(host: str, port: int, data_dir, regions, write_profile: bool, lifecycl
           log_level: str = "info") -> None:
     from cloudlet.cli import daemon, listeners
     from cloudlet.cli.datadir import AlreadyRunning, ServerLock
-    from cloudlet.cli.profile import write_profile as write
-    from cloudlet.edge import models
-    from cloudlet.edge.app import create_app
-    from cloudlet.edge.listeners import instance_metadata_app, router_of, task_metadata_app
 
     region_list = tuple(r.strip() for r in regions.split(",") if r.strip()) if regions else DEFAULT_REGIONS
     config = Config(host=host, port=port, regions=region_list, lifecycle_interval=lifecycle_interval,
@@ -73,7 +69,27 @@ def serve(host: str, port: int, data_dir, regions, write_profile: bool, lifecycl
     imds_socket, task_socket = listeners.bind("0.0.0.0", 0), listeners.bind("0.0.0.0", 0)
     config.imds_port, config.task_metadata_port = imds_socket.getsockname()[1], task_socket.getsockname()[1]
     lock.own(port)
-    store = Store(config.db_path)
+    # first: the fork server imports what it keeps warm while this process makes the rest
+    listening, stop_engine = daemon.start(config.data_dir)
+    try:
+        _serve(config, Store(config.db_path), sockets=(api_socket, imds_socket, task_socket),
+               listening=listening, write_profile=write_profile, cluster=cluster,
+               allow_privileged=allow_privileged, log_level=log_level)
+    finally:
+        stop_engine()
+        if _TERMINATED.is_set():
+            _clean_up_after(config.data_dir, lock)
+
+
+def _serve(config, store, sockets, listening, write_profile: bool, cluster: str | None, allow_privileged: bool,
+           log_level: str) -> None:
+    from cloudlet.cli import listeners
+    from cloudlet.cli.profile import write_profile as write
+    from cloudlet.edge import models
+    from cloudlet.edge.app import create_app, start_controllers
+    from cloudlet.edge.listeners import instance_metadata_app, router_of, task_metadata_app
+
+    api_socket, imds_socket, task_socket = sockets
     cred, created = admin_credential(store)
     models.preload()
 
@@ -90,21 +106,17 @@ def serve(host: str, port: int, data_dir, regions, write_profile: bool, lifecycl
         click.echo(f"cloudlet: this host is container instance {arn}"
                    + (", allowing privileged tasks" if allow_privileged else ""))
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    stop_engine = daemon.start(config.data_dir)
+    app = create_app(config, store)
+    click.echo(f"cloudlet: listening on {config.endpoint}")
+    # uvicorn stops on SIGTERM and then raises it again: as an exit, so that what follows runs
+    signal.signal(signal.SIGTERM, _terminated)
+    # the API answers while the controllers start; /_cloudlet/health says ok once they have
+    threading.Thread(target=start_controllers, args=(app, listening), name="start-controllers", daemon=True).start()
     try:
-        app = create_app(config, store)
-        click.echo(f"cloudlet: listening on {config.endpoint}")
-        # uvicorn stops on SIGTERM and then raises it again: as an exit, so that what follows runs
-        signal.signal(signal.SIGTERM, _terminated)
-        try:
-            listeners.serve(app, api_socket, [(instance_metadata_app(store, router_of(app.state.edge)), imds_socket),
-                                              (task_metadata_app(app.state.edge), task_socket)])
-        finally:
-            app.state.edge.provider("elbv2").close()  # its block of the hosts file goes; its proxies stay
+        listeners.serve(app, api_socket, [(instance_metadata_app(store, router_of(app.state.edge)), imds_socket),
+                                          (task_metadata_app(app.state.edge), task_socket)])
     finally:
-        stop_engine()
-        if _TERMINATED.is_set():
-            _clean_up_after(config.data_dir, lock)
+        app.state.edge.provider("elbv2").close()  # its block of the hosts file goes; its proxies stay
 
 
 def _terminated(*_):

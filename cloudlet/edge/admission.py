@@ -18,8 +18,8 @@ import asyncio
 from starlette.responses import Response as HTTPResponse
 
 from cloudlet.edge.intake import request_of
-from cloudlet.registry.api import error_response
 from cloudlet.registry.errors import RegistryError
+from cloudlet.registry.responses import error_response
 
 SLOTS = 128
 PER_SOURCE = 16

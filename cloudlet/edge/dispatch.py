@@ -57,16 +57,26 @@ class Edge:
         self._credentials: dict[str, tuple[float, Credential]] = {}
         self._limits: dict[tuple[str, str | None], int] = {}
         self._lock = threading.Lock()
+        self._making: dict[str, threading.Lock] = {}  # one per service: one made at a time, others on
 
     def provider(self, service: str):
+        """service's provider, made on first use (by a request, or by `cloudlet up` starting
+        its controllers once it listens); a provider with a use_providers method is handed this
+        function before anyone else gets it (its controllers reach other services)."""
+        if service in self._providers:
+            return self._providers[service]
         with self._lock:
+            making = self._making.setdefault(service, threading.Lock())
+        with making:
             if service not in self._providers:
                 spec = PROVIDERS.get(service)
-                if spec is None:
-                    self._providers[service] = None
-                else:
+                made = None
+                if spec is not None:
                     module, _, cls = spec.partition(":")
-                    self._providers[service] = getattr(importlib.import_module(module), cls)(self.config, self.store)
+                    made = getattr(importlib.import_module(module), cls)(self.config, self.store)
+                    if hasattr(made, "use_providers"):
+                        made.use_providers(self.provider)
+                self._providers[service] = made
             return self._providers[service]
 
     def credential(self, access_key: str) -> Credential | None:

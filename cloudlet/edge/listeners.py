@@ -5,6 +5,7 @@ input filter lets nothing else of the host in (agent/network/filter.py), so no w
 reaches the API port."""
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 
 from cloudlet.services.ec2.metadata import Metadata
@@ -16,10 +17,14 @@ def instance_metadata_app(store, router_of) -> Starlette:
 
 
 def router_of(edge):
-    """host address -> the VPC whose router's uplink ends there (None: not a router's)."""
-    return edge.provider("ec2").network_controller.networks.routers.by_host_address
+    """host address -> the VPC whose router's uplink ends there (None: not a router's); EC2's
+    provider is asked at each call, as it may not be made yet when the listener starts."""
+    return lambda address: edge.provider("ec2").network_controller.networks.routers.by_host_address(address)
 
 
 def task_metadata_app(edge) -> Starlette:
-    endpoint = edge.provider("ecs").task_metadata
-    return Starlette(routes=[Route("/{path:path}", endpoint.handle, methods=["GET"])])
+    async def handle(request):
+        endpoint = (await run_in_threadpool(edge.provider, "ecs")).task_metadata
+        return await endpoint.handle(request)
+
+    return Starlette(routes=[Route("/{path:path}", handle, methods=["GET"])])

@@ -7,6 +7,15 @@ without one; the store's holder file keeps them from the engine's garbage collec
 """
 
 from .errors import RegistryError
-from .registry import Registry, open_registry
 
 __all__ = ["Registry", "RegistryError", "open_registry"]
+
+
+def __getattr__(name: str):
+    # the core (and the engine under it) imported when first asked for, not by whoever
+    # reaches a light module of the package (errors, responses)
+    if name in ("Registry", "open_registry"):
+        from . import registry
+
+        return getattr(registry, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

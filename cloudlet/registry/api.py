@@ -22,6 +22,7 @@ from starlette.responses import Response, StreamingResponse
 from . import errors
 from .errors import RegistryError
 from .registry import Registry, Scope
+from .responses import API_HEADERS, error_response
 from .tokens import Tokens
 
 _HOST = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.")
@@ -35,14 +36,7 @@ _ROUTES = [
     ("tags", re.compile(r"^(?P<name>.+)/tags/list$")),
     ("referrers", re.compile(r"^(?P<name>.+)/referrers/(?P<digest>[^/]+)$")),
 ]
-_API_HEADERS = {"Docker-Distribution-API-Version": "registry/2.0"}
 DOWNLOAD_PARAMETER = "download"
-
-
-def error_response(e: RegistryError, method: str) -> Response:
-    body = {"errors": [{"code": e.code, "message": e.message, **({"detail": e.detail} if e.detail else {})}]}
-    return Response(b"" if method == "HEAD" else json.dumps(body).encode(), e.status,
-                    {**_API_HEADERS, **e.headers}, media_type="application/json; charset=utf-8")
 
 
 class DistributionAPI:
@@ -105,7 +99,7 @@ class DistributionAPI:
     async def _route(self, request: Request, scope: Scope) -> Response:
         path = request.path_params["path"]
         if path in ("", "/"):
-            return Response(b"{}", 200, _API_HEADERS, media_type="application/json")
+            return Response(b"{}", 200, API_HEADERS, media_type="application/json")
         if path == "_catalog":
             return await self._paged(request, "repositories", await run_in_threadpool(self.registry.catalog, scope))
         for kind, pattern in _ROUTES:
@@ -121,7 +115,7 @@ class DistributionAPI:
 
     async def blob_get(self, request, scope, name, digest):
         f, size = await run_in_threadpool(self.registry.open_blob, scope, name, digest)
-        headers = {**_API_HEADERS, "Docker-Content-Digest": digest, "Accept-Ranges": "bytes"}
+        headers = {**API_HEADERS, "Docker-Content-Digest": digest, "Accept-Ranges": "bytes"}
         try:
             start, end = _range(request.headers.get("range"), size)
         except RegistryError:
@@ -172,7 +166,7 @@ class DistributionAPI:
 
     async def upload_delete(self, request, scope, name, upload):
         await run_in_threadpool(self.registry.cancel_upload, scope, name, upload)
-        return Response(status_code=204, headers=_API_HEADERS)
+        return Response(status_code=204, headers=API_HEADERS)
 
     async def _receive(self, request, scope, name, upload, content_range: str | None = None) -> int:
         ingest = await run_in_threadpool(self.registry.upload, scope, name, upload)
@@ -197,7 +191,7 @@ class DistributionAPI:
     async def manifest_get(self, request, scope, name, reference):
         stored = await run_in_threadpool(self.registry.get_manifest, scope, name, reference,
                                          pulled=request.method == "GET")
-        headers = {**_API_HEADERS, "Docker-Content-Digest": stored.digest}
+        headers = {**API_HEADERS, "Docker-Content-Digest": stored.digest}
         if request.method == "HEAD":
             headers["Content-Length"] = str(len(stored.body))
             return Response(b"", 200, headers, media_type=stored.media_type)
@@ -213,7 +207,7 @@ class DistributionAPI:
                 raise RegistryError("SIZE_INVALID", "manifest larger than 4 MiB", 413)
         digest = await run_in_threadpool(self.registry.put_manifest, scope, name, reference,
                                          request.headers.get("content-type"), body)
-        headers = {**_API_HEADERS, "Location": f"/v2/{name}/manifests/{digest}", "Docker-Content-Digest": digest}
+        headers = {**API_HEADERS, "Location": f"/v2/{name}/manifests/{digest}", "Docker-Content-Digest": digest}
         subject = json.loads(body).get("subject")
         if isinstance(subject, dict) and subject.get("digest"):
             headers["OCI-Subject"] = subject["digest"]
@@ -221,7 +215,7 @@ class DistributionAPI:
 
     async def manifest_delete(self, request, scope, name, reference):
         await run_in_threadpool(self.registry.delete_manifest, scope, name, reference)
-        return Response(status_code=202, headers=_API_HEADERS)
+        return Response(status_code=202, headers=API_HEADERS)
 
     # -- listings -----------------------------------------------------------------------
 
@@ -232,7 +226,7 @@ class DistributionAPI:
     async def referrers_get(self, request, scope, name, digest):
         wanted = request.query_params.get("artifactType")
         found = await run_in_threadpool(self.registry.referrers, scope, name, digest, wanted)
-        headers = {**_API_HEADERS, **({"OCI-Filters-Applied": "artifactType"} if wanted else {})}
+        headers = {**API_HEADERS, **({"OCI-Filters-Applied": "artifactType"} if wanted else {})}
         body = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": found}
         return Response(json.dumps(body).encode(), 200, headers, media_type="application/vnd.oci.image.index.v1+json")
 
@@ -244,7 +238,7 @@ class DistributionAPI:
             raise RegistryError("PAGINATION_NUMBER_INVALID", f"invalid number of results requested: {n}", 400)
         last = params.get("last")
         items = [i for i in items if last is None or i > last]
-        headers = dict(_API_HEADERS)
+        headers = dict(API_HEADERS)
         if n is not None and len(items) > int(n):
             items = items[: int(n)]
             where = f"/v2/{name}/tags/list" if name else "/v2/_catalog"
@@ -286,11 +280,11 @@ def _read(f, start: int, end: int):
 
 
 def _created(name: str, digest: str) -> Response:
-    return Response(status_code=201, headers={**_API_HEADERS, "Location": f"/v2/{name}/blobs/{digest}",
+    return Response(status_code=201, headers={**API_HEADERS, "Location": f"/v2/{name}/blobs/{digest}",
                                               "Docker-Content-Digest": digest})
 
 
 def _accepted(name: str, upload: str, offset: int, status: int = 202) -> Response:
     return Response(status_code=status, headers={
-        **_API_HEADERS, "Location": f"/v2/{name}/blobs/uploads/{upload}", "Docker-Upload-UUID": upload,
+        **API_HEADERS, "Location": f"/v2/{name}/blobs/uploads/{upload}", "Docker-Upload-UUID": upload,
         "Range": f"0-{max(offset - 1, 0)}", "Content-Length": "0"})

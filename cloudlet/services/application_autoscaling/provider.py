@@ -51,6 +51,9 @@ class ApplicationAutoScaling(ArnTagging):
         self.providers = None  # service -> provider, set by the edge: capacity goes through ECS
         self.scheduler = scheduled.Scheduler(store, self.apply)
 
+    def use_providers(self, providers) -> None:
+        self.providers = providers
+
     def tagged_resource_type(self, db, arn: str) -> str:
         for row in db.select(objects, objects.c.kind == "target"):
             if json.loads(row["body"])["ScalableTargetARN"] == arn:

@@ -25,7 +25,7 @@ class AutoScaling(Groups, GroupInstances, Policies, Hooks, ScheduledActions, Act
         self.store = store
         self.controller = None
 
-    def start(self, providers) -> None:
+    def use_providers(self, providers) -> None:
         """Start the group controller; providers(service) gives the provider it launches through."""
         self.controller = GroupController(self.store, Launcher(self.config, self.store, providers))
 

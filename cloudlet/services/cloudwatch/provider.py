@@ -52,6 +52,9 @@ class CloudWatch(CompositeAlarmsAPI, AlarmsAPI):
         self.alarms_changed = self.evaluator.wake
         threading.Thread(target=self._expire, name="metrics-retention", daemon=True).start()
 
+    def use_providers(self, providers) -> None:
+        self.actions.providers = providers  # what alarm actions reach: EC2, Auto Scaling, SNS
+
     def _expire(self) -> None:
         while True:
             time.sleep(EXPIRE_EVERY)

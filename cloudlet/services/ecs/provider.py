@@ -22,6 +22,9 @@ from .task_metadata import TaskMetadata
 from .tasks import Tasks
 
 
+NETWORK_SETTLES = 20.0  # seconds a new task waits for its routes and rules before it goes on anyway
+
+
 class ECS(Clusters, CapacityProviders, TaskDefinitions, Tasks, Services, TaskSets, ContainerInstances, AccountSettings,
           ArnTagging):
     def __init__(self, config, store):
@@ -34,6 +37,10 @@ class ECS(Clusters, CapacityProviders, TaskDefinitions, Tasks, Services, TaskSet
         self.metrics = ECSMetrics(store, self.controller.engine.runtime, config.metrics_interval)
         self.task_metadata = TaskMetadata(store, self.controller.container_address, self.controller.container_stats,
                                           self.controller.engine.networks.routers.by_host_address)
+
+    def use_providers(self, providers) -> None:
+        # EC2's network controller routes the tasks' interfaces: made first if need be
+        self.controller.network_settled = lambda: providers("ec2").network_controller.settled(NETWORK_SETTLES)
 
     def wake_controller(self) -> None:
         self.service_controller.wake()
