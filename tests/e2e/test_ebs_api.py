@@ -81,7 +81,8 @@ def test_volume_refusals(ec2):
     assert code(ec2.detach_volume, VolumeId=vid) == "IncorrectState"
     assert code(ec2.delete_snapshot, SnapshotId="snap-0123456789abcdef0") == "InvalidSnapshot.NotFound"
     ec2.delete_volume(VolumeId=vid)
-    assert ec2.describe_volumes(VolumeIds=[]).get("Volumes") == []
+    # other modules' volumes may be on the shared server: only this one must be gone
+    assert vid not in [v["VolumeId"] for v in ec2.describe_volumes(VolumeIds=[])["Volumes"]]
 
 
 def test_images_registered_copied_and_deregistered(server, ec2):

@@ -92,12 +92,14 @@ def described(world, instance_id: str) -> dict:
 
 
 def healthy_in_service(world, count: int, gone: str | None = None) -> list[str]:
-    """The group's instances once count of them (and not gone) are InService and healthy targets."""
+    """The group's instances once it has count of them (and not gone), all InService and healthy
+    targets: none of another test's still on its way out (draining, then terminating)."""
     def check():
-        ids = [i["InstanceId"] for i in instances(world) if i["LifecycleState"] == "InService"]
+        listed = instances(world)
+        ids = [i["InstanceId"] for i in listed if i["LifecycleState"] == "InService"]
         targets = health(world)
-        return ids if len(ids) == count and gone not in ids and all(targets.get(i) == "healthy" for i in ids) \
-            else None
+        return ids if len(ids) == len(listed) == count and gone not in ids and \
+            all(targets.get(i) == "healthy" for i in ids) else None
     return until(check, f"not {count} healthy: {instances(world)} {health(world)}", timeout=BOOT)
 
 
